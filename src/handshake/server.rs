@@ -1,0 +1,282 @@
+//! The server side: parse the HTTP/1.1 request incrementally, check it is a
+//! valid WebSocket upgrade, and answer 101 or a typed rejection.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use super::accept::{accept_key, is_valid_key};
+use super::tokens::{has_token, parse_extensions, token_list, ExtensionOffer};
+
+/// Bounds on the request a peer may send before the upgrade.
+#[derive(Clone, Debug)]
+pub struct RequestLimits {
+    /// Bytes of request line and headers; past it → 431.
+    pub max_bytes: usize,
+    /// Header lines; past it → 431.
+    pub max_headers: usize,
+}
+
+impl Default for RequestLimits {
+    fn default() -> Self {
+        RequestLimits {
+            max_bytes: 8 << 10,
+            max_headers: 64,
+        }
+    }
+}
+
+/// A refused handshake: the HTTP status, a one-line reason for the body, and
+/// any header the status requires.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    pub status: u16,
+    pub reason: Cow<'static, str>,
+    pub headers: Vec<(&'static str, Cow<'static, str>)>,
+}
+
+impl Rejection {
+    pub fn new(status: u16, reason: impl Into<Cow<'static, str>>) -> Self {
+        Rejection {
+            status,
+            reason: reason.into(),
+            headers: Vec::new(),
+        }
+    }
+
+    fn with_header(mut self, name: &'static str, value: &'static str) -> Self {
+        self.headers.push((name, Cow::Borrowed(value)));
+        self
+    }
+
+    /// The complete HTTP response, closing the connection.
+    pub fn response(&self) -> Vec<u8> {
+        let body = format!("{}\n", self.reason);
+        let mut out = format!(
+            "HTTP/1.1 {} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n",
+            self.status,
+            status_text(self.status),
+            body.len()
+        );
+        for (name, value) in &self.headers {
+            out.push_str(&format!("{name}: {value}\r\n"));
+        }
+        out.push_str("\r\n");
+        out.push_str(&body);
+        out.into_bytes()
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.status, status_text(self.status), self.reason)
+    }
+}
+
+impl std::error::Error for Rejection {}
+
+/// Reason phrases for the statuses this crate sends.
+pub fn status_text(status: u16) -> &'static str {
+    match status {
+        101 => "Switching Protocols",
+        200 => "OK",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        426 => "Upgrade Required",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Error",
+    }
+}
+
+/// A parsed HTTP request head, borrowing the bytes it was parsed from.
+#[derive(Clone, Debug)]
+pub struct Request<'b> {
+    pub method: &'b str,
+    /// The request target, query included.
+    pub target: &'b str,
+    pub headers: Vec<(&'b str, &'b [u8])>,
+}
+
+impl<'b> Request<'b> {
+    /// The first header named `name` (ASCII case-insensitive), as text.
+    pub fn header(&self, name: &str) -> Option<&'b str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .and_then(|(_, v)| std::str::from_utf8(v).ok())
+            .map(str::trim)
+    }
+
+    /// Every header named `name`, joined as one comma-separated list (how
+    /// HTTP says repeated list headers combine).
+    pub fn header_list(&self, name: &str) -> String {
+        let values: Vec<&str> = self
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .filter_map(|(_, v)| std::str::from_utf8(v).ok())
+            .collect();
+        values.join(",")
+    }
+
+    /// The path without the query.
+    pub fn path(&self) -> &'b str {
+        self.target.split_once('?').map_or(self.target, |(p, _)| p)
+    }
+
+    /// The query string, without `?`.
+    pub fn query(&self) -> Option<&'b str> {
+        self.target.split_once('?').map(|(_, q)| q)
+    }
+
+    /// Whether the request asks for a WebSocket upgrade at all (a plain GET
+    /// for a page does not).
+    pub fn is_upgrade(&self) -> bool {
+        self.header("Upgrade").is_some_and(|u| has_token(u, "websocket"))
+    }
+}
+
+/// Parses the request head at the start of `buf`. `Ok(None)` means more
+/// bytes are needed; `Ok(Some((request, len)))` also gives the head's length,
+/// so bytes after it (early frames) stay for the frame decoder.
+pub fn parse_request<'b>(buf: &'b [u8], limits: &RequestLimits) -> Result<Option<(Request<'b>, usize)>, Rejection> {
+    let mut storage = vec![httparse::EMPTY_HEADER; limits.max_headers];
+    let mut req = httparse::Request::new(&mut storage);
+    let len = match req.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => {
+            return if buf.len() > limits.max_bytes {
+                Err(Rejection::new(431, format!("request head exceeds {} bytes", limits.max_bytes)))
+            } else {
+                Ok(None)
+            };
+        }
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err(Rejection::new(431, format!("more than {} header lines", limits.max_headers)));
+        }
+        Err(e) => return Err(Rejection::new(400, format!("malformed HTTP request: {e}"))),
+    };
+    if len > limits.max_bytes {
+        return Err(Rejection::new(431, format!("request head exceeds {} bytes", limits.max_bytes)));
+    }
+    if req.version != Some(1) {
+        return Err(Rejection::new(400, "HTTP/1.1 or later is required"));
+    }
+    let method = req.method.unwrap_or_default();
+    let target = req.path.unwrap_or_default();
+    let headers = req.headers.iter().map(|h| (h.name, h.value)).collect();
+    Ok(Some((Request { method, target, headers }, len)))
+}
+
+/// Decides which of the client's extension offers to accept.
+pub trait ExtensionNegotiator {
+    /// Returns the `Sec-WebSocket-Extensions` response value (or `None` to
+    /// accept none), or a rejection for offers that are malformed.
+    fn negotiate(&mut self, offers: &[ExtensionOffer]) -> Result<Option<String>, Rejection>;
+}
+
+/// What the server accepts.
+#[derive(Clone, Debug, Default)]
+pub struct ServerPolicy {
+    /// Subprotocols the server speaks, preferred first. When the client
+    /// offers any, one of these must match or the handshake is refused
+    /// (browsers drop a connection that accepts without choosing).
+    pub subprotocols: Vec<String>,
+    /// Allowed `Origin` values; `None` allows any. Requests without an
+    /// Origin (non-browser clients) are allowed.
+    pub allowed_origins: Option<Vec<String>>,
+}
+
+/// A valid upgrade request, ready to be answered with 101.
+#[derive(Clone, Debug)]
+pub struct Accepted {
+    pub accept: String,
+    pub subprotocol: Option<String>,
+    pub extensions: Option<String>,
+}
+
+impl Accepted {
+    /// The 101 response.
+    pub fn response(&self) -> Vec<u8> {
+        let mut out = String::with_capacity(160);
+        out.push_str("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ");
+        out.push_str(&self.accept);
+        out.push_str("\r\n");
+        if let Some(protocol) = &self.subprotocol {
+            out.push_str("Sec-WebSocket-Protocol: ");
+            out.push_str(protocol);
+            out.push_str("\r\n");
+        }
+        if let Some(extensions) = &self.extensions {
+            out.push_str("Sec-WebSocket-Extensions: ");
+            out.push_str(extensions);
+            out.push_str("\r\n");
+        }
+        out.push_str("\r\n");
+        out.into_bytes()
+    }
+}
+
+/// Checks a parsed request against RFC 6455 §4.2.1 and the policy.
+pub fn accept(
+    request: &Request<'_>,
+    policy: &ServerPolicy,
+    extensions: Option<&mut dyn ExtensionNegotiator>,
+) -> Result<Accepted, Rejection> {
+    if request.method != "GET" {
+        return Err(Rejection::new(405, "a WebSocket handshake must use GET").with_header("Allow", "GET"));
+    }
+    if request.header("Host").is_none_or(str::is_empty) {
+        return Err(Rejection::new(400, "missing Host header"));
+    }
+    if !request.is_upgrade() {
+        return Err(Rejection::new(426, "expected Upgrade: websocket").with_header("Upgrade", "websocket"));
+    }
+    if !has_token(&request.header_list("Connection"), "upgrade") {
+        return Err(Rejection::new(400, "Connection header must contain Upgrade"));
+    }
+    if request.header("Sec-WebSocket-Version") != Some("13") {
+        return Err(Rejection::new(426, "unsupported Sec-WebSocket-Version (13 is required)")
+            .with_header("Sec-WebSocket-Version", "13"));
+    }
+    let key = match request.header("Sec-WebSocket-Key") {
+        Some(key) if is_valid_key(key.as_bytes()) => key,
+        Some(_) => return Err(Rejection::new(400, "Sec-WebSocket-Key must be base64 of 16 bytes")),
+        None => return Err(Rejection::new(400, "missing Sec-WebSocket-Key")),
+    };
+    if let (Some(allowed), Some(origin)) = (&policy.allowed_origins, request.header("Origin")) {
+        if !allowed.iter().any(|a| a.eq_ignore_ascii_case(origin)) {
+            return Err(Rejection::new(403, format!("origin {origin} is not allowed")));
+        }
+    }
+    let offered = request.header_list("Sec-WebSocket-Protocol");
+    let subprotocol = if token_list(&offered).next().is_none() {
+        None
+    } else {
+        let chosen = policy
+            .subprotocols
+            .iter()
+            .find(|ours| token_list(&offered).any(|theirs| theirs == ours.as_str()));
+        match chosen {
+            Some(protocol) => Some(protocol.clone()),
+            None => return Err(Rejection::new(400, format!("no supported subprotocol among: {offered}"))),
+        }
+    };
+    let offers_header = request.header_list("Sec-WebSocket-Extensions");
+    let extensions = match extensions {
+        Some(negotiator) if !offers_header.trim().is_empty() => {
+            let offers = parse_extensions(&offers_header).map_err(|e| Rejection::new(400, e.to_string()))?;
+            negotiator.negotiate(&offers)?
+        }
+        _ => None,
+    };
+    Ok(Accepted {
+        accept: accept_key(key.as_bytes()),
+        subprotocol,
+        extensions,
+    })
+}

@@ -1,0 +1,84 @@
+//! AVX2 kernels: 32-byte lanes, four per turn (128 bytes).
+
+#[cfg(target_arch = "x86")]
+use std::arch::x86::*;
+#[cfg(target_arch = "x86_64")]
+use std::arch::x86_64::*;
+
+use super::scalar;
+
+/// XORs `buf` with the key stream at `offset`; with `ASCII` also returns the
+/// OR of every unmasked byte (only its high bit is meaningful).
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[target_feature(enable = "avx2")]
+pub unsafe fn apply<const ASCII: bool>(buf: &mut [u8], key: [u8; 4], offset: usize) -> u8 {
+    let len = buf.len();
+    let ptr = buf.as_mut_ptr();
+    let kv = _mm256_set1_epi64x(scalar::key_u64(key, offset) as i64);
+    let mut acc = _mm256_setzero_si256();
+    let mut i = 0;
+    while i + 128 <= len {
+        // SAFETY: i + 128 <= len, so all four 32-byte lanes are inside `buf`;
+        // loadu/storeu accept any alignment.
+        unsafe {
+            let p = ptr.add(i) as *mut __m256i;
+            let a = _mm256_xor_si256(_mm256_loadu_si256(p), kv);
+            let b = _mm256_xor_si256(_mm256_loadu_si256(p.add(1)), kv);
+            let c = _mm256_xor_si256(_mm256_loadu_si256(p.add(2)), kv);
+            let d = _mm256_xor_si256(_mm256_loadu_si256(p.add(3)), kv);
+            _mm256_storeu_si256(p, a);
+            _mm256_storeu_si256(p.add(1), b);
+            _mm256_storeu_si256(p.add(2), c);
+            _mm256_storeu_si256(p.add(3), d);
+            if ASCII {
+                let ab = _mm256_or_si256(a, b);
+                let cd = _mm256_or_si256(c, d);
+                acc = _mm256_or_si256(acc, _mm256_or_si256(ab, cd));
+            }
+        }
+        i += 128;
+    }
+    while i + 32 <= len {
+        // SAFETY: i + 32 <= len keeps the lane inside `buf`.
+        unsafe {
+            let p = ptr.add(i) as *mut __m256i;
+            let a = _mm256_xor_si256(_mm256_loadu_si256(p), kv);
+            _mm256_storeu_si256(p, a);
+            if ASCII {
+                acc = _mm256_or_si256(acc, a);
+            }
+        }
+        i += 32;
+    }
+    // i is a multiple of 32, so the key phase at i equals the phase at 0.
+    let tail = scalar::apply_mask_words(&mut buf[i..], key, offset);
+    if ASCII && _mm256_movemask_epi8(acc) != 0 {
+        0x80
+    } else {
+        tail
+    }
+}
+
+/// `dst = src ^ key stream`.
+///
+/// # Safety
+/// The CPU must support AVX2; `dst.len() == src.len()`.
+#[target_feature(enable = "avx2")]
+pub unsafe fn copy(dst: &mut [u8], src: &[u8], key: [u8; 4], offset: usize) {
+    let len = src.len();
+    let kv = _mm256_set1_epi64x(scalar::key_u64(key, offset) as i64);
+    let mut i = 0;
+    while i + 32 <= len {
+        // SAFETY: both slices hold `len` bytes (caller contract) and
+        // i + 32 <= len; unaligned access is allowed.
+        unsafe {
+            let v = _mm256_loadu_si256(src.as_ptr().add(i) as *const __m256i);
+            let out = dst.as_mut_ptr().add(i) as *mut __m256i;
+            _mm256_storeu_si256(out, _mm256_xor_si256(v, kv));
+        }
+        i += 32;
+    }
+    scalar::copy_masked_words(&mut dst[i..], &src[i..], key, offset);
+}

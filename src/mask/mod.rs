@@ -1,0 +1,237 @@
+//! Unmasking (RFC 6455 §5.3): XOR a payload with a 4-byte key.
+//!
+//! Every function takes the key *offset* (how many payload bytes were already
+//! unmasked, modulo 4) and returns the next one, so a payload that arrives in
+//! pieces is unmasked piece by piece in place.
+//!
+//! Paths: payloads shorter than [`TINY`] bytes (most chat and RPC traffic)
+//! take a branch-light u64 word route with an overlapping last word; longer
+//! ones take the widest vector kernel this CPU has, detected once and cached
+//! in a static ([`Kernel::detected`]). An all-zero key is a no-op.
+//!
+//! The fused [`apply_mask_ascii`] also reports whether the unmasked bytes are
+//! all ASCII, so the text path proves most messages valid UTF-8 without a
+//! second pass over the payload.
+
+pub mod scalar;
+
+#[cfg(target_arch = "aarch64")]
+mod neon;
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+mod avx2;
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+mod avx512;
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+mod sse2;
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// Below this length the u64 word route beats every vector kernel (the
+/// vector paths pay a key broadcast and a dispatch; see the `kernels` bench).
+pub const TINY: usize = 64;
+
+/// One implementation of the kernels. Every variant computes exactly what
+/// [`Kernel::Scalar`] computes; the tests check that for each one this CPU
+/// can run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Kernel {
+    /// The byte-loop reference.
+    Scalar,
+    /// u64 words with an overlapping last word.
+    Words,
+    Sse2,
+    Avx2,
+    Avx512,
+    Neon,
+}
+
+const ALL: [Kernel; 6] = [
+    Kernel::Scalar,
+    Kernel::Words,
+    Kernel::Sse2,
+    Kernel::Avx2,
+    Kernel::Avx512,
+    Kernel::Neon,
+];
+
+/// 0 = not detected yet, otherwise index into `ALL` + 1.
+static DETECTED: AtomicU8 = AtomicU8::new(0);
+
+impl Kernel {
+    /// The widest kernel this CPU supports, detected on first use and cached.
+    #[inline]
+    pub fn detected() -> Kernel {
+        match DETECTED.load(Ordering::Relaxed) {
+            0 => Self::detect_and_cache(),
+            n => ALL[n as usize - 1],
+        }
+    }
+
+    #[cold]
+    fn detect_and_cache() -> Kernel {
+        let best = Self::available()
+            .into_iter()
+            .last()
+            .unwrap_or(Kernel::Words);
+        let index = ALL.iter().position(|k| *k == best).unwrap_or(1);
+        DETECTED.store(index as u8 + 1, Ordering::Relaxed);
+        best
+    }
+
+    /// Every kernel this CPU can run, narrowest first.
+    pub fn available() -> Vec<Kernel> {
+        ALL.into_iter().filter(|k| k.is_supported()).collect()
+    }
+
+    /// Whether this CPU can run the kernel.
+    pub fn is_supported(self) -> bool {
+        match self {
+            Kernel::Scalar | Kernel::Words => true,
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            Kernel::Sse2 => std::is_x86_feature_detected!("sse2"),
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            Kernel::Avx2 => std::is_x86_feature_detected!("avx2"),
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            Kernel::Avx512 => {
+                std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512bw")
+            }
+            #[cfg(target_arch = "aarch64")]
+            Kernel::Neon => std::arch::is_aarch64_feature_detected!("neon"),
+            #[allow(unreachable_patterns)]
+            _ => false,
+        }
+    }
+
+    /// Unmasks `buf` in place with this kernel, whatever its length.
+    ///
+    /// # Panics
+    /// If this CPU cannot run the kernel.
+    pub fn apply_mask(self, buf: &mut [u8], key: [u8; 4], offset: usize) -> usize {
+        self.run::<false>(buf, key, offset);
+        (offset + buf.len()) & 3
+    }
+
+    /// Unmasks `buf` in place and says whether all unmasked bytes are ASCII.
+    ///
+    /// # Panics
+    /// If this CPU cannot run the kernel.
+    pub fn apply_mask_ascii(self, buf: &mut [u8], key: [u8; 4], offset: usize) -> (usize, bool) {
+        let high = self.run::<true>(buf, key, offset);
+        ((offset + buf.len()) & 3, high < 0x80)
+    }
+
+    /// Writes `src` masked into `dst` (same length) with this kernel.
+    ///
+    /// # Panics
+    /// If the lengths differ or this CPU cannot run the kernel.
+    pub fn copy_masked(self, dst: &mut [u8], src: &[u8], key: [u8; 4], offset: usize) -> usize {
+        assert_eq!(dst.len(), src.len(), "copy_masked: length mismatch");
+        assert!(self.is_supported(), "{self:?} is not supported by this CPU");
+        match self {
+            Kernel::Scalar => {
+                scalar::copy_masked_bytes(dst, src, key, offset);
+            }
+            Kernel::Words => scalar::copy_masked_words(dst, src, key, offset),
+            // SAFETY: support was asserted above; the lengths are equal.
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            Kernel::Sse2 => unsafe { sse2::copy(dst, src, key, offset) },
+            // SAFETY: as above.
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            Kernel::Avx2 => unsafe { avx2::copy(dst, src, key, offset) },
+            // SAFETY: as above.
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            Kernel::Avx512 => unsafe { avx512::copy(dst, src, key, offset) },
+            // SAFETY: as above.
+            #[cfg(target_arch = "aarch64")]
+            Kernel::Neon => unsafe { neon::copy(dst, src, key, offset) },
+            #[allow(unreachable_patterns)]
+            _ => unreachable!("unsupported kernels were rejected above"),
+        }
+        (offset + src.len()) & 3
+    }
+
+    /// Returns the OR of the unmasked bytes when `ASCII`.
+    fn run<const ASCII: bool>(self, buf: &mut [u8], key: [u8; 4], offset: usize) -> u8 {
+        assert!(self.is_supported(), "{self:?} is not supported by this CPU");
+        // SAFETY: support was asserted just above.
+        unsafe { self.run_unchecked::<ASCII>(buf, key, offset) }
+    }
+
+    /// # Safety
+    /// This CPU must support the kernel ([`Kernel::is_supported`]).
+    #[inline]
+    unsafe fn run_unchecked<const ASCII: bool>(self, buf: &mut [u8], key: [u8; 4], offset: usize) -> u8 {
+        // SAFETY (all arms below): the caller guarantees support, the only
+        // precondition of the vector kernels.
+        match self {
+            Kernel::Scalar => {
+                if ASCII {
+                    let (_, ascii) = scalar::apply_mask_ascii_bytes(buf, key, offset);
+                    if ascii { 0 } else { 0x80 }
+                } else {
+                    scalar::apply_mask_bytes(buf, key, offset);
+                    0
+                }
+            }
+            Kernel::Words => scalar::apply_mask_words(buf, key, offset),
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            Kernel::Sse2 => unsafe { sse2::apply::<ASCII>(buf, key, offset) },
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            Kernel::Avx2 => unsafe { avx2::apply::<ASCII>(buf, key, offset) },
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            Kernel::Avx512 => unsafe { avx512::apply::<ASCII>(buf, key, offset) },
+            #[cfg(target_arch = "aarch64")]
+            Kernel::Neon => unsafe { neon::apply::<ASCII>(buf, key, offset) },
+            #[allow(unreachable_patterns)]
+            _ => unreachable!("unsupported kernels were rejected above"),
+        }
+    }
+}
+
+/// Unmasks `buf` in place, continuing the key stream at `offset`; returns the
+/// offset for the next piece.
+#[inline]
+pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) -> usize {
+    let next = (offset + buf.len()) & 3;
+    if key == [0; 4] {
+        return next;
+    }
+    if buf.len() < TINY {
+        scalar::apply_mask_words(buf, key, offset);
+    } else {
+        // SAFETY: `detected` returns only a kernel this CPU supports.
+        unsafe { Kernel::detected().run_unchecked::<false>(buf, key, offset) };
+    }
+    next
+}
+
+/// Unmasks `buf` in place and reports whether every unmasked byte is ASCII
+/// (then the bytes are valid UTF-8 with no further check).
+#[inline]
+pub fn apply_mask_ascii(buf: &mut [u8], key: [u8; 4], offset: usize) -> (usize, bool) {
+    let next = (offset + buf.len()) & 3;
+    let high = if buf.len() < TINY {
+        scalar::apply_mask_words(buf, key, offset)
+    } else {
+        // SAFETY: `detected` returns only a kernel this CPU supports.
+        unsafe { Kernel::detected().run_unchecked::<true>(buf, key, offset) }
+    };
+    (next, high < 0x80)
+}
+
+/// Writes `src` into `dst` masked with the key stream at `offset` (the client
+/// sending side masks while it copies, in one pass).
+///
+/// # Panics
+/// If `dst` and `src` differ in length.
+#[inline]
+pub fn copy_masked(dst: &mut [u8], src: &[u8], key: [u8; 4], offset: usize) -> usize {
+    assert_eq!(dst.len(), src.len(), "copy_masked: length mismatch");
+    if src.len() < TINY {
+        scalar::copy_masked_words(dst, src, key, offset);
+        (offset + src.len()) & 3
+    } else {
+        Kernel::detected().copy_masked(dst, src, key, offset)
+    }
+}

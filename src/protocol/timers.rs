@@ -1,0 +1,107 @@
+//! Keepalive, idle and close-handshake deadlines, driven by the instants the
+//! caller passes in: the protocol never reads the clock, so tests are exact.
+
+use std::time::{Duration, Instant};
+
+use super::config::Config;
+
+#[derive(Debug)]
+pub(crate) struct Timers {
+    /// The latest instant we were given.
+    now: Instant,
+    /// When input last arrived, as of the latest `advance`.
+    last_input: Instant,
+    /// Input arrived since the latest `advance`.
+    input_seen: bool,
+    last_ping: Instant,
+    ping_interval: Option<Duration>,
+    idle_timeout: Option<Duration>,
+    close_timeout: Duration,
+    /// Our close was sent and its deadline is not armed yet: it is armed at
+    /// the next `advance`, which `next_deadline` asks for at once.
+    close_pending: bool,
+    close_deadline: Option<Instant>,
+    pub close_timed_out: bool,
+}
+
+/// What fell due in one `advance`.
+#[derive(Debug, Default)]
+pub(crate) struct Due {
+    pub close_timed_out: bool,
+    pub idle: bool,
+    pub ping: bool,
+}
+
+impl Timers {
+    pub fn new(config: &Config, now: Instant) -> Self {
+        Timers {
+            now,
+            last_input: now,
+            input_seen: false,
+            last_ping: now,
+            ping_interval: config.ping_interval,
+            idle_timeout: config.idle_timeout,
+            close_timeout: config.close_timeout,
+            close_pending: false,
+            close_deadline: None,
+            close_timed_out: false,
+        }
+    }
+
+    pub fn saw_input(&mut self) {
+        self.input_seen = true;
+    }
+
+    pub fn close_sent(&mut self) {
+        if self.close_deadline.is_none() {
+            self.close_pending = true;
+        }
+    }
+
+    pub fn next_deadline(&self) -> Option<Instant> {
+        if self.close_pending {
+            return Some(self.now);
+        }
+        // Computed from the last input we know of: if more arrived since,
+        // the deadline fires early, `advance` moves it, and nothing happens.
+        let ping = self
+            .ping_interval
+            .map(|every| self.last_input.max(self.last_ping) + every);
+        let idle = self.idle_timeout.map(|limit| self.last_input + limit);
+        [self.close_deadline, ping, idle].into_iter().flatten().min()
+    }
+
+    pub fn advance(&mut self, now: Instant) -> Due {
+        self.now = self.now.max(now);
+        let now = self.now;
+        if self.input_seen {
+            self.input_seen = false;
+            self.last_input = now;
+        }
+        if self.close_pending {
+            self.close_pending = false;
+            self.close_deadline = Some(now + self.close_timeout);
+        }
+        let mut due = Due::default();
+        if self.close_deadline.is_some_and(|deadline| now >= deadline) {
+            self.close_timed_out = true;
+            due.close_timed_out = true;
+            return due;
+        }
+        if self.close_deadline.is_some() {
+            return due; // closing: keepalive and idle no longer apply
+        }
+        if self
+            .idle_timeout
+            .is_some_and(|limit| now >= self.last_input + limit)
+        {
+            due.idle = true;
+        } else if let Some(every) = self.ping_interval {
+            if now >= self.last_input.max(self.last_ping) + every {
+                self.last_ping = now;
+                due.ping = true;
+            }
+        }
+        due
+    }
+}
