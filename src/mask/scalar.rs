@@ -87,8 +87,10 @@ pub fn apply_mask_words(buf: &mut [u8], key: [u8; 4], offset: usize) -> u8 {
     let tail = load(buf, tail_at) ^ shifted(pattern, tail_at);
     let mut acc = tail;
     let mut at = 0;
-    // Words start at multiples of 8, so the pattern never needs rotating.
-    while at + 8 <= tail_at {
+    // Words start at multiples of 8, so the pattern never needs rotating;
+    // the last one starts before `tail_at`, so with the tail word every byte
+    // is covered.
+    while at < tail_at {
         let word = load(buf, at) ^ pattern;
         acc |= word;
         store(buf, at, word);

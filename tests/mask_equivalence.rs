@@ -1,0 +1,187 @@
+//! Every unmask kernel this CPU can run computes exactly what the byte-loop
+//! reference computes: every length 0..=4200, every key offset, every
+//! alignment, random keys (DESIGN.md invariant 1). On aarch64 this runs under
+//! qemu from the test command.
+
+use proptest::prelude::*;
+use simdws::mask::{self, scalar, Kernel};
+
+/// A buffer whose payload starts `align` bytes past a 64-byte boundary.
+struct Aligned {
+    storage: Vec<u8>,
+    start: usize,
+    len: usize,
+}
+
+impl Aligned {
+    fn new(data: &[u8], align: usize) -> Self {
+        let mut storage = vec![0u8; data.len() + 128];
+        let base = storage.as_ptr().align_offset(64);
+        let start = base + align % 64;
+        storage[start..start + data.len()].copy_from_slice(data);
+        Aligned { storage, start, len: data.len() }
+    }
+    fn bytes(&mut self) -> &mut [u8] {
+        &mut self.storage[self.start..self.start + self.len]
+    }
+}
+
+fn data(len: usize, seed: u8) -> Vec<u8> {
+    (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
+}
+
+/// Compares without printing kilobytes: names the first differing byte.
+fn assert_same(actual: &[u8], expected: &[u8], what: std::fmt::Arguments) {
+    assert_eq!(actual.len(), expected.len(), "{what}: length");
+    if let Some(i) = actual.iter().zip(expected).position(|(a, b)| a != b) {
+        panic!("{what}: first difference at byte {i} of {}: {:#04x} != {:#04x}", actual.len(), actual[i], expected[i]);
+    }
+}
+
+fn check_all(input: &[u8], key: [u8; 4], offset: usize, align: usize) {
+    let mut expected = input.to_vec();
+    let next = scalar::apply_mask_bytes(&mut expected, key, offset);
+    let ascii = expected.iter().all(u8::is_ascii);
+    for kernel in Kernel::available() {
+        let mut buf = Aligned::new(input, align);
+        assert_eq!(kernel.apply_mask(buf.bytes(), key, offset), next, "{kernel:?} offset");
+        assert_same(buf.bytes(), &expected, format_args!("{kernel:?} len={} offset={offset} align={align}", input.len()));
+
+        let mut buf = Aligned::new(input, align);
+        assert_eq!(kernel.apply_mask_ascii(buf.bytes(), key, offset), (next, ascii), "{kernel:?} ascii flag");
+        assert_same(buf.bytes(), &expected, format_args!("{kernel:?} fused len={} offset={offset} align={align}", input.len()));
+
+        let mut dst = Aligned::new(&vec![0xEE; input.len()], (align + 7) % 64);
+        assert_eq!(kernel.copy_masked(dst.bytes(), input, key, offset), next);
+        assert_same(dst.bytes(), &expected, format_args!("{kernel:?} copy len={} offset={offset} align={align}", input.len()));
+    }
+    // The public entry points (tiny route + detected kernel).
+    let mut buf = Aligned::new(input, align);
+    assert_eq!(mask::apply_mask(buf.bytes(), key, offset), next);
+    assert_same(buf.bytes(), &expected, format_args!("apply_mask len={}", input.len()));
+    let mut buf = Aligned::new(input, align);
+    assert_eq!(mask::apply_mask_ascii(buf.bytes(), key, offset), (next, ascii));
+    assert_same(buf.bytes(), &expected, format_args!("apply_mask_ascii len={}", input.len()));
+    let mut dst = vec![0u8; input.len()];
+    assert_eq!(mask::copy_masked(&mut dst, input, key, offset), next);
+    assert_same(&dst, &expected, format_args!("copy_masked len={}", input.len()));
+}
+
+#[test]
+fn every_kernel_matches_scalar_for_every_length_up_to_4200() {
+    let key = [0x37, 0xfa, 0x21, 0x3d];
+    let lengths: Vec<usize> = if cfg!(miri) { (0..=80).step_by(7).collect() } else { (0..=4200).collect() };
+    for len in lengths {
+        let input = data(len, len as u8);
+        let offset = len % 4;
+        let align = (len * 13) % 64;
+        check_all(&input, key, offset, align);
+    }
+}
+
+#[test]
+fn every_offset_and_alignment_small_lengths() {
+    let key = [0x81, 0x02, 0xc3, 0x7f];
+    let max = if cfg!(miri) { 20 } else { 300 };
+    let aligns: Vec<usize> = if cfg!(miri) { vec![0, 1, 63] } else { (0..64).collect() };
+    for len in 0..=max {
+        let input = data(len, 3);
+        for offset in 0..4 {
+            for &align in &aligns {
+                check_all(&input, key, offset, align);
+            }
+        }
+    }
+}
+
+#[test]
+fn zero_key_is_a_noop_and_reports_the_next_offset() {
+    let mut buf = data(1000, 9);
+    let before = buf.clone();
+    assert_eq!(mask::apply_mask(&mut buf, [0; 4], 3), (3 + 1000) % 4);
+    assert_eq!(buf, before);
+}
+
+#[test]
+fn unmasking_in_pieces_equals_unmasking_whole() {
+    let input = data(5000, 1);
+    let key = [1, 2, 3, 4];
+    let mut whole = input.clone();
+    mask::apply_mask(&mut whole, key, 0);
+    let mut pieces = input.clone();
+    let mut offset = 0;
+    let mut at = 0;
+    for size in [1, 3, 64, 65, 127, 2000, 7].iter().cycle() {
+        if at >= pieces.len() {
+            break;
+        }
+        let end = (at + size).min(pieces.len());
+        offset = mask::apply_mask(&mut pieces[at..end], key, offset);
+        at = end;
+    }
+    assert_eq!(pieces, whole);
+}
+
+#[test]
+fn detection_is_cached_and_stable() {
+    let first = Kernel::detected();
+    assert!(first.is_supported());
+    assert_eq!(Kernel::detected(), first);
+    assert_eq!(Kernel::available().last().copied(), Some(first));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 4 } else { 256 }))]
+    #[test]
+    fn kernels_match_scalar(
+        input in proptest::collection::vec(any::<u8>(), 0..=4200),
+        key in any::<[u8; 4]>(),
+        offset in 0usize..4,
+        align in 0usize..64,
+    ) {
+        check_all(&input, key, offset, align);
+    }
+}
+
+/// Masks `plain` so that unmasking yields it: the fused ASCII flag is then
+/// exercised on real text, with one high byte planted anywhere.
+fn masked_input(plain: &[u8], key: [u8; 4], offset: usize) -> Vec<u8> {
+    let mut input = plain.to_vec();
+    scalar::apply_mask_bytes(&mut input, key, offset);
+    input
+}
+
+#[test]
+fn ascii_flag_sees_a_single_high_byte_at_every_position() {
+    let key = [0x11, 0x22, 0x33, 0x44];
+    for len in [1usize, 7, 8, 9, 63, 64, 65, 127, 128, 129, 255, 256, 257, 1000] {
+        for pos in 0..len {
+            if cfg!(miri) && pos % 17 != 0 {
+                continue;
+            }
+            let mut plain = vec![b'a'; len];
+            plain[pos] = 0xC3;
+            check_all(&masked_input(&plain, key, pos % 4), key, pos % 4, pos % 64);
+        }
+        check_all(&masked_input(&vec![b'z'; len], key, 1), key, 1, 3);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 4 } else { 256 }))]
+    #[test]
+    fn fused_ascii_flag_matches_scalar(
+        text in "[ -~]{0,3000}",
+        high in proptest::option::of((any::<proptest::sample::Index>(), 0x80u8..=0xFF)),
+        key in any::<[u8; 4]>(),
+        offset in 0usize..4,
+        align in 0usize..64,
+    ) {
+        let mut plain = text.into_bytes();
+        if let (Some((at, byte)), false) = (high, plain.is_empty()) {
+            let i = at.index(plain.len());
+            plain[i] = byte;
+        }
+        check_all(&masked_input(&plain, key, offset), key, offset, align);
+    }
+}
