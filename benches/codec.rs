@@ -1,1 +1,112 @@
-fn main() {}
+//! The receive hot path: header parse + unmask + validate of small masked
+//! text frames, raw and through the protocol `Connection`
+//! (`cargo bench --bench codec`).
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use simdws::frame::{FrameHeader, HeaderRules, Parsed};
+use simdws::mask;
+use simdws::protocol::{Config, Connection, Event, Role};
+use simdws::utf8::StreamingUtf8;
+
+fn masked_text(payload: &str) -> Vec<u8> {
+    let now = Instant::now();
+    let mut client = Connection::new(Role::Client, Config::default(), now);
+    client.send_text(payload).unwrap();
+    client.poll_transmit().to_vec()
+}
+
+fn receive_path(c: &mut Criterion) {
+    let rules = HeaderRules {
+        expect_masked: true,
+        allowed_rsv: 0,
+    };
+    for (name, payload) in [
+        ("20B", "twenty bytes of text"),
+        ("125B", &"x".repeat(125)[..]),
+        ("1KiB-cjk", &"中文".repeat(171)[..]),
+    ] {
+        let frame = masked_text(payload);
+        let mut group = c.benchmark_group(format!("receive/{name}"));
+        group.throughput(Throughput::Elements(1));
+        group.bench_function("parse+unmask+validate", |b| {
+            b.iter_batched_ref(
+                || frame.clone(),
+                |buf| {
+                    let Ok(Parsed::Complete(h, n)) = FrameHeader::parse(black_box(buf), rules)
+                    else {
+                        unreachable!()
+                    };
+                    let body = &mut buf[n..n + h.payload_len as usize];
+                    let (_, ascii) = mask::apply_mask_ascii(body, h.mask.unwrap(), 0);
+                    let mut v = StreamingUtf8::new();
+                    if ascii {
+                        v.feed_ascii(body)
+                    } else {
+                        v.feed(body)
+                    }
+                    .unwrap();
+                    v.finish().unwrap();
+                },
+                BatchSize::SmallInput,
+            )
+        });
+        let mut conn = Connection::new(Role::Server, Config::default(), Instant::now());
+        group.bench_function("connection.receive", |b| {
+            b.iter_batched_ref(
+                || frame.clone(),
+                |buf| {
+                    let r = conn.receive(black_box(buf)).unwrap();
+                    assert!(matches!(r.event, Some(Event::Text(_))));
+                },
+                BatchSize::SmallInput,
+            )
+        });
+        group.finish();
+    }
+}
+
+/// Messages per second through a client → server pipe in memory.
+fn in_memory_pipe(c: &mut Criterion) {
+    for size in [20usize, 1024, 64 << 10] {
+        let payload = vec![b'a'; size];
+        let mut group = c.benchmark_group(format!("pipe/{size}"));
+        group.throughput(Throughput::Elements(100));
+        let now = Instant::now();
+        let mut client = Connection::new(Role::Client, Config::default(), now);
+        let mut server = Connection::new(Role::Server, Config::default(), now);
+        let mut wire = Vec::new();
+        group.bench_function("100 binary messages", |b| {
+            b.iter(|| {
+                for _ in 0..100 {
+                    client.send_binary(&payload).unwrap();
+                }
+                wire.clear();
+                wire.extend_from_slice(client.poll_transmit());
+                let n = wire.len();
+                client.advance_transmit(n);
+                let mut at = 0;
+                let mut count = 0;
+                while at < wire.len() {
+                    let r = server.receive(&mut wire[at..]).unwrap();
+                    count += r.event.is_some() as usize;
+                    at += r.consumed;
+                }
+                assert_eq!(count, 100);
+            })
+        });
+        group.finish();
+    }
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(30)
+}
+
+criterion_group! { name = benches; config = config(); targets = receive_path, in_memory_pipe }
+criterion_main!(benches);

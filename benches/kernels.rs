@@ -1,1 +1,143 @@
-fn main() {}
+//! Unmask and UTF-8 kernels side by side with the peers' approaches, in one
+//! criterion run (`cargo bench --bench kernels`).
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use simdws::mask::{self, scalar, Kernel};
+use simdws::utf8::StreamingUtf8;
+
+const SIZES: [usize; 6] = [16, 125, 1 << 10, 16 << 10, 256 << 10, 4 << 20];
+const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
+
+/// A 64-byte aligned buffer, as a receive buffer would be.
+fn aligned(len: usize) -> (Vec<u8>, usize) {
+    let storage = vec![0x5Au8; len + 64];
+    let start = storage.as_ptr().align_offset(64);
+    (storage, start)
+}
+
+/// tungstenite's u32 word trick, re-implemented from its description: rotate
+/// the key to the first aligned word, XOR u32 words, bytes at both ends.
+fn u32_trick(buf: &mut [u8], key: [u8; 4]) {
+    let key_u32 = u32::from_ne_bytes(key);
+    // SAFETY: every bit pattern is a valid u32; align_to_mut splits safely.
+    let (prefix, words, suffix) = unsafe { buf.align_to_mut::<u32>() };
+    scalar::apply_mask_bytes(prefix, key, 0);
+    let rotated = key_u32.rotate_right(8 * (prefix.len() as u32 & 3));
+    for word in words.iter_mut() {
+        *word ^= rotated;
+    }
+    scalar::apply_mask_bytes(suffix, rotated.to_ne_bytes(), 0);
+}
+
+fn unmask(c: &mut Criterion) {
+    for size in SIZES {
+        let mut group = c.benchmark_group(format!("unmask/{size}"));
+        group.throughput(Throughput::Bytes(size as u64));
+        let (mut storage, start) = aligned(size);
+        let buf = &mut storage[start..start + size];
+        group.bench_function("simdws", |b| {
+            b.iter(|| mask::apply_mask(black_box(&mut *buf), KEY, 0))
+        });
+        for kernel in Kernel::available() {
+            if kernel == Kernel::Scalar {
+                continue;
+            }
+            let name = format!("simdws-{kernel:?}").to_lowercase();
+            group.bench_function(name, |b| {
+                b.iter(|| kernel.apply_mask(black_box(&mut *buf), KEY, 0))
+            });
+        }
+        group.bench_function("fastwebsockets", |b| {
+            b.iter(|| fastwebsockets::unmask(black_box(&mut *buf), KEY))
+        });
+        group.bench_function("u32-trick", |b| {
+            b.iter(|| u32_trick(black_box(&mut *buf), KEY))
+        });
+        group.bench_function("byte-loop", |b| {
+            b.iter(|| scalar::apply_mask_bytes(black_box(&mut *buf), KEY, 0))
+        });
+        let src = vec![1u8; size];
+        group.bench_function("memcpy", |b| {
+            b.iter(|| buf.copy_from_slice(black_box(&src)))
+        });
+        group.finish();
+    }
+}
+
+/// Unmask + validate ASCII text: the fused pass vs unmask then simdutf8.
+fn unmask_text(c: &mut Criterion) {
+    for size in SIZES {
+        let mut group = c.benchmark_group(format!("unmask-text/{size}"));
+        group.throughput(Throughput::Bytes(size as u64));
+        let (mut storage, start) = aligned(size);
+        let buf = &mut storage[start..start + size];
+        let text: Vec<u8> = (0..size).map(|i| b' ' + (i % 90) as u8).collect();
+        buf.copy_from_slice(&text);
+        // Each iteration unmasks twice (mask then unmask), so the bytes are
+        // the ASCII text on every other pass; both passes are counted.
+        group.throughput(Throughput::Bytes(2 * size as u64));
+        group.bench_function("fused", |b| {
+            b.iter(|| {
+                let (_, a) = mask::apply_mask_ascii(black_box(&mut *buf), KEY, 0);
+                let (_, b2) = mask::apply_mask_ascii(black_box(&mut *buf), KEY, 0);
+                assert!(b2 || a);
+            })
+        });
+        group.bench_function("two-pass", |b| {
+            b.iter(|| {
+                mask::apply_mask(black_box(&mut *buf), KEY, 0);
+                let first = simdutf8::basic::from_utf8(buf).is_ok();
+                mask::apply_mask(black_box(&mut *buf), KEY, 0);
+                let second = simdutf8::basic::from_utf8(buf).is_ok();
+                assert!(first || second);
+            })
+        });
+        group.finish();
+    }
+}
+
+fn utf8(c: &mut Criterion) {
+    let scripts = [
+        ("ascii", "The quick brown fox jumps over the lazy dog. "),
+        ("latin", "Größenwahn über Ängste, façade naïve — déjà vu. "),
+        ("cjk", "我们的网络服务器在这里处理所有的消息和连接。"),
+        ("emoji", "😀🎉👍🏽🚀✨🔥💯🙏 "),
+    ];
+    for (name, sample) in scripts {
+        let text = sample.repeat((64 << 10) / sample.len() + 1);
+        let bytes = &text.as_bytes()[..text.floor_char_boundary(64 << 10)];
+        let mut group = c.benchmark_group(format!("utf8/{name}"));
+        group.throughput(Throughput::Bytes(bytes.len() as u64));
+        group.bench_function("simdutf8-oneshot", |b| {
+            b.iter(|| simdutf8::basic::from_utf8(black_box(bytes)).is_ok())
+        });
+        for chunk in [4096usize, 1000] {
+            group.bench_with_input(BenchmarkId::new("streaming", chunk), &chunk, |b, &chunk| {
+                b.iter(|| {
+                    let mut v = StreamingUtf8::new();
+                    for piece in black_box(bytes).chunks(chunk) {
+                        v.feed(piece).unwrap();
+                    }
+                    v.finish().unwrap();
+                })
+            });
+        }
+        group.bench_function("std", |b| {
+            b.iter(|| std::str::from_utf8(black_box(bytes)).is_ok())
+        });
+        group.finish();
+    }
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(30)
+}
+
+criterion_group! { name = benches; config = config(); targets = unmask, unmask_text, utf8 }
+criterion_main!(benches);

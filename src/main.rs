@@ -16,8 +16,17 @@ fn main() -> ExitCode {
             println!("{:?}", simdws::mask::Kernel::detected());
             ExitCode::SUCCESS
         }
+        Some("kernels") => {
+            // Every vector kernel this CPU runs, for the test script.
+            for kernel in simdws::mask::Kernel::available() {
+                if !matches!(kernel, simdws::mask::Kernel::Scalar) {
+                    println!("{}", format!("{kernel:?}").to_lowercase());
+                }
+            }
+            ExitCode::SUCCESS
+        }
         _ => {
-            eprintln!("usage: simdws serve | simdws kernel");
+            eprintln!("usage: simdws serve | simdws kernel | simdws kernels");
             ExitCode::from(2)
         }
     }

@@ -154,7 +154,9 @@ fn validate_complete(bytes: &[u8]) -> Result<(), Utf8Error> {
     // Miri flags simdutf8's AVX2 path (a prefetch pointer computed past the
     // end of the input), so under Miri the scalar std check stands in.
     #[cfg(miri)]
-    let result = std::str::from_utf8(bytes).map(|_| ()).map_err(|_| Utf8Error);
+    let result = std::str::from_utf8(bytes)
+        .map(|_| ())
+        .map_err(|_| Utf8Error);
     #[cfg(not(miri))]
     let result = simdutf8::basic::from_utf8(bytes)
         .map(|_| ())

@@ -5,8 +5,14 @@ use proptest::prelude::*;
 use simdws::frame::*;
 use simdws::mask::apply_mask;
 
-const SERVER: HeaderRules = HeaderRules { expect_masked: true, allowed_rsv: 0 };
-const CLIENT: HeaderRules = HeaderRules { expect_masked: false, allowed_rsv: 0 };
+const SERVER: HeaderRules = HeaderRules {
+    expect_masked: true,
+    allowed_rsv: 0,
+};
+const CLIENT: HeaderRules = HeaderRules {
+    expect_masked: false,
+    allowed_rsv: 0,
+};
 
 fn complete(bytes: &[u8], rules: HeaderRules) -> (FrameHeader, usize) {
     match FrameHeader::parse(bytes, rules) {
@@ -20,11 +26,16 @@ fn rfc6455_section_5_7_examples() {
     // A single-frame unmasked text message "Hello".
     let unmasked = [0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f];
     let (h, n) = complete(&unmasked, CLIENT);
-    assert_eq!((h.fin, h.opcode, h.mask, h.payload_len, n), (true, Opcode::Text, None, 5, 2));
+    assert_eq!(
+        (h.fin, h.opcode, h.mask, h.payload_len, n),
+        (true, Opcode::Text, None, 5, 2)
+    );
     assert_eq!(&unmasked[n..], b"Hello");
 
     // A single-frame masked text message "Hello".
-    let mut masked = [0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
+    let mut masked = [
+        0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
+    ];
     let (h, n) = complete(&masked, SERVER);
     assert_eq!(h.mask, Some([0x37, 0xfa, 0x21, 0x3d]));
     apply_mask(&mut masked[n..], h.mask.unwrap(), 0);
@@ -39,7 +50,9 @@ fn rfc6455_section_5_7_examples() {
     // Unmasked ping with "Hello" and masked pong with "Hello".
     let (h, _) = complete(&[0x89, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f], CLIENT);
     assert_eq!((h.opcode, h.payload_len), (Opcode::Ping, 5));
-    let mut pong = [0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
+    let mut pong = [
+        0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
+    ];
     let (h, n) = complete(&pong, SERVER);
     assert_eq!(h.opcode, Opcode::Pong);
     apply_mask(&mut pong[n..], h.mask.unwrap(), 0);
@@ -56,10 +69,22 @@ fn rfc6455_section_5_7_examples() {
 #[test]
 fn incomplete_headers_say_how_much_more_is_needed() {
     assert_eq!(FrameHeader::parse(&[], CLIENT), Ok(Parsed::Incomplete(2)));
-    assert_eq!(FrameHeader::parse(&[0x82], CLIENT), Ok(Parsed::Incomplete(1)));
-    assert_eq!(FrameHeader::parse(&[0x82, 0x7E], CLIENT), Ok(Parsed::Incomplete(2)));
-    assert_eq!(FrameHeader::parse(&[0x82, 0x7F, 0], CLIENT), Ok(Parsed::Incomplete(7)));
-    assert_eq!(FrameHeader::parse(&[0x82, 0xFF, 0, 0, 0, 0, 0, 0, 1, 0], SERVER), Ok(Parsed::Incomplete(4)));
+    assert_eq!(
+        FrameHeader::parse(&[0x82], CLIENT),
+        Ok(Parsed::Incomplete(1))
+    );
+    assert_eq!(
+        FrameHeader::parse(&[0x82, 0x7E], CLIENT),
+        Ok(Parsed::Incomplete(2))
+    );
+    assert_eq!(
+        FrameHeader::parse(&[0x82, 0x7F, 0], CLIENT),
+        Ok(Parsed::Incomplete(7))
+    );
+    assert_eq!(
+        FrameHeader::parse(&[0x82, 0xFF, 0, 0, 0, 0, 0, 0, 1, 0], SERVER),
+        Ok(Parsed::Incomplete(4))
+    );
 }
 
 #[test]
@@ -76,26 +101,52 @@ fn every_header_rule_is_enforced() {
     assert_eq!(err(&[0x09, 0x80], SERVER), FragmentedControl);
     assert_eq!(err(&[0x89, 0x80 | 126], SERVER), ControlTooLong(126));
     assert_eq!(err(&[0x88, 0x80 | 127], SERVER), ControlTooLong(65536));
-    assert_eq!(err(&[0x81, 0x05], SERVER), MaskMismatch { expected_masked: true });
-    assert_eq!(err(&[0x81, 0x85], CLIENT), MaskMismatch { expected_masked: false });
-    assert_eq!(err(&[0x82, 0x7F, 0x80, 0, 0, 0, 0, 0, 0, 0], CLIENT), LengthTopBit);
+    assert_eq!(
+        err(&[0x81, 0x05], SERVER),
+        MaskMismatch {
+            expected_masked: true
+        }
+    );
+    assert_eq!(
+        err(&[0x81, 0x85], CLIENT),
+        MaskMismatch {
+            expected_masked: false
+        }
+    );
+    assert_eq!(
+        err(&[0x82, 0x7F, 0x80, 0, 0, 0, 0, 0, 0, 0], CLIENT),
+        LengthTopBit
+    );
     // Reported as soon as the top byte of the length is there.
     assert_eq!(err(&[0x82, 0x7F, 0x80], CLIENT), LengthTopBit);
     // A negotiated RSV1 is accepted.
-    let rules = HeaderRules { expect_masked: false, allowed_rsv: RSV1 };
+    let rules = HeaderRules {
+        expect_masked: false,
+        allowed_rsv: RSV1,
+    };
     let (h, _) = complete(&[0xC1, 0x00], rules);
     assert_eq!(h.rsv, RSV1);
     // The largest legal length (2^63 - 1) parses.
-    let (h, _) = complete(&[0x82, 0x7F, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF], CLIENT);
+    let (h, _) = complete(
+        &[0x82, 0x7F, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF],
+        CLIENT,
+    );
     assert_eq!(h.payload_len, (1 << 63) - 1);
 }
 
 #[test]
 fn close_code_table() {
-    let valid: Vec<u16> = (0..=5000).filter(|&c| CloseCode(c).is_valid_on_wire()).collect();
-    let expected: Vec<u16> = (1000..=1003).chain(1007..=1014).chain(3000..=4999).collect();
+    let valid: Vec<u16> = (0..=5000)
+        .filter(|&c| CloseCode(c).is_valid_on_wire())
+        .collect();
+    let expected: Vec<u16> = (1000..=1003)
+        .chain(1007..=1014)
+        .chain(3000..=4999)
+        .collect();
     assert_eq!(valid, expected);
-    for reserved in [0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535] {
+    for reserved in [
+        0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535,
+    ] {
         assert!(!CloseCode(reserved).is_valid_on_wire(), "{reserved}");
     }
 }
@@ -103,11 +154,26 @@ fn close_code_table() {
 #[test]
 fn close_payloads() {
     assert_eq!(parse_close_payload(&[]), Ok(None));
-    assert_eq!(parse_close_payload(&[0x03]), Err(ClosePayloadError::Truncated));
-    assert_eq!(parse_close_payload(&[0x03, 0xE8]), Ok(Some((CloseCode::NORMAL, ""))));
-    assert_eq!(parse_close_payload(&[0x03, 0xED]), Err(ClosePayloadError::InvalidCode(1005)));
-    assert_eq!(parse_close_payload(&[0x0F, 0xA0, b'o', b'k']), Ok(Some((CloseCode(4000), "ok"))));
-    assert_eq!(parse_close_payload(&[0x03, 0xE8, 0xCE, 0xBA, 0xE1]), Err(ClosePayloadError::InvalidReason));
+    assert_eq!(
+        parse_close_payload(&[0x03]),
+        Err(ClosePayloadError::Truncated)
+    );
+    assert_eq!(
+        parse_close_payload(&[0x03, 0xE8]),
+        Ok(Some((CloseCode::NORMAL, "")))
+    );
+    assert_eq!(
+        parse_close_payload(&[0x03, 0xED]),
+        Err(ClosePayloadError::InvalidCode(1005))
+    );
+    assert_eq!(
+        parse_close_payload(&[0x0F, 0xA0, b'o', b'k']),
+        Ok(Some((CloseCode(4000), "ok")))
+    );
+    assert_eq!(
+        parse_close_payload(&[0x03, 0xE8, 0xCE, 0xBA, 0xE1]),
+        Err(ClosePayloadError::InvalidReason)
+    );
     // Encoding cuts a long reason at a character boundary within 125 bytes.
     let mut out = [0u8; 125];
     let reason = "é".repeat(100);
@@ -119,10 +185,18 @@ fn close_payloads() {
 }
 
 fn opcode() -> impl Strategy<Value = Opcode> {
-    prop::sample::select(vec![Opcode::Continuation, Opcode::Text, Opcode::Binary, Opcode::Close, Opcode::Ping, Opcode::Pong])
+    prop::sample::select(vec![
+        Opcode::Continuation,
+        Opcode::Text,
+        Opcode::Binary,
+        Opcode::Close,
+        Opcode::Ping,
+        Opcode::Pong,
+    ])
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 16 } else { 1024 }))]
     #[test]
     fn encode_then_parse_is_identity(
         fin in any::<bool>(),

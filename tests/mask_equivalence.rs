@@ -19,7 +19,11 @@ impl Aligned {
         let base = storage.as_ptr().align_offset(64);
         let start = base + align % 64;
         storage[start..start + data.len()].copy_from_slice(data);
-        Aligned { storage, start, len: data.len() }
+        Aligned {
+            storage,
+            start,
+            len: data.len(),
+        }
     }
     fn bytes(&mut self) -> &mut [u8] {
         &mut self.storage[self.start..self.start + self.len]
@@ -27,14 +31,21 @@ impl Aligned {
 }
 
 fn data(len: usize, seed: u8) -> Vec<u8> {
-    (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
 }
 
 /// Compares without printing kilobytes: names the first differing byte.
 fn assert_same(actual: &[u8], expected: &[u8], what: std::fmt::Arguments) {
     assert_eq!(actual.len(), expected.len(), "{what}: length");
     if let Some(i) = actual.iter().zip(expected).position(|(a, b)| a != b) {
-        panic!("{what}: first difference at byte {i} of {}: {:#04x} != {:#04x}", actual.len(), actual[i], expected[i]);
+        panic!(
+            "{what}: first difference at byte {i} of {}: {:#04x} != {:#04x}",
+            actual.len(),
+            actual[i],
+            expected[i]
+        );
     }
 }
 
@@ -44,33 +55,81 @@ fn check_all(input: &[u8], key: [u8; 4], offset: usize, align: usize) {
     let ascii = expected.iter().all(u8::is_ascii);
     for kernel in Kernel::available() {
         let mut buf = Aligned::new(input, align);
-        assert_eq!(kernel.apply_mask(buf.bytes(), key, offset), next, "{kernel:?} offset");
-        assert_same(buf.bytes(), &expected, format_args!("{kernel:?} len={} offset={offset} align={align}", input.len()));
+        assert_eq!(
+            kernel.apply_mask(buf.bytes(), key, offset),
+            next,
+            "{kernel:?} offset"
+        );
+        assert_same(
+            buf.bytes(),
+            &expected,
+            format_args!(
+                "{kernel:?} len={} offset={offset} align={align}",
+                input.len()
+            ),
+        );
 
         let mut buf = Aligned::new(input, align);
-        assert_eq!(kernel.apply_mask_ascii(buf.bytes(), key, offset), (next, ascii), "{kernel:?} ascii flag");
-        assert_same(buf.bytes(), &expected, format_args!("{kernel:?} fused len={} offset={offset} align={align}", input.len()));
+        assert_eq!(
+            kernel.apply_mask_ascii(buf.bytes(), key, offset),
+            (next, ascii),
+            "{kernel:?} ascii flag"
+        );
+        assert_same(
+            buf.bytes(),
+            &expected,
+            format_args!(
+                "{kernel:?} fused len={} offset={offset} align={align}",
+                input.len()
+            ),
+        );
 
         let mut dst = Aligned::new(&vec![0xEE; input.len()], (align + 7) % 64);
         assert_eq!(kernel.copy_masked(dst.bytes(), input, key, offset), next);
-        assert_same(dst.bytes(), &expected, format_args!("{kernel:?} copy len={} offset={offset} align={align}", input.len()));
+        assert_same(
+            dst.bytes(),
+            &expected,
+            format_args!(
+                "{kernel:?} copy len={} offset={offset} align={align}",
+                input.len()
+            ),
+        );
     }
     // The public entry points (tiny route + detected kernel).
     let mut buf = Aligned::new(input, align);
     assert_eq!(mask::apply_mask(buf.bytes(), key, offset), next);
-    assert_same(buf.bytes(), &expected, format_args!("apply_mask len={}", input.len()));
+    assert_same(
+        buf.bytes(),
+        &expected,
+        format_args!("apply_mask len={}", input.len()),
+    );
     let mut buf = Aligned::new(input, align);
-    assert_eq!(mask::apply_mask_ascii(buf.bytes(), key, offset), (next, ascii));
-    assert_same(buf.bytes(), &expected, format_args!("apply_mask_ascii len={}", input.len()));
+    assert_eq!(
+        mask::apply_mask_ascii(buf.bytes(), key, offset),
+        (next, ascii)
+    );
+    assert_same(
+        buf.bytes(),
+        &expected,
+        format_args!("apply_mask_ascii len={}", input.len()),
+    );
     let mut dst = vec![0u8; input.len()];
     assert_eq!(mask::copy_masked(&mut dst, input, key, offset), next);
-    assert_same(&dst, &expected, format_args!("copy_masked len={}", input.len()));
+    assert_same(
+        &dst,
+        &expected,
+        format_args!("copy_masked len={}", input.len()),
+    );
 }
 
 #[test]
 fn every_kernel_matches_scalar_for_every_length_up_to_4200() {
     let key = [0x37, 0xfa, 0x21, 0x3d];
-    let lengths: Vec<usize> = if cfg!(miri) { (0..=80).step_by(7).collect() } else { (0..=4200).collect() };
+    let lengths: Vec<usize> = if cfg!(miri) {
+        vec![0, 3, 7, 8, 15, 16, 31, 33, 64, 65, 130, 257]
+    } else {
+        (0..=4200).collect()
+    };
     for len in lengths {
         let input = data(len, len as u8);
         let offset = len % 4;
@@ -82,8 +141,12 @@ fn every_kernel_matches_scalar_for_every_length_up_to_4200() {
 #[test]
 fn every_offset_and_alignment_small_lengths() {
     let key = [0x81, 0x02, 0xc3, 0x7f];
-    let max = if cfg!(miri) { 20 } else { 300 };
-    let aligns: Vec<usize> = if cfg!(miri) { vec![0, 1, 63] } else { (0..64).collect() };
+    let max = if cfg!(miri) { 12 } else { 300 };
+    let aligns: Vec<usize> = if cfg!(miri) {
+        vec![0, 63]
+    } else {
+        (0..64).collect()
+    };
     for len in 0..=max {
         let input = data(len, 3);
         for offset in 0..4 {
@@ -127,14 +190,20 @@ fn detection_is_cached_and_stable() {
     let first = Kernel::detected();
     assert!(first.is_supported());
     assert_eq!(Kernel::detected(), first);
-    assert_eq!(Kernel::available().last().copied(), Some(first));
+    if std::env::var_os("SIMDWS_KERNEL").is_none() {
+        assert_eq!(
+            Kernel::available().last().copied(),
+            Some(first),
+            "the widest kernel wins"
+        );
+    }
 }
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 4 } else { 256 }))]
     #[test]
     fn kernels_match_scalar(
-        input in proptest::collection::vec(any::<u8>(), 0..=4200),
+        input in proptest::collection::vec(any::<u8>(), 0..=if cfg!(miri) { 300 } else { 4200 }),
         key in any::<[u8; 4]>(),
         offset in 0usize..4,
         align in 0usize..64,
@@ -154,9 +223,14 @@ fn masked_input(plain: &[u8], key: [u8; 4], offset: usize) -> Vec<u8> {
 #[test]
 fn ascii_flag_sees_a_single_high_byte_at_every_position() {
     let key = [0x11, 0x22, 0x33, 0x44];
-    for len in [1usize, 7, 8, 9, 63, 64, 65, 127, 128, 129, 255, 256, 257, 1000] {
+    let lengths: &[usize] = if cfg!(miri) {
+        &[1, 9, 65, 129]
+    } else {
+        &[1, 7, 8, 9, 63, 64, 65, 127, 128, 129, 255, 256, 257, 1000]
+    };
+    for &len in lengths {
         for pos in 0..len {
-            if cfg!(miri) && pos % 17 != 0 {
+            if cfg!(miri) && pos % 31 != 0 && pos != len - 1 {
                 continue;
             }
             let mut plain = vec![b'a'; len];
@@ -171,7 +245,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 4 } else { 256 }))]
     #[test]
     fn fused_ascii_flag_matches_scalar(
-        text in "[ -~]{0,3000}",
+        text in if cfg!(miri) { "[ -~]{0,200}" } else { "[ -~]{0,3000}" },
         high in proptest::option::of((any::<proptest::sample::Index>(), 0x80u8..=0xFF)),
         key in any::<[u8; 4]>(),
         offset in 0usize..4,
@@ -183,5 +257,23 @@ proptest! {
             plain[i] = byte;
         }
         check_all(&masked_input(&plain, key, offset), key, offset, align);
+    }
+}
+
+#[test]
+fn the_vector_kernel_of_this_architecture_is_tested() {
+    let available = Kernel::available();
+    #[cfg(target_arch = "aarch64")]
+    assert!(available.contains(&Kernel::Neon), "{available:?}");
+    #[cfg(target_arch = "x86_64")]
+    assert!(available.contains(&Kernel::Sse2), "{available:?}");
+    assert!(available.contains(&Kernel::Scalar) && available.contains(&Kernel::Words));
+    // The test command states which kernel it expects dispatch to pick (or
+    // to be forced to), so a silent fallback to a narrower path fails here.
+    if let Ok(expected) = std::env::var("SIMDWS_EXPECT_KERNEL") {
+        assert_eq!(
+            format!("{:?}", Kernel::detected()).to_lowercase(),
+            expected.to_lowercase()
+        );
     }
 }

@@ -70,7 +70,8 @@ pub fn parse_close_payload(payload: &[u8]) -> Result<Option<(CloseCode, &str)>, 
             if !code.is_valid_on_wire() {
                 return Err(ClosePayloadError::InvalidCode(code.0));
             }
-            let reason = crate::utf8::to_str(reason).map_err(|_| ClosePayloadError::InvalidReason)?;
+            let reason =
+                crate::utf8::to_str(reason).map_err(|_| ClosePayloadError::InvalidReason)?;
             Ok(Some((code, reason)))
         }
     }

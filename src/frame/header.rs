@@ -67,12 +67,18 @@ pub enum HeaderError {
 impl fmt::Display for HeaderError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            HeaderError::ReservedBits(bits) => write!(f, "reserved bits {bits:#04x} set without an extension"),
+            HeaderError::ReservedBits(bits) => {
+                write!(f, "reserved bits {bits:#04x} set without an extension")
+            }
             HeaderError::UnknownOpcode(op) => write!(f, "reserved opcode {op:#x}"),
             HeaderError::FragmentedControl => f.write_str("fragmented control frame"),
             HeaderError::ControlTooLong(len) => write!(f, "control frame of {len} bytes (max 125)"),
-            HeaderError::MaskMismatch { expected_masked: true } => f.write_str("unmasked frame from a client"),
-            HeaderError::MaskMismatch { expected_masked: false } => f.write_str("masked frame from a server"),
+            HeaderError::MaskMismatch {
+                expected_masked: true,
+            } => f.write_str("unmasked frame from a client"),
+            HeaderError::MaskMismatch {
+                expected_masked: false,
+            } => f.write_str("masked frame from a server"),
             HeaderError::LengthTopBit => f.write_str("64-bit payload length with the top bit set"),
         }
     }
@@ -103,7 +109,11 @@ impl FrameHeader {
         let short_len = b1 & 0x7F;
         if opcode.is_control() && short_len > 125 {
             // 126/127 announce an extended length: over 125 either way.
-            return Err(HeaderError::ControlTooLong(if short_len == 126 { 126 } else { 65536 }));
+            return Err(HeaderError::ControlTooLong(if short_len == 126 {
+                126
+            } else {
+                65536
+            }));
         }
         let len_bytes = match short_len {
             126 => 2,

@@ -32,11 +32,17 @@ impl fmt::Display for ClientHandshakeError {
             Self::Malformed(e) => write!(f, "malformed handshake response: {e}"),
             Self::TooLarge(max) => write!(f, "handshake response exceeds {max} bytes"),
             Self::Status(status) => write!(f, "server answered {status} instead of 101"),
-            Self::MissingUpgrade => f.write_str("response lacks Upgrade: websocket / Connection: Upgrade"),
+            Self::MissingUpgrade => {
+                f.write_str("response lacks Upgrade: websocket / Connection: Upgrade")
+            }
             Self::BadAccept => f.write_str("Sec-WebSocket-Accept does not match the key"),
-            Self::UnrequestedSubprotocol(p) => write!(f, "server chose subprotocol {p:?}, which was not offered"),
+            Self::UnrequestedSubprotocol(p) => {
+                write!(f, "server chose subprotocol {p:?}, which was not offered")
+            }
             Self::NoSubprotocol => f.write_str("server chose none of the offered subprotocols"),
-            Self::UnrequestedExtension(e) => write!(f, "server accepted extension {e:?}, which was not offered"),
+            Self::UnrequestedExtension(e) => {
+                write!(f, "server accepted extension {e:?}, which was not offered")
+            }
         }
     }
 }
@@ -74,7 +80,10 @@ impl ClientRequest {
             "GET {target} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
         );
         if !subprotocols.is_empty() {
-            head.push_str(&format!("Sec-WebSocket-Protocol: {}\r\n", subprotocols.join(", ")));
+            head.push_str(&format!(
+                "Sec-WebSocket-Protocol: {}\r\n",
+                subprotocols.join(", ")
+            ));
         }
         if let Some(ext) = extensions {
             head.push_str(&format!("Sec-WebSocket-Extensions: {ext}\r\n"));
@@ -103,7 +112,11 @@ impl ClientRequest {
     /// Verifies the response head at the start of `buf`. `Ok(None)` means
     /// more bytes are needed; on success also returns the head's length so
     /// frames that followed it in the same read are kept.
-    pub fn verify(&self, buf: &[u8], max_bytes: usize) -> Result<Option<(ClientResponse, usize)>, ClientHandshakeError> {
+    pub fn verify(
+        &self,
+        buf: &[u8],
+        max_bytes: usize,
+    ) -> Result<Option<(ClientResponse, usize)>, ClientHandshakeError> {
         let mut storage = [httparse::EMPTY_HEADER; 64];
         let mut res = httparse::Response::new(&mut storage);
         let len = match res.parse(buf) {
@@ -133,7 +146,9 @@ impl ClientRequest {
         if !upgrade_ok || !connection_ok {
             return Err(ClientHandshakeError::MissingUpgrade);
         }
-        if header("Sec-WebSocket-Accept").as_deref() != Some(accept_key(self.key.as_bytes()).as_str()) {
+        if header("Sec-WebSocket-Accept").as_deref()
+            != Some(accept_key(self.key.as_bytes()).as_str())
+        {
             return Err(ClientHandshakeError::BadAccept);
         }
         let subprotocol = header("Sec-WebSocket-Protocol");
@@ -141,7 +156,9 @@ impl ClientRequest {
             Some(p) if !self.subprotocols.iter().any(|s| s == p) => {
                 return Err(ClientHandshakeError::UnrequestedSubprotocol(p.clone()))
             }
-            None if !self.subprotocols.is_empty() => return Err(ClientHandshakeError::NoSubprotocol),
+            None if !self.subprotocols.is_empty() => {
+                return Err(ClientHandshakeError::NoSubprotocol)
+            }
             _ => {}
         }
         let extensions = header("Sec-WebSocket-Extensions");
@@ -160,6 +177,12 @@ impl ClientRequest {
                 return Err(ClientHandshakeError::UnrequestedExtension(bad.name.clone()));
             }
         }
-        Ok(Some((ClientResponse { subprotocol, extensions }, len)))
+        Ok(Some((
+            ClientResponse {
+                subprotocol,
+                extensions,
+            },
+            len,
+        )))
     }
 }

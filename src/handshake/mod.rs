@@ -14,4 +14,6 @@ pub use server::{
     accept, parse_request, status_text, Accepted, ExtensionNegotiator, Rejection, Request,
     RequestLimits, ServerPolicy,
 };
-pub use tokens::{has_token, is_token, parse_extensions, token_list, ExtensionOffer, ExtensionSyntaxError};
+pub use tokens::{
+    has_token, is_token, parse_extensions, token_list, ExtensionOffer, ExtensionSyntaxError,
+};

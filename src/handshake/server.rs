@@ -68,7 +68,13 @@ impl Rejection {
 
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}: {}", self.status, status_text(self.status), self.reason)
+        write!(
+            f,
+            "{} {}: {}",
+            self.status,
+            status_text(self.status),
+            self.reason
+        )
     }
 }
 
@@ -136,32 +142,45 @@ impl<'b> Request<'b> {
     /// Whether the request asks for a WebSocket upgrade at all (a plain GET
     /// for a page does not).
     pub fn is_upgrade(&self) -> bool {
-        self.header("Upgrade").is_some_and(|u| has_token(u, "websocket"))
+        self.header("Upgrade")
+            .is_some_and(|u| has_token(u, "websocket"))
     }
 }
 
 /// Parses the request head at the start of `buf`. `Ok(None)` means more
 /// bytes are needed; `Ok(Some((request, len)))` also gives the head's length,
 /// so bytes after it (early frames) stay for the frame decoder.
-pub fn parse_request<'b>(buf: &'b [u8], limits: &RequestLimits) -> Result<Option<(Request<'b>, usize)>, Rejection> {
+pub fn parse_request<'b>(
+    buf: &'b [u8],
+    limits: &RequestLimits,
+) -> Result<Option<(Request<'b>, usize)>, Rejection> {
     let mut storage = vec![httparse::EMPTY_HEADER; limits.max_headers];
     let mut req = httparse::Request::new(&mut storage);
     let len = match req.parse(buf) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => {
             return if buf.len() > limits.max_bytes {
-                Err(Rejection::new(431, format!("request head exceeds {} bytes", limits.max_bytes)))
+                Err(Rejection::new(
+                    431,
+                    format!("request head exceeds {} bytes", limits.max_bytes),
+                ))
             } else {
                 Ok(None)
             };
         }
         Err(httparse::Error::TooManyHeaders) => {
-            return Err(Rejection::new(431, format!("more than {} header lines", limits.max_headers)));
+            return Err(Rejection::new(
+                431,
+                format!("more than {} header lines", limits.max_headers),
+            ));
         }
         Err(e) => return Err(Rejection::new(400, format!("malformed HTTP request: {e}"))),
     };
     if len > limits.max_bytes {
-        return Err(Rejection::new(431, format!("request head exceeds {} bytes", limits.max_bytes)));
+        return Err(Rejection::new(
+            431,
+            format!("request head exceeds {} bytes", limits.max_bytes),
+        ));
     }
     if req.version != Some(1) {
         return Err(Rejection::new(400, "HTTP/1.1 or later is required"));
@@ -169,7 +188,14 @@ pub fn parse_request<'b>(buf: &'b [u8], limits: &RequestLimits) -> Result<Option
     let method = req.method.unwrap_or_default();
     let target = req.path.unwrap_or_default();
     let headers = req.headers.iter().map(|h| (h.name, h.value)).collect();
-    Ok(Some((Request { method, target, headers }, len)))
+    Ok(Some((
+        Request {
+            method,
+            target,
+            headers,
+        },
+        len,
+    )))
 }
 
 /// Decides which of the client's extension offers to accept.
@@ -228,29 +254,46 @@ pub fn accept(
     extensions: Option<&mut dyn ExtensionNegotiator>,
 ) -> Result<Accepted, Rejection> {
     if request.method != "GET" {
-        return Err(Rejection::new(405, "a WebSocket handshake must use GET").with_header("Allow", "GET"));
+        return Err(
+            Rejection::new(405, "a WebSocket handshake must use GET").with_header("Allow", "GET")
+        );
     }
     if request.header("Host").is_none_or(str::is_empty) {
         return Err(Rejection::new(400, "missing Host header"));
     }
     if !request.is_upgrade() {
-        return Err(Rejection::new(426, "expected Upgrade: websocket").with_header("Upgrade", "websocket"));
+        return Err(
+            Rejection::new(426, "expected Upgrade: websocket").with_header("Upgrade", "websocket")
+        );
     }
     if !has_token(&request.header_list("Connection"), "upgrade") {
-        return Err(Rejection::new(400, "Connection header must contain Upgrade"));
+        return Err(Rejection::new(
+            400,
+            "Connection header must contain Upgrade",
+        ));
     }
     if request.header("Sec-WebSocket-Version") != Some("13") {
-        return Err(Rejection::new(426, "unsupported Sec-WebSocket-Version (13 is required)")
-            .with_header("Sec-WebSocket-Version", "13"));
+        return Err(
+            Rejection::new(426, "unsupported Sec-WebSocket-Version (13 is required)")
+                .with_header("Sec-WebSocket-Version", "13"),
+        );
     }
     let key = match request.header("Sec-WebSocket-Key") {
         Some(key) if is_valid_key(key.as_bytes()) => key,
-        Some(_) => return Err(Rejection::new(400, "Sec-WebSocket-Key must be base64 of 16 bytes")),
+        Some(_) => {
+            return Err(Rejection::new(
+                400,
+                "Sec-WebSocket-Key must be base64 of 16 bytes",
+            ))
+        }
         None => return Err(Rejection::new(400, "missing Sec-WebSocket-Key")),
     };
     if let (Some(allowed), Some(origin)) = (&policy.allowed_origins, request.header("Origin")) {
         if !allowed.iter().any(|a| a.eq_ignore_ascii_case(origin)) {
-            return Err(Rejection::new(403, format!("origin {origin} is not allowed")));
+            return Err(Rejection::new(
+                403,
+                format!("origin {origin} is not allowed"),
+            ));
         }
     }
     let offered = request.header_list("Sec-WebSocket-Protocol");
@@ -263,13 +306,19 @@ pub fn accept(
             .find(|ours| token_list(&offered).any(|theirs| theirs == ours.as_str()));
         match chosen {
             Some(protocol) => Some(protocol.clone()),
-            None => return Err(Rejection::new(400, format!("no supported subprotocol among: {offered}"))),
+            None => {
+                return Err(Rejection::new(
+                    400,
+                    format!("no supported subprotocol among: {offered}"),
+                ))
+            }
         }
     };
     let offers_header = request.header_list("Sec-WebSocket-Extensions");
     let extensions = match extensions {
         Some(negotiator) if !offers_header.trim().is_empty() => {
-            let offers = parse_extensions(&offers_header).map_err(|e| Rejection::new(400, e.to_string()))?;
+            let offers =
+                parse_extensions(&offers_header).map_err(|e| Rejection::new(400, e.to_string()))?;
             negotiator.negotiate(&offers)?
         }
         _ => None,

@@ -17,9 +17,8 @@ pub fn has_token(value: &str, token: &str) -> bool {
 /// RFC 7230 `token`: visible ASCII except separators.
 pub fn is_token(s: &str) -> bool {
     !s.is_empty()
-        && s.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-        })
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// One extension offered (or accepted) with its parameters.

@@ -15,12 +15,12 @@
 
 pub mod scalar;
 
-#[cfg(target_arch = "aarch64")]
-mod neon;
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 mod avx2;
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 mod avx512;
+#[cfg(target_arch = "aarch64")]
+mod neon;
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 mod sse2;
 
@@ -68,11 +68,19 @@ impl Kernel {
         }
     }
 
+    /// Picks the widest supported kernel, unless the `SIMDWS_KERNEL`
+    /// environment variable names another supported one (`words`, `sse2`,
+    /// `avx2`, `avx512`, `neon`, `scalar`): tests and benchmarks use it to
+    /// run everything on one forced path.
     #[cold]
     fn detect_and_cache() -> Kernel {
-        let best = Self::available()
-            .into_iter()
-            .last()
+        let forced = std::env::var("SIMDWS_KERNEL").ok().and_then(|name| {
+            ALL.into_iter()
+                .find(|k| format!("{k:?}").eq_ignore_ascii_case(name.trim()))
+                .filter(|k| k.is_supported())
+        });
+        let best = forced
+            .or_else(|| Self::available().into_iter().last())
             .unwrap_or(Kernel::Words);
         let index = ALL.iter().position(|k| *k == best).unwrap_or(1);
         DETECTED.store(index as u8 + 1, Ordering::Relaxed);
@@ -94,7 +102,8 @@ impl Kernel {
             Kernel::Avx2 => std::is_x86_feature_detected!("avx2"),
             #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
             Kernel::Avx512 => {
-                std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512bw")
+                std::is_x86_feature_detected!("avx512f")
+                    && std::is_x86_feature_detected!("avx512bw")
             }
             #[cfg(target_arch = "aarch64")]
             Kernel::Neon => std::arch::is_aarch64_feature_detected!("neon"),
@@ -161,14 +170,23 @@ impl Kernel {
     /// # Safety
     /// This CPU must support the kernel ([`Kernel::is_supported`]).
     #[inline]
-    unsafe fn run_unchecked<const ASCII: bool>(self, buf: &mut [u8], key: [u8; 4], offset: usize) -> u8 {
+    unsafe fn run_unchecked<const ASCII: bool>(
+        self,
+        buf: &mut [u8],
+        key: [u8; 4],
+        offset: usize,
+    ) -> u8 {
         // SAFETY (all arms below): the caller guarantees support, the only
         // precondition of the vector kernels.
         match self {
             Kernel::Scalar => {
                 if ASCII {
                     let (_, ascii) = scalar::apply_mask_ascii_bytes(buf, key, offset);
-                    if ascii { 0 } else { 0x80 }
+                    if ascii {
+                        0
+                    } else {
+                        0x80
+                    }
                 } else {
                     scalar::apply_mask_bytes(buf, key, offset);
                     0

@@ -73,7 +73,10 @@ pub unsafe fn copy(dst: &mut [u8], src: &[u8], key: [u8; 4], offset: usize) {
         // i + 16 <= len; unaligned access is allowed.
         unsafe {
             let v = _mm_loadu_si128(src.as_ptr().add(i) as *const __m128i);
-            _mm_storeu_si128(dst.as_mut_ptr().add(i) as *mut __m128i, _mm_xor_si128(v, kv));
+            _mm_storeu_si128(
+                dst.as_mut_ptr().add(i) as *mut __m128i,
+                _mm_xor_si128(v, kv),
+            );
         }
         i += 16;
     }

@@ -39,8 +39,12 @@ impl ProtocolError {
     pub fn close_code(&self) -> CloseCode {
         match self {
             ProtocolError::InvalidUtf8 => CloseCode::INVALID_PAYLOAD,
-            ProtocolError::InvalidClose(ClosePayloadError::InvalidReason) => CloseCode::INVALID_PAYLOAD,
-            ProtocolError::FrameTooBig { .. } | ProtocolError::MessageTooBig { .. } => CloseCode::MESSAGE_TOO_BIG,
+            ProtocolError::InvalidClose(ClosePayloadError::InvalidReason) => {
+                CloseCode::INVALID_PAYLOAD
+            }
+            ProtocolError::FrameTooBig { .. } | ProtocolError::MessageTooBig { .. } => {
+                CloseCode::MESSAGE_TOO_BIG
+            }
             ProtocolError::TooManyFragments { .. } => CloseCode::POLICY_VIOLATION,
             ProtocolError::Extension(ExtensionError::TooBig) => CloseCode::MESSAGE_TOO_BIG,
             ProtocolError::Extension(ExtensionError::Corrupt(_)) => CloseCode::INVALID_PAYLOAD,
@@ -53,16 +57,32 @@ impl fmt::Display for ProtocolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ProtocolError::Header(e) => e.fmt(f),
-            ProtocolError::UnexpectedContinuation => f.write_str("continuation frame without a message"),
-            ProtocolError::ExpectedContinuation(op) => write!(f, "{op:?} frame inside a fragmented message"),
-            ProtocolError::ReservedBitsOnFrame(op) => write!(f, "extension bit set on a {op:?} frame"),
+            ProtocolError::UnexpectedContinuation => {
+                f.write_str("continuation frame without a message")
+            }
+            ProtocolError::ExpectedContinuation(op) => {
+                write!(f, "{op:?} frame inside a fragmented message")
+            }
+            ProtocolError::ReservedBitsOnFrame(op) => {
+                write!(f, "extension bit set on a {op:?} frame")
+            }
             ProtocolError::InvalidUtf8 => f.write_str("invalid UTF-8 in text message"),
-            ProtocolError::InvalidClose(ClosePayloadError::Truncated) => f.write_str("close payload of one byte"),
-            ProtocolError::InvalidClose(ClosePayloadError::InvalidCode(c)) => write!(f, "invalid close code {c}"),
-            ProtocolError::InvalidClose(ClosePayloadError::InvalidReason) => f.write_str("close reason is not UTF-8"),
-            ProtocolError::FrameTooBig { announced, limit } => write!(f, "frame of {announced} bytes exceeds {limit}"),
+            ProtocolError::InvalidClose(ClosePayloadError::Truncated) => {
+                f.write_str("close payload of one byte")
+            }
+            ProtocolError::InvalidClose(ClosePayloadError::InvalidCode(c)) => {
+                write!(f, "invalid close code {c}")
+            }
+            ProtocolError::InvalidClose(ClosePayloadError::InvalidReason) => {
+                f.write_str("close reason is not UTF-8")
+            }
+            ProtocolError::FrameTooBig { announced, limit } => {
+                write!(f, "frame of {announced} bytes exceeds {limit}")
+            }
             ProtocolError::MessageTooBig { limit } => write!(f, "message exceeds {limit} bytes"),
-            ProtocolError::TooManyFragments { limit } => write!(f, "message of more than {limit} fragments"),
+            ProtocolError::TooManyFragments { limit } => {
+                write!(f, "message of more than {limit} fragments")
+            }
             ProtocolError::Extension(e) => e.fmt(f),
         }
     }

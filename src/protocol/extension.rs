@@ -1,5 +1,7 @@
 //! The hook where a payload-transforming extension (permessage-deflate, RFC
-//! 7692) plugs into the protocol state machine.
+//! 7692) plugs into the protocol state machine. Decoding and encoding are
+//! separate objects because they live on separate halves of a connection
+//! (and, for deflate, hold separate compression state).
 
 use std::fmt;
 
@@ -24,13 +26,12 @@ impl fmt::Display for ExtensionError {
 
 impl std::error::Error for ExtensionError {}
 
-/// A negotiated extension that transforms message payloads.
+/// Decodes messages whose first frame carries the extension's RSV bits.
 ///
-/// A message whose first frame has [`Extension::rsv_bits`] set is decoded
-/// chunk by chunk as its payload arrives (never assembled encoded), so a
-/// decoder can enforce the size limit while it works and text is checked
-/// for UTF-8 as soon as it is decoded.
-pub trait Extension: Send {
+/// A message is decoded chunk by chunk as its payload arrives (never
+/// assembled encoded), so a decoder enforces the size limit while it works
+/// and text is checked for UTF-8 as soon as it is decoded.
+pub trait MessageDecoder: Send {
     /// The RSV bits the extension owns (e.g. `frame::RSV1`).
     fn rsv_bits(&self) -> u8;
 
@@ -45,6 +46,12 @@ pub trait Extension: Send {
         out: &mut Vec<u8>,
         limit: usize,
     ) -> Result<(), ExtensionError>;
+}
+
+/// Encodes outgoing messages.
+pub trait MessageEncoder: Send {
+    /// The RSV bits set on the first frame of an encoded message.
+    fn rsv_bits(&self) -> u8;
 
     /// Encodes a whole outgoing message into `out` and returns true, or
     /// returns false to send it as it is (e.g. too small to gain).

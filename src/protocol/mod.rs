@@ -3,15 +3,23 @@
 //! events out; messages in (`send_*`) → bytes out
 //! ([`Connection::poll_transmit`]); time in ([`Connection::handle_timeout`]).
 //! No sockets, no threads, no clock.
+//!
+//! A connection is a [`Receiver`] and a [`Sender`]; [`Connection::split`]
+//! hands out both, so an application can answer (send) while it still holds
+//! an event borrowed from the receiver.
 
 mod config;
 mod connection;
 mod error;
 mod extension;
+mod receiver;
 mod send_buffer;
+mod sender;
 mod timers;
 
 pub use config::Config;
-pub use connection::{Connection, Event, Received, Role, State};
+pub use connection::Connection;
 pub use error::{ProtocolError, SendError};
-pub use extension::{Extension, ExtensionError};
+pub use extension::{ExtensionError, MessageDecoder, MessageEncoder};
+pub use receiver::{Event, Received, Receiver};
+pub use sender::{Role, Sender, State};

@@ -83,7 +83,9 @@ impl MaskKeys {
             refill(&mut self.pool);
             self.used = 0;
         }
-        let key = self.pool[self.used..self.used + 4].try_into().expect("4 bytes");
+        let key = self.pool[self.used..self.used + 4]
+            .try_into()
+            .expect("4 bytes");
         self.used += 4;
         key
     }

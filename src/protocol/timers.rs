@@ -68,7 +68,10 @@ impl Timers {
             .ping_interval
             .map(|every| self.last_input.max(self.last_ping) + every);
         let idle = self.idle_timeout.map(|limit| self.last_input + limit);
-        [self.close_deadline, ping, idle].into_iter().flatten().min()
+        [self.close_deadline, ping, idle]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     pub fn advance(&mut self, now: Instant) -> Due {

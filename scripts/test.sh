@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The whole test suite: the one command the README gives and .ci/run calls.
+# Installs what it needs when missing (apt packages, rustup target and
+# components), so it passes on a fresh machine. Steps that cannot run say so
+# loudly and fail; nothing is skipped silently.
+#
+#   scripts/test.sh          everything
+#   SKIP_MIRI=1 scripts/test.sh   everything but Miri (for quick local runs)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==== %s ====\n' "$*"; }
+started=$(date +%s)
+elapsed() { echo "$(( $(date +%s) - started ))s"; }
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+apt_updated=0
+need_apt() { # need_apt COMMAND PACKAGE...
+    local cmd=$1; shift
+    command -v "$cmd" >/dev/null 2>&1 && return 0
+    if [ $apt_updated = 0 ]; then as_root apt-get update -qq; apt_updated=1; fi
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null
+    command -v "$cmd" >/dev/null 2>&1 || { echo "FATAL: could not install $* (needed for $cmd)"; exit 1; }
+}
+
+step "install: aarch64 cross toolchain, qemu-user, rustup target ($(elapsed))"
+need_apt qemu-aarch64 qemu-user
+need_apt aarch64-linux-gnu-gcc gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
+rustup component list --installed | grep -q '^clippy' || rustup component add clippy rustfmt
+
+step "format and lints ($(elapsed))"
+cargo fmt --all -- --check
+cargo clippy --all-targets -- -D warnings
+
+step "x86_64: unit, property and integration tests ($(elapsed))"
+cargo test --all-targets
+
+# The dispatch picks the widest kernel; run the protocol and kernel suites
+# again with each narrower path forced process-wide, asserting it was used.
+for kernel in $(cargo run -q --bin simdws -- kernels); do
+    step "x86_64 with SIMDWS_KERNEL=$kernel ($(elapsed))"
+    SIMDWS_KERNEL=$kernel SIMDWS_EXPECT_KERNEL=$kernel \
+        cargo test -q --test mask_equivalence --test protocol
+done
+
+step "aarch64 (NEON) under qemu-user ($(elapsed))"
+SIMDWS_EXPECT_KERNEL=neon cargo test --target aarch64-unknown-linux-gnu --tests
+
+if [ "${SKIP_MIRI:-0}" = 1 ]; then
+    step "Miri: SKIPPED because SKIP_MIRI=1 was set"
+else
+    step "Miri: install nightly components ($(elapsed))"
+    if ! rustup toolchain list | grep -q '^nightly'; then
+        rustup toolchain install nightly --profile minimal \
+            || { echo "FATAL: no nightly toolchain for Miri (set SKIP_MIRI=1 to run without)"; exit 1; }
+    fi
+    rustup component list --toolchain nightly --installed | grep -q '^miri' \
+        || rustup component add miri rust-src --toolchain nightly
+    cargo +nightly miri setup >/dev/null 2>&1
+    export MIRIFLAGS=-Zmiri-disable-isolation   # proptest reads the cwd
+    step "Miri: kernels with AVX2 and AVX-512 enabled (scalar, words, SSE2, AVX2, AVX-512) ($(elapsed))"
+    SIMDWS_EXPECT_KERNEL=avx512 RUSTFLAGS="-C target-feature=+avx2,+avx512f,+avx512bw" \
+        cargo +nightly miri test --test mask_equivalence
+    step "Miri: frame codec, streaming UTF-8, protocol state machine ($(elapsed))"
+    cargo +nightly miri test --lib --test frame_codec --test utf8_streaming --test protocol
+fi
+
+step "all tests passed in $(elapsed)"

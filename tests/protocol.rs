@@ -1,0 +1,719 @@
+//! The sans-IO connection: chunking invariance, the close handshake, every
+//! limit at the limit and one past it, zero-copy delivery, the extension
+//! hook and the timers.
+
+use std::time::{Duration, Instant};
+
+use proptest::prelude::*;
+use simdws::frame::{CloseCode, FrameHeader, HeaderRules, Opcode, Parsed, RSV1};
+use simdws::mask::apply_mask;
+use simdws::protocol::*;
+
+/// An owned copy of an event, to compare runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Owned {
+    Text(String),
+    Binary(Vec<u8>),
+    Ping(Vec<u8>),
+    Pong(Vec<u8>),
+    Close(u16, String),
+}
+
+fn own(event: Event<'_>) -> Owned {
+    match event {
+        Event::Text(t) => Owned::Text(t.to_string()),
+        Event::Binary(b) => Owned::Binary(b.to_vec()),
+        Event::Ping(p) => Owned::Ping(p.to_vec()),
+        Event::Pong(p) => Owned::Pong(p.to_vec()),
+        Event::Close { code, reason } => Owned::Close(code.0, reason.to_string()),
+    }
+}
+
+/// A raw masked frame as a client would send it.
+fn frame(fin: bool, rsv: u8, opcode: u8, payload: &[u8], key: [u8; 4]) -> Vec<u8> {
+    let mut out = vec![(fin as u8) << 7 | rsv | opcode];
+    let len = payload.len();
+    if len < 126 {
+        out.push(0x80 | len as u8);
+    } else if len < 65536 {
+        out.push(0x80 | 126);
+        out.extend_from_slice(&(len as u16).to_be_bytes());
+    } else {
+        out.push(0x80 | 127);
+        out.extend_from_slice(&(len as u64).to_be_bytes());
+    }
+    out.extend_from_slice(&key);
+    let mut body = payload.to_vec();
+    apply_mask(&mut body, key, 0);
+    out.extend_from_slice(&body);
+    out
+}
+
+fn text(payload: &str) -> Vec<u8> {
+    frame(true, 0, 1, payload.as_bytes(), [1, 2, 3, 4])
+}
+
+fn server() -> Connection {
+    Connection::new(Role::Server, Config::default(), Instant::now())
+}
+
+fn server_with(config: Config) -> Connection {
+    Connection::new(Role::Server, config, Instant::now())
+}
+
+/// Feeds `stream` in pieces cut at `cuts`; returns the events and the close
+/// code of the error that failed the connection, if any.
+fn drive(conn: &mut Connection, stream: &[u8], cuts: &[usize]) -> (Vec<Owned>, Option<u16>) {
+    let mut points: Vec<usize> = cuts.iter().map(|c| c % (stream.len() + 1)).collect();
+    points.extend([0, stream.len()]);
+    points.sort_unstable();
+    points.dedup();
+    let mut events = Vec::new();
+    for w in points.windows(2) {
+        let mut piece = stream[w[0]..w[1]].to_vec();
+        let mut at = 0;
+        while at < piece.len() {
+            match conn.receive(&mut piece[at..]) {
+                Ok(received) => {
+                    assert!(received.consumed > 0, "no progress on non-empty input");
+                    if let Some(e) = received.event {
+                        events.push(own(e));
+                    }
+                    at += received.consumed;
+                }
+                Err(e) => return (events, Some(e.close_code().0)),
+            }
+        }
+    }
+    (events, None)
+}
+
+fn feed_all(conn: &mut Connection, stream: &[u8]) -> (Vec<Owned>, Option<u16>) {
+    drive(conn, stream, &[])
+}
+
+/// Decodes what a server connection sent (unmasked frames) into events.
+fn sent_by(conn: &mut Connection) -> Vec<Owned> {
+    let mut wire = conn.poll_transmit().to_vec();
+    let n = wire.len();
+    conn.advance_transmit(n);
+    let mut client = Connection::new(Role::Client, Config::default(), Instant::now());
+    let mut events = Vec::new();
+    let mut at = 0;
+    while at < wire.len() {
+        let r = client
+            .receive(&mut wire[at..])
+            .expect("server output is valid");
+        if let Some(e) = r.event {
+            events.push(own(e));
+        }
+        at += r.consumed;
+    }
+    events
+}
+
+// ----- chunking invariance ----------------------------------------------------
+
+/// Frame specs for streams that are mostly valid, with some violations.
+fn stream_strategy() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        4 => ("\\PC{0,40}", any::<[u8; 4]>()).prop_map(|(t, k)| frame(true, 0, 1, t.as_bytes(), k)),
+        2 => (prop::collection::vec(any::<u8>(), 0..300), any::<[u8; 4]>()).prop_map(|(b, k)| frame(true, 0, 2, &b, k)),
+        // A fragmented text message with a ping in the middle.
+        2 => ("\\PC{1,30}", any::<[u8; 4]>(), any::<prop::sample::Index>()).prop_map(|(t, k, at)| {
+            let bytes = t.as_bytes();
+            let cut = at.index(bytes.len() + 1);
+            let mut out = frame(false, 0, 1, &bytes[..cut], k);
+            out.extend(frame(true, 0, 9, b"mid", k));
+            out.extend(frame(true, 0, 0, &bytes[cut..], k));
+            out
+        }),
+        1 => (prop::collection::vec(any::<u8>(), 0..125), any::<[u8; 4]>()).prop_map(|(b, k)| frame(true, 0, 9, &b, k)),
+        1 => (prop::collection::vec(any::<u8>(), 0..125), any::<[u8; 4]>()).prop_map(|(b, k)| frame(true, 0, 10, &b, k)),
+        // Invalid UTF-8, bad opcodes, stray continuations, closes.
+        1 => (prop::collection::vec(any::<u8>(), 0..40), any::<[u8; 4]>()).prop_map(|(b, k)| frame(true, 0, 1, &b, k)),
+        1 => (0u8..16, any::<[u8; 4]>()).prop_map(|(op, k)| frame(true, 0, op, b"x", k)),
+        1 => (any::<u16>(), "\\PC{0,20}", any::<[u8; 4]>()).prop_map(|(code, r, k)| {
+            let mut p = code.to_be_bytes().to_vec();
+            p.extend_from_slice(r.as_bytes());
+            p.truncate(125);
+            frame(true, 0, 8, &p, k)
+        }),
+        1 => prop::collection::vec(any::<u8>(), 0..20),
+    ];
+    prop::collection::vec(piece, 1..8).prop_map(|pieces| pieces.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 6 } else { 1000 }))]
+
+    #[test]
+    fn chunking_invariance(stream in stream_strategy(), cuts in prop::collection::vec(any::<usize>(), 0..12)) {
+        let whole = feed_all(&mut server(), &stream);
+        let mut split_conn = server();
+        let split = drive(&mut split_conn, &stream, &cuts);
+        prop_assert_eq!(&whole, &split);
+        let mut byte_conn = server();
+        let byte_cuts: Vec<usize> = (0..stream.len().min(600)).collect();
+        prop_assert_eq!(&whole, &drive(&mut byte_conn, &stream, &byte_cuts));
+    }
+
+    #[test]
+    fn client_to_server_round_trip(messages in prop::collection::vec(prop_oneof![
+        "\\PC{0,200}".prop_map(Owned::Text),
+        prop::collection::vec(any::<u8>(), 0..2000).prop_map(Owned::Binary),
+    ], 0..10)) {
+        let now = Instant::now();
+        let mut client = Connection::new(Role::Client, Config::default(), now);
+        for m in &messages {
+            match m {
+                Owned::Text(t) => client.send_text(t).unwrap(),
+                Owned::Binary(b) => client.send_binary(b).unwrap(),
+                _ => unreachable!(),
+            }
+        }
+        let wire = client.poll_transmit().to_vec();
+        let (events, error) = feed_all(&mut server(), &wire);
+        prop_assert_eq!(error, None);
+        prop_assert_eq!(events, messages);
+    }
+}
+
+// ----- delivery ---------------------------------------------------------------
+
+#[test]
+fn single_frame_messages_borrow_the_input() {
+    let mut conn = server();
+    let mut wire = text("zero copy");
+    let range = wire.as_ptr_range();
+    let received = conn.receive(&mut wire).unwrap();
+    match received.event {
+        Some(Event::Text(t)) => {
+            assert_eq!(t, "zero copy");
+            assert!(
+                range.contains(&t.as_ptr()),
+                "payload must point into the input buffer"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(conn.buffer_capacity(), 0, "nothing was copied");
+}
+
+#[test]
+fn fragmented_messages_are_assembled_with_control_frames_between() {
+    let k = [9, 8, 7, 6];
+    let mut wire = frame(false, 0, 2, b"abc", k);
+    wire.extend(frame(true, 0, 9, b"ping!", k));
+    wire.extend(frame(false, 0, 0, b"def", k));
+    wire.extend(frame(true, 0, 0, b"", k));
+    let mut conn = server();
+    let (events, error) = feed_all(&mut conn, &wire);
+    assert_eq!(error, None);
+    assert_eq!(
+        events,
+        vec![
+            Owned::Ping(b"ping!".to_vec()),
+            Owned::Binary(b"abcdef".to_vec())
+        ]
+    );
+    assert_eq!(
+        sent_by(&mut conn),
+        vec![Owned::Pong(b"ping!".to_vec())],
+        "automatic pong"
+    );
+}
+
+#[test]
+fn utf8_fails_fast_inside_a_partially_received_frame() {
+    // Autobahn 6.4.3: the frame's first part holds invalid UTF-8; the close
+    // must come before the rest of the frame arrives.
+    let mut payload = "κόσμε".as_bytes().to_vec();
+    payload.extend_from_slice(&[0xF4, 0x90, 0x80, 0x80]);
+    payload.extend_from_slice(b"edited");
+    let wire = frame(true, 0, 1, &payload, [1, 2, 3, 4]);
+    let header_len = 6;
+    let first_part = header_len + "κόσμε".len() + 2; // up to F4 90
+    let mut conn = server();
+    let mut part = wire[..first_part].to_vec();
+    let err = conn.receive(&mut part).unwrap_err();
+    assert_eq!(err, ProtocolError::InvalidUtf8);
+    assert_eq!(err.close_code(), CloseCode::INVALID_PAYLOAD);
+    assert_eq!(conn.state(), State::Closed);
+    assert_eq!(
+        sent_by(&mut conn),
+        vec![Owned::Close(1007, "invalid UTF-8 in text message".into())]
+    );
+}
+
+#[test]
+fn invalid_utf8_split_across_three_fragments() {
+    let k = [5, 5, 5, 5];
+    let mut wire = frame(false, 0, 1, &[b'a', 0xF0], k);
+    wire.extend(frame(false, 0, 0, &[0x9F], k));
+    wire.extend(frame(true, 0, 0, &[0x28], k)); // not a continuation byte
+    let (events, error) = feed_all(&mut server(), &wire);
+    assert!(events.is_empty());
+    assert_eq!(error, Some(1007));
+    // And the valid version of the same split passes.
+    let mut wire = frame(false, 0, 1, &[b'a', 0xF0], k);
+    wire.extend(frame(false, 0, 0, &[0x9F], k));
+    wire.extend(frame(true, 0, 0, &[0x98, 0x80], k));
+    assert_eq!(
+        feed_all(&mut server(), &wire),
+        (vec![Owned::Text("a😀".into())], None)
+    );
+}
+
+#[test]
+fn text_ending_mid_code_point_is_invalid() {
+    let wire = frame(true, 0, 1, &[b'o', b'k', 0xE2, 0x82], [1, 1, 1, 1]);
+    assert_eq!(feed_all(&mut server(), &wire).1, Some(1007));
+}
+
+// ----- protocol violations get their exact close codes ------------------------
+
+#[test]
+fn violations_and_their_close_codes() {
+    let k = [3, 1, 4, 1];
+    let cases: Vec<(&str, Vec<u8>, u16)> = vec![
+        ("unmasked client frame", vec![0x81, 0x02, b'h', b'i'], 1002),
+        (
+            "RSV1 without extension",
+            frame(true, 0x40, 1, b"x", k),
+            1002,
+        ),
+        ("reserved opcode 3", frame(true, 0, 3, b"", k), 1002),
+        ("reserved opcode 0xB", frame(true, 0, 0xB, b"", k), 1002),
+        ("126-byte ping", frame(true, 0, 9, &[0; 126], k), 1002),
+        ("fragmented ping", frame(false, 0, 9, b"", k), 1002),
+        ("stray continuation", frame(true, 0, 0, b"x", k), 1002),
+        (
+            "close code 1005",
+            frame(true, 0, 8, &1005u16.to_be_bytes(), k),
+            1002,
+        ),
+        (
+            "close code 999",
+            frame(true, 0, 8, &999u16.to_be_bytes(), k),
+            1002,
+        ),
+        (
+            "close payload of one byte",
+            frame(true, 0, 8, &[3], k),
+            1002,
+        ),
+        (
+            "close reason not UTF-8",
+            frame(true, 0, 8, &[3, 0xE8, 0xFF], k),
+            1007,
+        ),
+        ("invalid UTF-8", frame(true, 0, 1, &[0xC0, 0x80], k), 1007),
+    ];
+    for (name, wire, code) in cases {
+        let mut conn = server();
+        let (_, error) = feed_all(&mut conn, &wire);
+        assert_eq!(error, Some(code), "{name}");
+        let sent = sent_by(&mut conn);
+        assert!(
+            matches!(sent.as_slice(), [Owned::Close(c, _)] if *c == code),
+            "{name}: sent {sent:?}"
+        );
+        assert!(conn.is_finished(), "{name}");
+    }
+    // A new message inside a fragmented one.
+    let mut wire = frame(false, 0, 1, b"a", k);
+    wire.extend(frame(true, 0, 2, b"b", k));
+    assert_eq!(feed_all(&mut server(), &wire).1, Some(1002));
+}
+
+// ----- limits: at the limit and one past it ------------------------------------
+
+#[test]
+fn frame_size_limit() {
+    let config = Config {
+        max_frame_size: 1000,
+        ..Config::default()
+    };
+    let at = frame(true, 0, 2, &[7; 1000], [1, 2, 3, 4]);
+    assert_eq!(feed_all(&mut server_with(config.clone()), &at).1, None);
+    let over = frame(true, 0, 2, &[7; 1001], [1, 2, 3, 4]);
+    let mut conn = server_with(config);
+    // Only the header: the claim alone is refused, nothing is buffered.
+    let mut header = over[..8].to_vec();
+    let err = conn.receive(&mut header).unwrap_err();
+    assert_eq!(err.close_code(), CloseCode::MESSAGE_TOO_BIG);
+    // Nothing was buffered for the claimed payload: the only storage is the
+    // send buffer's minimum (256 bytes), holding the close frame.
+    assert!(
+        conn.buffer_capacity() <= 256,
+        "{} bytes held",
+        conn.buffer_capacity()
+    );
+}
+
+#[test]
+fn a_claimed_huge_length_allocates_nothing() {
+    let mut conn = server();
+    // 2^63 - 1 bytes claimed.
+    let mut wire = vec![
+        0x82, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 1, 2, 3, 4,
+    ];
+    let err = conn.receive(&mut wire).unwrap_err();
+    assert!(matches!(err, ProtocolError::FrameTooBig { .. }));
+    assert_eq!(err.close_code().0, 1009);
+}
+
+#[test]
+fn message_size_limit_across_fragments() {
+    let config = Config {
+        max_message_size: 10,
+        ..Config::default()
+    };
+    let k = [1, 2, 3, 4];
+    let mut at = frame(false, 0, 2, &[1; 6], k);
+    at.extend(frame(true, 0, 0, &[1; 4], k));
+    assert_eq!(
+        feed_all(&mut server_with(config.clone()), &at),
+        (vec![Owned::Binary(vec![1; 10])], None)
+    );
+    let mut over = frame(false, 0, 2, &[1; 6], k);
+    over.extend(frame(true, 0, 0, &[1; 5], k));
+    assert_eq!(feed_all(&mut server_with(config), &over).1, Some(1009));
+}
+
+#[test]
+fn fragment_count_limit() {
+    let config = Config {
+        max_fragments: 100,
+        ..Config::default()
+    };
+    let k = [1, 2, 3, 4];
+    let stream = |fragments: usize| {
+        let mut s = frame(false, 0, 2, b"", k);
+        for _ in 0..fragments - 2 {
+            s.extend(frame(false, 0, 0, b"", k));
+        }
+        s.extend(frame(true, 0, 0, b"", k));
+        s
+    };
+    assert_eq!(
+        feed_all(&mut server_with(config.clone()), &stream(100)),
+        (vec![Owned::Binary(vec![])], None)
+    );
+    assert_eq!(
+        feed_all(&mut server_with(config), &stream(101)).1,
+        Some(1008)
+    );
+}
+
+#[test]
+fn pongs_are_coalesced_when_output_backs_up() {
+    let config = Config {
+        pong_coalesce_above: 1000,
+        ..Config::default()
+    };
+    let mut conn = server_with(config);
+    let mut pings = Vec::new();
+    for i in 0..10_000u32 {
+        pings.extend(frame(true, 0, 9, &i.to_be_bytes(), [1, 2, 3, 4]));
+    }
+    let (events, error) = feed_all(&mut conn, &pings);
+    assert_eq!((events.len(), error), (10_000, None));
+    // Output stays near the threshold instead of holding 10,000 pongs, and
+    // the latest ping is still answered.
+    assert!(
+        conn.buffered_amount() < 1100,
+        "{} bytes queued",
+        conn.buffered_amount()
+    );
+    let sent = sent_by(&mut conn);
+    assert_eq!(
+        sent.last(),
+        Some(&Owned::Pong(9999u32.to_be_bytes().to_vec()))
+    );
+}
+
+// ----- close handshake --------------------------------------------------------
+
+#[test]
+fn peer_initiated_close_is_echoed() {
+    let mut conn = server();
+    let mut payload = 4000u16.to_be_bytes().to_vec();
+    payload.extend_from_slice("bye ✓".as_bytes());
+    let (events, _) = feed_all(&mut conn, &frame(true, 0, 8, &payload, [1, 2, 3, 4]));
+    assert_eq!(events, vec![Owned::Close(4000, "bye ✓".into())]);
+    assert_eq!(conn.state(), State::Closed);
+    assert_eq!(sent_by(&mut conn), vec![Owned::Close(4000, String::new())]);
+    assert!(conn.is_finished());
+    assert_eq!(conn.send_text("late"), Err(SendError::Closed));
+    // Input after the close is ignored.
+    assert_eq!(feed_all(&mut conn, &text("ignored")), (vec![], None));
+}
+
+#[test]
+fn empty_close_is_answered_empty() {
+    let mut conn = server();
+    let (events, _) = feed_all(&mut conn, &frame(true, 0, 8, b"", [1, 2, 3, 4]));
+    assert_eq!(events, vec![Owned::Close(1005, String::new())]);
+    let mut wire = conn.poll_transmit().to_vec();
+    assert_eq!(wire, vec![0x88, 0x00]);
+    wire.clear();
+}
+
+#[test]
+fn locally_initiated_close_waits_for_the_peer() {
+    let start = Instant::now();
+    let mut conn = Connection::new(Role::Server, Config::default(), start);
+    feed_all(&mut conn, &text("before"));
+    conn.close(CloseCode::GOING_AWAY, "shutting down").unwrap();
+    assert_eq!(conn.state(), State::Closing);
+    assert_eq!(
+        sent_by(&mut conn),
+        vec![Owned::Close(1001, "shutting down".into())]
+    );
+    assert_eq!(conn.send_binary(b"x"), Err(SendError::Closed));
+    // Data may still arrive until the peer's close.
+    let (events, _) = feed_all(&mut conn, &text("in flight"));
+    assert_eq!(events, vec![Owned::Text("in flight".into())]);
+    let (events, _) = feed_all(
+        &mut conn,
+        &frame(true, 0, 8, &1001u16.to_be_bytes(), [1, 2, 3, 4]),
+    );
+    assert_eq!(events, vec![Owned::Close(1001, String::new())]);
+    assert!(conn.is_finished());
+    assert!(sent_by(&mut conn).is_empty(), "no second close frame");
+}
+
+#[test]
+fn close_handshake_times_out() {
+    let start = Instant::now();
+    let config = Config {
+        close_timeout: Duration::from_secs(2),
+        ..Config::default()
+    };
+    let mut conn = Connection::new(Role::Server, config, start);
+    conn.close(CloseCode::NORMAL, "").unwrap();
+    // The deadline is armed at the next tick, which poll_timeout asks for now.
+    assert_eq!(conn.poll_timeout(), Some(start));
+    conn.handle_timeout(start);
+    assert_eq!(conn.poll_timeout(), Some(start + Duration::from_secs(2)));
+    conn.handle_timeout(start + Duration::from_millis(1999));
+    assert_eq!(conn.state(), State::Closing);
+    conn.handle_timeout(start + Duration::from_secs(2));
+    assert_eq!(conn.state(), State::Closed);
+    assert!(conn.timed_out());
+}
+
+#[test]
+fn close_codes_the_application_may_not_send() {
+    let mut conn = server();
+    for code in [1005, 1006, 1015, 999, 5000] {
+        assert_eq!(
+            conn.close(CloseCode(code), ""),
+            Err(SendError::InvalidCloseCode(CloseCode(code)))
+        );
+    }
+    assert!(conn.close(CloseCode(4999), "app").is_ok());
+}
+
+// ----- keepalive and idle -----------------------------------------------------
+
+#[test]
+fn keepalive_pings_and_idle_timeout() {
+    let start = Instant::now();
+    let config = Config {
+        ping_interval: Some(Duration::from_secs(10)),
+        idle_timeout: Some(Duration::from_secs(30)),
+        ..Config::default()
+    };
+    let mut conn = Connection::new(Role::Server, config, start);
+    assert_eq!(conn.poll_timeout(), Some(start + Duration::from_secs(10)));
+    conn.handle_timeout(start + Duration::from_secs(10));
+    assert_eq!(sent_by(&mut conn), vec![Owned::Ping(b"keepalive".to_vec())]);
+    // Input resets the idle clock (observed at the next tick).
+    feed_all(&mut conn, &text("still here"));
+    conn.handle_timeout(start + Duration::from_secs(15));
+    conn.handle_timeout(start + Duration::from_secs(44));
+    assert_eq!(conn.state(), State::Open);
+    sent_by(&mut conn);
+    conn.handle_timeout(start + Duration::from_secs(45));
+    assert_eq!(conn.state(), State::Closing);
+    assert_eq!(
+        sent_by(&mut conn),
+        vec![Owned::Close(1001, "idle timeout".into())]
+    );
+}
+
+// ----- sending ----------------------------------------------------------------
+
+#[test]
+fn client_frames_are_masked_with_fresh_keys() {
+    let mut client = Connection::new(Role::Client, Config::default(), Instant::now());
+    client.send_text("same").unwrap();
+    client.send_text("same").unwrap();
+    let wire = client.poll_transmit().to_vec();
+    let rules = HeaderRules {
+        expect_masked: true,
+        allowed_rsv: 0,
+    };
+    let Ok(Parsed::Complete(a, n)) = FrameHeader::parse(&wire, rules) else {
+        panic!()
+    };
+    let Ok(Parsed::Complete(b, _)) = FrameHeader::parse(&wire[n + 4..], rules) else {
+        panic!()
+    };
+    assert!(a.mask.is_some() && b.mask.is_some());
+    assert_ne!(a.mask, b.mask);
+    assert_ne!(&wire[n..n + 4], b"same", "payload is masked on the wire");
+}
+
+#[test]
+fn fragmented_sending_order_is_enforced() {
+    let mut conn = server();
+    assert_eq!(
+        conn.send_fragment(Opcode::Continuation, b"x", true),
+        Err(SendError::FragmentOrder)
+    );
+    conn.send_fragment(Opcode::Text, "hé".as_bytes(), false)
+        .unwrap();
+    assert_eq!(conn.send_text("interleaved"), Err(SendError::FragmentOrder));
+    conn.ping(b"control frames may interleave").unwrap();
+    conn.send_fragment(Opcode::Continuation, "llo".as_bytes(), true)
+        .unwrap();
+    assert_eq!(
+        conn.send_fragment(Opcode::Ping, b"", true),
+        Err(SendError::NotDataOpcode(Opcode::Ping))
+    );
+    assert_eq!(conn.ping(&[0; 126]), Err(SendError::ControlTooLong));
+    assert_eq!(
+        sent_by(&mut conn),
+        vec![
+            Owned::Ping(b"control frames may interleave".to_vec()),
+            Owned::Text("héllo".into())
+        ]
+    );
+}
+
+#[test]
+fn buffers_are_released_when_idle() {
+    let mut conn = server();
+    let k = [1, 2, 3, 4];
+    let mut wire = frame(false, 0, 2, &[0; 5000], k);
+    wire.extend(frame(true, 0, 0, &[0; 5000], k));
+    feed_all(&mut conn, &wire);
+    conn.send_binary(&[1; 3000]).unwrap();
+    assert!(conn.buffer_capacity() >= 10_000);
+    let n = conn.poll_transmit().len();
+    conn.advance_transmit(n);
+    conn.release_buffers();
+    assert_eq!(conn.buffer_capacity(), 0);
+}
+
+// ----- the extension hook -----------------------------------------------------
+
+/// A toy extension on RSV1: the payload travels reversed. It checks the
+/// limit the protocol hands it, like a real inflater must.
+struct Reverse {
+    pending: Vec<u8>,
+}
+
+struct ReverseEncoder;
+
+impl MessageEncoder for ReverseEncoder {
+    fn rsv_bits(&self) -> u8 {
+        RSV1
+    }
+    fn encode(&mut self, message: &[u8], out: &mut Vec<u8>) -> bool {
+        out.extend(message.iter().rev());
+        true
+    }
+}
+
+impl MessageDecoder for Reverse {
+    fn rsv_bits(&self) -> u8 {
+        RSV1
+    }
+    fn decode(
+        &mut self,
+        chunk: &[u8],
+        end: bool,
+        out: &mut Vec<u8>,
+        limit: usize,
+    ) -> Result<(), ExtensionError> {
+        self.pending.extend_from_slice(chunk);
+        if end {
+            if self.pending.len() > limit {
+                return Err(ExtensionError::TooBig);
+            }
+            out.extend(self.pending.drain(..).rev());
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn extension_decodes_rsv1_messages_and_encodes_outgoing() {
+    let mut conn = server().with_extension(
+        Box::new(Reverse {
+            pending: Vec::new(),
+        }),
+        Box::new(ReverseEncoder),
+    );
+    let k = [1, 2, 3, 4];
+    let mut wire = frame(false, RSV1, 1, "olleh".as_bytes(), k);
+    wire.extend(frame(true, 0, 0, " ,".as_bytes(), k));
+    wire.extend(frame(true, 0, 1, b"plain", k));
+    let (events, error) = feed_all(&mut conn, &wire);
+    assert_eq!(error, None);
+    assert_eq!(
+        events,
+        vec![Owned::Text(", hello".into()), Owned::Text("plain".into())]
+    );
+    // RSV1 on a continuation or control frame is still an error.
+    let mut bad = frame(false, RSV1, 1, b"a", k);
+    bad.extend(frame(true, RSV1, 0, b"b", k));
+    let mut conn = server().with_extension(
+        Box::new(Reverse {
+            pending: Vec::new(),
+        }),
+        Box::new(ReverseEncoder),
+    );
+    assert_eq!(feed_all(&mut conn, &bad).1, Some(1002));
+    // Outgoing messages are encoded and flagged.
+    let mut conn = server().with_extension(
+        Box::new(Reverse {
+            pending: Vec::new(),
+        }),
+        Box::new(ReverseEncoder),
+    );
+    conn.send_text("abc").unwrap();
+    assert_eq!(conn.poll_transmit(), &[0xC1, 0x03, b'c', b'b', b'a']);
+}
+
+#[test]
+fn extension_output_is_held_to_the_message_limit() {
+    let config = Config {
+        max_message_size: 4,
+        ..Config::default()
+    };
+    let ext = || {
+        Box::new(Reverse {
+            pending: Vec::new(),
+        })
+    };
+    let enc = || Box::new(ReverseEncoder);
+    let at = frame(true, RSV1, 2, b"1234", [1, 2, 3, 4]);
+    assert_eq!(
+        feed_all(
+            &mut server_with(config.clone()).with_extension(ext(), enc()),
+            &at
+        ),
+        (vec![Owned::Binary(b"4321".to_vec())], None)
+    );
+    let over = frame(true, RSV1, 2, b"12345", [1, 2, 3, 4]);
+    assert_eq!(
+        feed_all(&mut server_with(config).with_extension(ext(), enc()), &over).1,
+        Some(1009)
+    );
+}
