@@ -31,3 +31,6 @@ pub mod handshake;
 pub mod mask;
 pub mod protocol;
 pub mod utf8;
+
+#[cfg(feature = "net")]
+pub mod net;

@@ -41,11 +41,11 @@ fn utf8ish() -> impl Strategy<Value = Vec<u8>> {
         1 => 0xF0u8..=0xF7,
         1 => prop::sample::select(vec![0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF, 0x9F, 0xA0, 0x8F, 0x90]),
     ];
-    prop::collection::vec(byte, 0..200)
+    prop::collection::vec(byte, 0..if cfg!(miri) { 40 } else { 200 })
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 8 } else { 2000 }))]
+    #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 3 } else { 2000 }))]
 
     #[test]
     fn agrees_with_std_for_any_split(bytes in utf8ish(), cuts in prop::collection::vec(any::<usize>(), 0..8)) {
@@ -80,7 +80,7 @@ proptest! {
     }
 
     #[test]
-    fn valid_text_in_any_split(text in "\\PC{0,300}", cuts in prop::collection::vec(any::<usize>(), 0..8)) {
+    fn valid_text_in_any_split(text in if cfg!(miri) { "\\PC{0,20}" } else { "\\PC{0,300}" }, cuts in prop::collection::vec(any::<usize>(), 0..8)) {
         prop_assert_eq!(feed_split(text.as_bytes(), &cuts), Ok(true));
     }
 }
@@ -93,7 +93,10 @@ fn long_texts_of_every_script_split_at_every_byte() {
         "中文字符和日本語のテキスト",
         "emoji 😀🎉👍🏽 mixed",
     ] {
-        let long = text.repeat(if cfg!(miri) { 2 } else { 50 });
+        if cfg!(miri) && !text.starts_with('中') {
+            continue; // one script is enough under Miri: it is quadratic
+        }
+        let long = text.repeat(if cfg!(miri) { 1 } else { 50 });
         let bytes = long.as_bytes();
         for cut in 0..=bytes.len() {
             assert_eq!(feed_split(bytes, &[cut]), Ok(true), "cut at {cut}");

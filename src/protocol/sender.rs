@@ -114,7 +114,7 @@ impl Sender {
         self.send_message(Opcode::Binary, data)
     }
 
-    fn send_message(&mut self, opcode: Opcode, payload: &[u8]) -> Result<(), SendError> {
+    pub(crate) fn send_message(&mut self, opcode: Opcode, payload: &[u8]) -> Result<(), SendError> {
         self.check_can_send()?;
         if self.sending_fragmented.is_some() {
             return Err(SendError::FragmentOrder);

@@ -1,0 +1,46 @@
+//! The `simdws` command line: `serve` (echo and chat server with its web
+//! page) and `kernel` (which unmask kernel this CPU gets).
+
+mod args;
+mod serve;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "usage:
+  simdws serve [--addr 127.0.0.1:9001] [--workers N] [--max-message-size BYTES]
+               [--max-frame-size BYTES] [--idle-timeout SECS] [--ping-interval SECS]
+               [--handshake-timeout SECS] [--allow-origin ORIGIN,...]
+  simdws kernel     print the unmask kernel this CPU uses
+  simdws kernels    list every kernel this CPU can run";
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("serve") => serve::run(&args[1..]),
+        Some("kernel") => {
+            println!("{:?}", simdws::mask::Kernel::detected());
+            Ok(())
+        }
+        Some("kernels") => {
+            for kernel in simdws::mask::Kernel::available() {
+                if kernel != simdws::mask::Kernel::Scalar {
+                    println!("{}", format!("{kernel:?}").to_lowercase());
+                }
+            }
+            Ok(())
+        }
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => Err(format!("expected a command\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("simdws: {message}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! `simdws serve`: echo on `/` and `/echo`, a chat room on `/chat`, the web
+//! page on a plain `GET /`, 404 for any other upgrade path.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use simdws::frame::CloseCode;
+use simdws::handshake::{Rejection, Request};
+use simdws::net::{
+    Conn, ConnId, Handler, HttpResponse, Message, OwnedMessage, Server, ServerConfig, ServerHandle,
+    Upgrade,
+};
+
+use crate::args::Args;
+
+const PAGE: &str = include_str!("page.html");
+
+/// Members of the chat room, across all workers.
+type Room = Arc<Mutex<HashSet<ConnId>>>;
+
+struct App {
+    handle: ServerHandle,
+    room: Room,
+    /// Connections on this worker that are in the room.
+    chatting: HashSet<ConnId>,
+}
+
+impl Handler for App {
+    fn on_http(&mut self, request: &Request<'_>) -> HttpResponse {
+        match request.path() {
+            "/" | "/index.html" => {
+                HttpResponse::new(200, "text/html; charset=utf-8", PAGE.as_bytes())
+            }
+            _ => HttpResponse::new(404, "text/plain; charset=utf-8", &b"not found\n"[..]),
+        }
+    }
+
+    fn on_open(&mut self, conn: &mut Conn<'_>, upgrade: &Upgrade<'_>) -> Result<(), Rejection> {
+        match upgrade.path() {
+            "/" | "/echo" => Ok(()),
+            "/chat" => {
+                self.chatting.insert(conn.id());
+                self.room
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(conn.id());
+                Ok(())
+            }
+            other => Err(Rejection::new(
+                404,
+                format!("no WebSocket endpoint at {other} (try / or /chat)"),
+            )),
+        }
+    }
+
+    fn on_message(&mut self, conn: &mut Conn<'_>, message: Message<'_>) {
+        if !self.chatting.contains(&conn.id()) {
+            let _ = conn.send_message(message);
+            return;
+        }
+        let shared = Arc::new(match message {
+            Message::Text(t) => OwnedMessage::Text(t.to_string()),
+            Message::Binary(b) => OwnedMessage::Binary(b.to_vec()),
+        });
+        let members: Vec<ConnId> = self
+            .room
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .copied()
+            .collect();
+        for member in members {
+            self.handle.send_shared(member, shared.clone());
+        }
+    }
+
+    fn on_close(&mut self, id: ConnId, code: CloseCode, reason: &str) {
+        log::info!("{id} closed: {code} {reason}");
+        if self.chatting.remove(&id) {
+            self.room
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&id);
+        }
+    }
+}
+
+pub fn run(raw: &[String]) -> Result<(), String> {
+    let mut args = Args::parse(raw, &[])?;
+    let mut config = ServerConfig::default();
+    config.addr = args.get("addr", config.addr)?;
+    config.workers = args.get("workers", config.workers)?;
+    config.protocol.max_message_size =
+        args.get("max-message-size", config.protocol.max_message_size)?;
+    config.protocol.max_frame_size = args.get("max-frame-size", config.protocol.max_frame_size)?;
+    config.protocol.idle_timeout = args.opt::<u64>("idle-timeout")?.map(Duration::from_secs);
+    config.protocol.ping_interval = args.opt::<u64>("ping-interval")?.map(Duration::from_secs);
+    config.handshake_timeout = Duration::from_secs(args.get("handshake-timeout", 10)?);
+    config.policy.subprotocols = vec!["echo-protocol".into(), "chat".into()];
+    if let Some(origins) = args.opt::<String>("allow-origin")? {
+        config.policy.allowed_origins =
+            Some(origins.split(',').map(|o| o.trim().to_string()).collect());
+    }
+    args.finish()?;
+
+    let room: Room = Arc::default();
+    let server = Server::start(config, move |_, handle| App {
+        handle: handle.clone(),
+        room: room.clone(),
+        chatting: HashSet::new(),
+    })
+    .map_err(|e| format!("cannot listen: {e}"))?;
+    let addr = server.local_addr();
+    println!("simdws serving on http://{addr}/ (WebSocket: ws://{addr}/echo, ws://{addr}/chat); Ctrl-C stops");
+    let handle = server.handle();
+    ctrlc::set_handler(move || {
+        log::info!("shutting down: closing connections with 1001");
+        handle.shutdown();
+    })
+    .map_err(|e| format!("installing the Ctrl-C handler: {e}"))?;
+    server.join();
+    Ok(())
+}

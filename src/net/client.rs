@@ -1,0 +1,315 @@
+//! Clients: URL parsing, options, and a simple blocking client for scripts
+//! and tests, on the same sans-IO core as the server.
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use crate::frame::CloseCode;
+use crate::handshake::{ClientHandshakeError, ClientRequest};
+use crate::protocol::{Config, Connection, Event, ProtocolError, Role, SendError};
+
+/// A parsed `ws://host[:port][/path][?query]` URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WsUrl {
+    pub host: String,
+    pub port: u16,
+    /// Path and query, at least `/`.
+    pub target: String,
+}
+
+impl WsUrl {
+    pub fn parse(url: &str) -> Result<WsUrl, ClientError> {
+        let rest = url
+            .strip_prefix("ws://")
+            .ok_or_else(|| ClientError::Url(format!("{url}: only ws:// URLs are supported")))?;
+        let (authority, target) = match rest.find(['/', '?']) {
+            Some(i) if rest.as_bytes()[i] == b'/' => (&rest[..i], rest[i..].to_string()),
+            Some(i) => (&rest[..i], format!("/{}", &rest[i..])),
+            None => (rest, "/".to_string()),
+        };
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => {
+                let port = port
+                    .parse()
+                    .map_err(|_| ClientError::Url(format!("{url}: bad port {port:?}")))?;
+                (host, port)
+            }
+            _ => (authority, 80),
+        };
+        if host.is_empty() {
+            return Err(ClientError::Url(format!("{url}: no host")));
+        }
+        Ok(WsUrl {
+            host: host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string(),
+            port,
+            target,
+        })
+    }
+
+    /// The Host header value.
+    pub fn authority(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// What to offer in the handshake, and the protocol limits.
+#[derive(Clone, Debug, Default)]
+pub struct ClientOptions {
+    pub subprotocols: Vec<String>,
+    pub extensions: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub config: Config,
+    /// Connect, handshake, and each blocking receive (None: wait forever).
+    pub timeout: Option<Duration>,
+}
+
+/// Why a client operation failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ClientError {
+    Url(String),
+    /// Local or network I/O failed.
+    Io(io::Error),
+    Handshake(ClientHandshakeError),
+    /// The server broke the protocol (we sent it the matching close code).
+    Protocol(ProtocolError),
+    Send(SendError),
+    /// The connection is closed; no more events.
+    Closed,
+}
+
+impl fmt::Display for ClientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientError::Url(e) => write!(f, "bad URL: {e}"),
+            ClientError::Io(e) => write!(f, "I/O: {e}"),
+            ClientError::Handshake(e) => write!(f, "handshake: {e}"),
+            ClientError::Protocol(e) => write!(f, "protocol: {e}"),
+            ClientError::Send(e) => write!(f, "send: {e}"),
+            ClientError::Closed => f.write_str("connection closed"),
+        }
+    }
+}
+
+impl std::error::Error for ClientError {}
+
+impl From<io::Error> for ClientError {
+    fn from(e: io::Error) -> Self {
+        ClientError::Io(e)
+    }
+}
+
+impl From<SendError> for ClientError {
+    fn from(e: SendError) -> Self {
+        ClientError::Send(e)
+    }
+}
+
+/// An owned event, for APIs that return events across calls.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OwnedEvent {
+    Text(String),
+    Binary(Vec<u8>),
+    Ping(Vec<u8>),
+    Pong(Vec<u8>),
+    Close(CloseCode, String),
+}
+
+impl From<Event<'_>> for OwnedEvent {
+    fn from(event: Event<'_>) -> Self {
+        match event {
+            Event::Text(t) => OwnedEvent::Text(t.to_string()),
+            Event::Binary(b) => OwnedEvent::Binary(b.to_vec()),
+            Event::Ping(p) => OwnedEvent::Ping(p.to_vec()),
+            Event::Pong(p) => OwnedEvent::Pong(p.to_vec()),
+            Event::Close { code, reason } => OwnedEvent::Close(code, reason.to_string()),
+        }
+    }
+}
+
+/// A blocking client: each call writes or reads until done.
+pub struct BlockingClient {
+    stream: TcpStream,
+    conn: Connection,
+    buf: Vec<u8>,
+    /// Unprocessed bytes are `buf[start..end]`.
+    start: usize,
+    end: usize,
+    subprotocol: Option<String>,
+    extensions: Option<String>,
+}
+
+impl BlockingClient {
+    pub fn connect(url: &str) -> Result<Self, ClientError> {
+        Self::connect_with(url, ClientOptions::default())
+    }
+
+    pub fn connect_with(url: &str, options: ClientOptions) -> Result<Self, ClientError> {
+        let url = WsUrl::parse(url)?;
+        let addr = (url.host.as_str(), url.port);
+        let stream = match options.timeout {
+            Some(timeout) => {
+                let addr = std::net::ToSocketAddrs::to_socket_addrs(&addr)?
+                    .next()
+                    .ok_or_else(|| ClientError::Url(format!("{} does not resolve", url.host)))?;
+                TcpStream::connect_timeout(&addr, timeout)?
+            }
+            None => TcpStream::connect(addr)?,
+        };
+        Self::handshake(stream, &url, options)
+    }
+
+    /// Runs the client handshake over an already connected stream.
+    pub fn handshake(
+        mut stream: TcpStream,
+        url: &WsUrl,
+        options: ClientOptions,
+    ) -> Result<Self, ClientError> {
+        stream.set_nodelay(true)?;
+        stream.set_read_timeout(options.timeout)?;
+        let protocols: Vec<&str> = options.subprotocols.iter().map(String::as_str).collect();
+        let headers: Vec<(&str, &str)> = options
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let request = ClientRequest::new(
+            &url.authority(),
+            &url.target,
+            &protocols,
+            options.extensions.as_deref(),
+            &headers,
+        );
+        stream.write_all(request.bytes())?;
+        let mut buf = vec![0u8; 64 << 10];
+        let mut end = 0;
+        loop {
+            if end == buf.len() {
+                return Err(ClientError::Handshake(ClientHandshakeError::TooLarge(
+                    buf.len(),
+                )));
+            }
+            let n = stream.read(&mut buf[end..])?;
+            if n == 0 {
+                return Err(ClientError::Io(io::ErrorKind::UnexpectedEof.into()));
+            }
+            end += n;
+            if let Some((response, len)) = request
+                .verify(&buf[..end], 16 << 10)
+                .map_err(ClientError::Handshake)?
+            {
+                return Ok(BlockingClient {
+                    stream,
+                    conn: Connection::new(Role::Client, options.config, Instant::now()),
+                    buf,
+                    start: len,
+                    end,
+                    subprotocol: response.subprotocol,
+                    extensions: response.extensions,
+                });
+            }
+        }
+    }
+
+    pub fn subprotocol(&self) -> Option<&str> {
+        self.subprotocol.as_deref()
+    }
+
+    pub fn extensions(&self) -> Option<&str> {
+        self.extensions.as_deref()
+    }
+
+    pub fn send_text(&mut self, text: &str) -> Result<(), ClientError> {
+        self.conn.send_text(text)?;
+        self.flush()
+    }
+
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), ClientError> {
+        self.conn.send_binary(data)?;
+        self.flush()
+    }
+
+    /// Sends one fragment; see [`crate::protocol::Sender::send_fragment`].
+    pub fn send_fragment(
+        &mut self,
+        opcode: crate::frame::Opcode,
+        data: &[u8],
+        fin: bool,
+    ) -> Result<(), ClientError> {
+        self.conn.send_fragment(opcode, data, fin)?;
+        self.flush()
+    }
+
+    pub fn ping(&mut self, payload: &[u8]) -> Result<(), ClientError> {
+        self.conn.ping(payload)?;
+        self.flush()
+    }
+
+    /// Starts the close handshake; keep calling [`BlockingClient::recv`] to
+    /// see the server's close.
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), ClientError> {
+        self.conn.close(code, reason)?;
+        self.flush()
+    }
+
+    /// Writes everything queued.
+    pub fn flush(&mut self) -> Result<(), ClientError> {
+        loop {
+            let out = self.conn.poll_transmit();
+            if out.is_empty() {
+                return Ok(());
+            }
+            let n = self.stream.write(out)?;
+            if n == 0 {
+                return Err(ClientError::Io(io::ErrorKind::WriteZero.into()));
+            }
+            self.conn.advance_transmit(n);
+        }
+    }
+
+    /// The raw stream (for tests that misbehave on purpose).
+    pub fn stream(&mut self) -> &mut TcpStream {
+        &mut self.stream
+    }
+
+    /// Blocks until the next event. Pongs and the close echo are written
+    /// before it returns. After the close event, returns `Closed`.
+    pub fn recv(&mut self) -> Result<OwnedEvent, ClientError> {
+        loop {
+            while self.start < self.end {
+                let received = self.conn.receive(&mut self.buf[self.start..self.end]);
+                let (consumed, event) = match received {
+                    Ok(r) => (r.consumed, r.event.map(OwnedEvent::from)),
+                    Err(e) => {
+                        let _ = self.flush();
+                        return Err(ClientError::Protocol(e));
+                    }
+                };
+                self.start += consumed;
+                if let Some(event) = event {
+                    self.flush()?;
+                    return Ok(event);
+                }
+            }
+            if self.conn.is_finished() {
+                return Err(ClientError::Closed);
+            }
+            self.start = 0;
+            self.end = 0;
+            let n = self.stream.read(&mut self.buf)?;
+            if n == 0 {
+                return Err(ClientError::Closed);
+            }
+            self.end = n;
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! Server settings: address, workers, limits, timeouts, backpressure.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::handshake::{RequestLimits, ServerPolicy};
+use crate::protocol::Config;
+
+/// How a server runs; `Default` gives `127.0.0.1:9001` with one worker per
+/// core and the protocol's default limits.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    pub addr: SocketAddr,
+    /// Event-loop threads, each with its own SO_REUSEPORT listener.
+    pub workers: usize,
+    /// Frame/message limits, keepalive, close timeout.
+    pub protocol: Config,
+    pub request_limits: RequestLimits,
+    /// Subprotocols and allowed origins.
+    pub policy: ServerPolicy,
+    /// A client must finish its upgrade request within this (slowloris).
+    pub handshake_timeout: Duration,
+    /// Above this much unsent output a connection is not read until it
+    /// drains below half of it.
+    pub high_water: usize,
+    /// Above this much unsent output a slow consumer is disconnected.
+    pub max_buffered: usize,
+    /// The loop-wide receive buffer (uWebSockets uses 512 KiB).
+    pub recv_buffer: usize,
+    /// Graceful shutdown waits this long for close handshakes.
+    pub shutdown_timeout: Duration,
+    /// After our last frame, how long to read and discard before closing, so
+    /// unread input does not turn the close into a reset that loses it.
+    pub linger: Duration,
+    pub backlog: i32,
+    /// Granularity of the coarse timer sweep.
+    pub tick: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            addr: SocketAddr::from(([127, 0, 0, 1], 9001)),
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            protocol: Config::default(),
+            request_limits: RequestLimits::default(),
+            policy: ServerPolicy::default(),
+            handshake_timeout: Duration::from_secs(10),
+            high_water: 1 << 20,
+            max_buffered: 64 << 20,
+            recv_buffer: 512 << 10,
+            shutdown_timeout: Duration::from_secs(5),
+            linger: Duration::from_secs(2),
+            backlog: 4096,
+            tick: Duration::from_millis(100),
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! Reaching connections from outside their worker: a cloneable, `Send`
+//! [`ServerHandle`] queues commands for a worker and wakes it with its
+//! `mio::Waker`. Only this path takes a lock; the per-message path does not.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use mio::Waker;
+
+use crate::frame::CloseCode;
+
+/// Identifies a connection across the server: worker, slab slot and a
+/// generation so a reused slot never receives another connection's mail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub(crate) u64);
+
+impl ConnId {
+    pub(crate) fn new(worker: usize, generation: u32, slot: usize) -> Self {
+        ConnId(
+            (worker as u64) << 56
+                | ((generation as u64) & 0xFF_FFFF) << 32
+                | slot as u64 & 0xFFFF_FFFF,
+        )
+    }
+
+    pub(crate) fn worker(self) -> usize {
+        (self.0 >> 56) as usize
+    }
+
+    pub(crate) fn generation(self) -> u32 {
+        ((self.0 >> 32) & 0xFF_FFFF) as u32
+    }
+
+    pub(crate) fn slot(self) -> usize {
+        (self.0 & 0xFFFF_FFFF) as usize
+    }
+}
+
+impl std::fmt::Display for ConnId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.worker(), self.slot(), self.generation())
+    }
+}
+
+/// An owned message, for sending from another thread.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OwnedMessage {
+    Text(String),
+    Binary(Vec<u8>),
+}
+
+/// Work for a worker, delivered through its mailbox.
+pub(crate) enum Command {
+    Send(ConnId, Arc<OwnedMessage>),
+    Broadcast(Arc<OwnedMessage>),
+    Close(ConnId, CloseCode, String),
+    /// A stream an embedder accepted: `read` holds bytes it already read;
+    /// `upgraded` says whether it already answered the handshake.
+    Adopt {
+        stream: std::net::TcpStream,
+        read: Vec<u8>,
+        upgraded: bool,
+    },
+    Shutdown,
+}
+
+pub(crate) struct Mailbox {
+    pub queue: Mutex<Vec<Command>>,
+    pub waker: Waker,
+}
+
+struct Shared {
+    mailboxes: Vec<Mailbox>,
+    shutting_down: AtomicBool,
+    next_adopter: AtomicUsize,
+}
+
+/// Send to a connection, broadcast, close, adopt a stream or shut down, from
+/// any thread.
+#[derive(Clone)]
+pub struct ServerHandle {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for ServerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerHandle")
+            .field("workers", &self.shared.mailboxes.len())
+            .finish()
+    }
+}
+
+impl ServerHandle {
+    pub(crate) fn new(mailboxes: Vec<Mailbox>) -> Self {
+        ServerHandle {
+            shared: Arc::new(Shared {
+                mailboxes,
+                shutting_down: AtomicBool::new(false),
+                next_adopter: AtomicUsize::new(0),
+            }),
+        }
+    }
+
+    pub(crate) fn mailbox(&self, worker: usize) -> &Mailbox {
+        &self.shared.mailboxes[worker]
+    }
+
+    fn post(&self, worker: usize, command: Command) {
+        let Some(mailbox) = self.shared.mailboxes.get(worker) else {
+            return;
+        };
+        let was_empty = {
+            let mut queue = mailbox.queue.lock().unwrap_or_else(|e| e.into_inner());
+            let was_empty = queue.is_empty();
+            queue.push(command);
+            was_empty
+        };
+        if was_empty {
+            // A worker drains the whole queue per wake, so one wake per batch.
+            if let Err(e) = mailbox.waker.wake() {
+                log::error!("waking worker {worker}: {e}");
+            }
+        }
+    }
+
+    /// Queues a message for one connection (dropped if it has closed).
+    pub fn send(&self, id: ConnId, message: OwnedMessage) {
+        self.post(id.worker(), Command::Send(id, Arc::new(message)));
+    }
+
+    /// Queues a shared message for one connection.
+    pub fn send_shared(&self, id: ConnId, message: Arc<OwnedMessage>) {
+        self.post(id.worker(), Command::Send(id, message));
+    }
+
+    /// Sends a message to every open connection on every worker.
+    pub fn broadcast(&self, message: OwnedMessage) {
+        let message = Arc::new(message);
+        for worker in 0..self.shared.mailboxes.len() {
+            self.post(worker, Command::Broadcast(message.clone()));
+        }
+    }
+
+    /// Starts the close handshake on a connection.
+    pub fn close(&self, id: ConnId, code: CloseCode, reason: &str) {
+        self.post(id.worker(), Command::Close(id, code, reason.to_string()));
+    }
+
+    /// Hands the engine a connection accepted elsewhere. `read` holds bytes
+    /// already read from it; `upgraded` is true when the embedder already
+    /// answered the handshake with 101 (then `read` holds frames).
+    pub fn adopt(&self, stream: std::net::TcpStream, read: Vec<u8>, upgraded: bool) {
+        let n = self.shared.mailboxes.len();
+        let worker = self.shared.next_adopter.fetch_add(1, Ordering::Relaxed) % n;
+        self.post(
+            worker,
+            Command::Adopt {
+                stream,
+                read,
+                upgraded,
+            },
+        );
+    }
+
+    /// Graceful shutdown: stop accepting, close every connection with 1001,
+    /// wait for the close handshakes up to the configured timeout, exit.
+    pub fn shutdown(&self) {
+        self.shared.shutting_down.store(true, Ordering::SeqCst);
+        for worker in 0..self.shared.mailboxes.len() {
+            self.post(worker, Command::Shutdown);
+        }
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        self.shared.shutting_down.load(Ordering::SeqCst)
+    }
+
+    pub fn workers(&self) -> usize {
+        self.shared.mailboxes.len()
+    }
+}

@@ -1,0 +1,20 @@
+//! The IO engine: edge-triggered mio event loops, one per worker thread,
+//! each with its own SO_REUSEPORT listener; connections in a slab; one
+//! loop-wide receive buffer decoded in place; corked writes; a coarse timer
+//! sweep; a cross-thread [`ServerHandle`]; and clients.
+
+mod client;
+mod config;
+mod handle;
+mod handler;
+mod listener;
+mod server;
+mod session;
+mod worker;
+
+pub use client::{BlockingClient, ClientError, ClientOptions, OwnedEvent, WsUrl};
+pub use config::ServerConfig;
+pub use handle::{ConnId, OwnedMessage, ServerHandle};
+pub use handler::{Conn, Handler, HttpResponse, Message, Upgrade};
+pub use listener::bind_reuseport;
+pub use server::Server;

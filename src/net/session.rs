@@ -1,0 +1,134 @@
+//! One connection inside a worker: its socket, where it is in its life
+//! (handshake → open → draining), and the bytes it must write.
+
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use mio::net::TcpStream;
+
+use super::handle::ConnId;
+use crate::frame::CloseCode;
+use crate::protocol::Connection;
+
+pub(crate) enum Phase {
+    /// Reading the upgrade request; `head` holds it while it is partial.
+    Handshake { head: Vec<u8> },
+    /// The WebSocket connection.
+    Open(Box<Connection>),
+    /// An HTTP response (a page or a rejection) is being written; the
+    /// connection closes after it.
+    Http,
+    /// Our side is done: write side shut, input read and discarded until the
+    /// peer closes or `until` passes.
+    Draining { until: Instant },
+}
+
+pub(crate) struct Session {
+    pub stream: TcpStream,
+    pub peer: SocketAddr,
+    pub id: ConnId,
+    pub phase: Phase,
+    /// An HTTP response, written before anything else.
+    pub preamble: Vec<u8>,
+    pub preamble_written: usize,
+    /// Output passed the high-water mark: not read until it drains.
+    pub backed_up: bool,
+    /// Deadline for the upgrade request.
+    pub handshake_deadline: Instant,
+    /// What `on_close` will report: the peer's close, or our error.
+    pub close_info: Option<(CloseCode, String)>,
+    pub subprotocol: Option<Box<str>>,
+}
+
+impl Session {
+    pub fn new(stream: TcpStream, peer: SocketAddr, id: ConnId, deadline: Instant) -> Self {
+        Session {
+            stream,
+            peer,
+            id,
+            phase: Phase::Handshake { head: Vec::new() },
+            preamble: Vec::new(),
+            preamble_written: 0,
+            backed_up: false,
+            handshake_deadline: deadline,
+            close_info: None,
+            subprotocol: None,
+        }
+    }
+
+    pub fn connection(&mut self) -> Option<&mut Connection> {
+        match &mut self.phase {
+            Phase::Open(conn) => Some(conn),
+            _ => None,
+        }
+    }
+
+    pub fn is_open(&self) -> bool {
+        matches!(self.phase, Phase::Open(_))
+    }
+
+    /// Unsent output bytes.
+    pub fn buffered(&self) -> usize {
+        let preamble = self.preamble.len() - self.preamble_written;
+        match &self.phase {
+            Phase::Open(conn) => preamble + conn.buffered_amount(),
+            _ => preamble,
+        }
+    }
+
+    /// Writes pending output until done or the socket would block. One
+    /// write carries every frame queued since the last flush (corking).
+    /// Returns whether everything was written.
+    pub fn flush(&mut self) -> io::Result<bool> {
+        while self.preamble_written < self.preamble.len() {
+            match self.stream.write(&self.preamble[self.preamble_written..]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => self.preamble_written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if self.preamble_written > 0 {
+            self.preamble = Vec::new();
+            self.preamble_written = 0;
+        }
+        if let Phase::Open(conn) = &mut self.phase {
+            loop {
+                let out = conn.poll_transmit();
+                if out.is_empty() {
+                    break;
+                }
+                match self.stream.write(out) {
+                    Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                    Ok(n) => conn.advance_transmit(n),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Our side is finished: shut the write side (a FIN after the last
+    /// frame) and drain input until the peer closes or `until`.
+    pub fn start_draining(&mut self, until: Instant) {
+        let _ = self.stream.shutdown(std::net::Shutdown::Write);
+        self.phase = Phase::Draining { until };
+    }
+
+    /// Reads and discards input; true when the peer has closed.
+    pub fn drain_input(&mut self, scratch: &mut [u8]) -> bool {
+        loop {
+            match self.stream.read(scratch) {
+                Ok(0) => return true,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return true,
+            }
+        }
+    }
+}

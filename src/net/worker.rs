@@ -1,0 +1,624 @@
+//! One event loop per thread: edge-triggered mio, a slab of sessions, one
+//! loop-wide receive buffer decoded in place, one write per connection per
+//! turn, and a coarse timer sweep.
+
+use std::io::{self, Read};
+use std::sync::Arc;
+use std::time::Instant;
+
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token};
+use slab::Slab;
+
+use super::config::ServerConfig;
+use super::handle::{Command, ConnId, OwnedMessage, ServerHandle};
+use super::handler::{Conn, Handler, HttpResponse, Message, Upgrade};
+use super::session::{Phase, Session};
+use crate::frame::CloseCode;
+use crate::handshake::{self, Rejection};
+use crate::protocol::{Connection, Event, Role};
+
+pub(crate) const LISTENER: Token = Token(usize::MAX - 1);
+pub(crate) const WAKER: Token = Token(usize::MAX);
+
+pub(crate) struct Worker<H: Handler> {
+    index: usize,
+    poll: Poll,
+    listener: Option<TcpListener>,
+    sessions: Slab<Session>,
+    generation: u32,
+    recv_buf: Vec<u8>,
+    handler: H,
+    handle: ServerHandle,
+    config: Arc<ServerConfig>,
+    shutdown_deadline: Option<Instant>,
+    /// Reused for the timer sweep, so it allocates nothing per tick.
+    scratch_keys: Vec<usize>,
+}
+
+impl<H: Handler> Worker<H> {
+    pub fn new(
+        index: usize,
+        poll: Poll,
+        listener: Option<TcpListener>,
+        handler: H,
+        handle: ServerHandle,
+        config: Arc<ServerConfig>,
+    ) -> Self {
+        Worker {
+            index,
+            poll,
+            listener,
+            sessions: Slab::with_capacity(1024),
+            generation: 0,
+            recv_buf: vec![0; config.recv_buffer],
+            handler,
+            handle,
+            config,
+            shutdown_deadline: None,
+            scratch_keys: Vec::new(),
+        }
+    }
+
+    pub fn run(mut self) {
+        let mut events = Events::with_capacity(1024);
+        let mut next_tick = Instant::now() + self.config.tick;
+        loop {
+            let timeout = next_tick.saturating_duration_since(Instant::now());
+            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                log::error!("worker {}: poll failed: {e}", self.index);
+                return;
+            }
+            for event in events.iter() {
+                match event.token() {
+                    LISTENER => self.accept_all(),
+                    WAKER => self.drain_mailbox(),
+                    Token(key) => {
+                        if event.is_readable() || event.is_read_closed() || event.is_error() {
+                            self.on_readable(key);
+                        }
+                        if event.is_writable() {
+                            self.after_io(key);
+                        }
+                    }
+                }
+            }
+            let now = Instant::now();
+            if now >= next_tick {
+                self.sweep(now);
+                next_tick = now + self.config.tick;
+            }
+            if let Some(deadline) = self.shutdown_deadline {
+                if self.sessions.is_empty() || now >= deadline {
+                    let keys: Vec<usize> = self.sessions.iter().map(|(k, _)| k).collect();
+                    for key in keys {
+                        self.remove(key);
+                    }
+                    log::debug!("worker {} stopped", self.index);
+                    return;
+                }
+            }
+        }
+    }
+
+    // ----- accepting -------------------------------------------------------
+
+    fn accept_all(&mut self) {
+        loop {
+            let Some(listener) = self.listener.as_ref() else {
+                return;
+            };
+            match listener.accept() {
+                Ok((stream, peer)) => {
+                    if let Err(e) = self.insert(stream, peer) {
+                        log::warn!("registering {peer}: {e}");
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    // EMFILE and friends: stop for this turn, the edge comes
+                    // back with the next connection.
+                    log::warn!("accept: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn insert(&mut self, mut stream: TcpStream, peer: std::net::SocketAddr) -> io::Result<usize> {
+        stream.set_nodelay(true)?;
+        let entry = self.sessions.vacant_entry();
+        let key = entry.key();
+        self.generation = self.generation.wrapping_add(1);
+        let id = ConnId::new(self.index, self.generation, key);
+        self.poll.registry().register(
+            &mut stream,
+            Token(key),
+            Interest::READABLE | Interest::WRITABLE,
+        )?;
+        let deadline = Instant::now() + self.config.handshake_timeout;
+        entry.insert(Session::new(stream, peer, id, deadline));
+        log::debug!("{id} accepted from {peer}");
+        Ok(key)
+    }
+
+    // ----- reading ---------------------------------------------------------
+
+    /// Reads until the socket is drained (a short read means it is: the next
+    /// edge will announce more) or output backs up.
+    fn on_readable(&mut self, key: usize) {
+        loop {
+            let Some(session) = self.sessions.get_mut(key) else {
+                return;
+            };
+            if let Phase::Draining { .. } = session.phase {
+                if session.drain_input(&mut self.recv_buf) {
+                    self.remove(key);
+                }
+                return;
+            }
+            if session.backed_up || matches!(session.phase, Phase::Http) {
+                break;
+            }
+            if session.connection().is_some_and(|c| c.is_finished()) {
+                break;
+            }
+            match session.stream.read(&mut self.recv_buf) {
+                Ok(0) => {
+                    self.remove(key);
+                    return;
+                }
+                Ok(n) => {
+                    self.process(key, n);
+                    if n < self.recv_buf.len() {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    log::debug!("read: {e}");
+                    self.remove(key);
+                    return;
+                }
+            }
+        }
+        self.after_io(key);
+    }
+
+    /// Handles `n` fresh bytes at the start of the receive buffer.
+    fn process(&mut self, key: usize, n: usize) {
+        let Worker {
+            sessions,
+            recv_buf,
+            handler,
+            handle,
+            config,
+            ..
+        } = self;
+        let Some(session) = sessions.get_mut(key) else {
+            return;
+        };
+        let input = &mut recv_buf[..n];
+        match &mut session.phase {
+            Phase::Handshake { .. } => handshake_bytes(session, input, handler, handle, config),
+            Phase::Open(_) => frame_bytes(session, input, handler, handle),
+            Phase::Http | Phase::Draining { .. } => {}
+        }
+    }
+
+    // ----- writing and closing ---------------------------------------------
+
+    /// After any IO: flush, apply backpressure, close what is finished.
+    fn after_io(&mut self, key: usize) {
+        let Some(session) = self.sessions.get_mut(key) else {
+            return;
+        };
+        if let Phase::Draining { .. } = session.phase {
+            return;
+        }
+        let all_written = match session.flush() {
+            Ok(done) => done,
+            Err(e) => {
+                log::debug!("{} write: {e}", session.id);
+                self.remove(key);
+                return;
+            }
+        };
+        let finished = match &session.phase {
+            Phase::Http => all_written,
+            Phase::Open(conn) => conn.is_finished(),
+            _ => false,
+        };
+        if finished {
+            if let Phase::Open(conn) = &session.phase {
+                if session.close_info.is_none() {
+                    let code = conn
+                        .failure()
+                        .map_or(CloseCode::ABNORMAL, |e| e.close_code());
+                    session.close_info = Some((code, String::new()));
+                }
+            }
+            self.notify_closed(key);
+            let until = Instant::now() + self.config.linger;
+            if let Some(session) = self.sessions.get_mut(key) {
+                session.start_draining(until);
+                if session.drain_input(&mut self.recv_buf) {
+                    self.remove(key);
+                }
+            }
+            return;
+        }
+        let buffered = session.buffered();
+        if buffered > self.config.max_buffered {
+            log::warn!(
+                "{}: slow consumer with {buffered} bytes unsent: disconnecting",
+                session.id
+            );
+            session.close_info = Some((CloseCode::POLICY_VIOLATION, "slow consumer".into()));
+            self.remove(key);
+        } else if buffered > self.config.high_water {
+            session.backed_up = true;
+        } else if session.backed_up && buffered <= self.config.high_water / 2 {
+            session.backed_up = false;
+            self.call_on_drain(key);
+            // Input may have arrived while paused, and its edge is spent.
+            self.on_readable(key);
+        }
+    }
+
+    fn call_on_drain(&mut self, key: usize) {
+        let Worker {
+            sessions,
+            handler,
+            handle,
+            ..
+        } = self;
+        let Some(session) = sessions.get_mut(key) else {
+            return;
+        };
+        let id = session.id;
+        let subprotocol = session.subprotocol.as_deref();
+        if let Phase::Open(conn) = &mut session.phase {
+            let mut c = Conn {
+                id,
+                tx: conn.sender(),
+                stream: &mut session.stream,
+                handle,
+                subprotocol,
+            };
+            handler.on_drain(&mut c);
+        }
+    }
+
+    /// Calls `on_close` once, when an open connection ends.
+    fn notify_closed(&mut self, key: usize) {
+        let Some(session) = self.sessions.get_mut(key) else {
+            return;
+        };
+        if session.is_open() {
+            let (code, reason) = session
+                .close_info
+                .take()
+                .unwrap_or((CloseCode::ABNORMAL, String::new()));
+            log::debug!("{} closed: {code} {reason}", session.id);
+            let id = session.id;
+            // Mark it handled: the phase leaves Open right after.
+            session.phase = Phase::Http;
+            self.handler.on_close(id, code, &reason);
+        }
+    }
+
+    fn remove(&mut self, key: usize) {
+        self.notify_closed(key);
+        if let Some(mut session) = self.sessions.try_remove(key) {
+            let _ = self.poll.registry().deregister(&mut session.stream);
+        }
+    }
+
+    // ----- timers ----------------------------------------------------------
+
+    /// The coarse sweep: handshake deadlines, protocol timers (keepalive,
+    /// idle, close handshake) and lingering closes.
+    fn sweep(&mut self, now: Instant) {
+        let mut keys = std::mem::take(&mut self.scratch_keys);
+        keys.clear();
+        keys.extend(self.sessions.iter().map(|(k, _)| k));
+        for &key in &keys {
+            let Some(session) = self.sessions.get_mut(key) else {
+                continue;
+            };
+            match &mut session.phase {
+                Phase::Handshake { .. } if now >= session.handshake_deadline => {
+                    log::debug!("{}: handshake timeout from {}", session.id, session.peer);
+                    session.preamble =
+                        Rejection::new(408, "handshake not completed in time").response();
+                    session.phase = Phase::Http;
+                    self.after_io(key);
+                }
+                Phase::Open(conn) => {
+                    if conn.poll_timeout().is_some_and(|t| t <= now) {
+                        conn.handle_timeout(now);
+                        self.after_io(key);
+                    }
+                }
+                Phase::Draining { until } if now >= *until => self.remove(key),
+                _ => {}
+            }
+        }
+        self.scratch_keys = keys;
+    }
+
+    // ----- commands from other threads -------------------------------------
+
+    fn drain_mailbox(&mut self) {
+        let commands = {
+            let mailbox = self.handle.mailbox(self.index);
+            let mut queue = mailbox.queue.lock().unwrap_or_else(|e| e.into_inner());
+            std::mem::take(&mut *queue)
+        };
+        for command in commands {
+            match command {
+                Command::Send(id, message) => {
+                    if let Some(key) = self.find(id) {
+                        self.send_owned(key, &message);
+                        self.after_io(key);
+                    }
+                }
+                Command::Broadcast(message) => {
+                    let keys: Vec<usize> = self
+                        .sessions
+                        .iter()
+                        .filter(|(_, s)| s.is_open())
+                        .map(|(k, _)| k)
+                        .collect();
+                    for key in keys {
+                        self.send_owned(key, &message);
+                        self.after_io(key);
+                    }
+                }
+                Command::Close(id, code, reason) => {
+                    if let Some(key) = self.find(id) {
+                        if let Some(conn) = self.sessions[key].connection() {
+                            let _ = conn.close(code, &reason);
+                        }
+                        self.after_io(key);
+                    }
+                }
+                Command::Adopt {
+                    stream,
+                    read,
+                    upgraded,
+                } => self.adopt(stream, read, upgraded),
+                Command::Shutdown => self.begin_shutdown(),
+            }
+        }
+    }
+
+    fn find(&self, id: ConnId) -> Option<usize> {
+        let session = self.sessions.get(id.slot())?;
+        (session.id == id).then_some(id.slot())
+    }
+
+    fn send_owned(&mut self, key: usize, message: &OwnedMessage) {
+        if let Some(conn) = self.sessions[key].connection() {
+            let _ = match message {
+                OwnedMessage::Text(t) => conn.send_text(t),
+                OwnedMessage::Binary(b) => conn.send_binary(b),
+            };
+        }
+    }
+
+    fn adopt(&mut self, stream: std::net::TcpStream, mut read: Vec<u8>, upgraded: bool) {
+        let peer = match stream.peer_addr() {
+            Ok(peer) => peer,
+            Err(e) => {
+                log::warn!("adopting a stream: {e}");
+                return;
+            }
+        };
+        if let Err(e) = stream.set_nonblocking(true) {
+            log::warn!("adopting {peer}: {e}");
+            return;
+        }
+        let key = match self.insert(TcpStream::from_std(stream), peer) {
+            Ok(key) => key,
+            Err(e) => {
+                log::warn!("adopting {peer}: {e}");
+                return;
+            }
+        };
+        let Worker {
+            sessions,
+            handler,
+            handle,
+            config,
+            ..
+        } = self;
+        let session = &mut sessions[key];
+        if upgraded {
+            let conn = Connection::new(Role::Server, config.protocol.clone(), Instant::now());
+            session.phase = Phase::Open(Box::new(conn));
+            if !read.is_empty() {
+                frame_bytes(session, &mut read, handler, handle);
+            }
+        } else if !read.is_empty() {
+            handshake_bytes(session, &mut read, handler, handle, config);
+        }
+        // Bytes may have arrived before registration; read them now.
+        self.on_readable(key);
+    }
+
+    fn begin_shutdown(&mut self) {
+        if self.shutdown_deadline.is_some() {
+            return;
+        }
+        self.shutdown_deadline = Some(Instant::now() + self.config.shutdown_timeout);
+        if let Some(mut listener) = self.listener.take() {
+            let _ = self.poll.registry().deregister(&mut listener);
+        }
+        let keys: Vec<usize> = self.sessions.iter().map(|(k, _)| k).collect();
+        for key in keys {
+            let session = &mut self.sessions[key];
+            let handshaking = matches!(session.phase, Phase::Handshake { .. });
+            if let Some(conn) = session.connection() {
+                let _ = conn.close(CloseCode::GOING_AWAY, "server shutting down");
+                self.after_io(key);
+            } else if handshaking {
+                self.remove(key);
+            }
+        }
+    }
+}
+
+/// Bytes of an upgrade request. Parses straight from the receive buffer
+/// when the request arrived in one read (the usual case); copies only a
+/// partial request.
+fn handshake_bytes<H: Handler>(
+    session: &mut Session,
+    input: &mut [u8],
+    handler: &mut H,
+    handle: &ServerHandle,
+    config: &ServerConfig,
+) {
+    let Phase::Handshake { head } = &mut session.phase else {
+        return;
+    };
+    let from_head = !head.is_empty();
+    let mut owned = Vec::new();
+    let buf: &mut [u8] = if head.is_empty() {
+        input
+    } else {
+        head.extend_from_slice(input);
+        owned = std::mem::take(head);
+        &mut owned
+    };
+    let parsed = handshake::parse_request(buf, &config.request_limits);
+    let head_len = match parsed {
+        Ok(None) => {
+            // Incomplete: keep it (bounded by the limit parse_request applies).
+            let keep = if from_head { owned } else { buf.to_vec() };
+            session.phase = Phase::Handshake { head: keep };
+            return;
+        }
+        Err(rejection) => {
+            reject(session, &rejection);
+            return;
+        }
+        Ok(Some((request, len))) => {
+            if !request.is_upgrade() {
+                let response = if request.method == "GET" || request.method == "HEAD" {
+                    handler.on_http(&request)
+                } else {
+                    HttpResponse::new(
+                        405,
+                        "text/plain; charset=utf-8",
+                        &b"method not allowed\n"[..],
+                    )
+                };
+                session.preamble = response.to_bytes();
+                session.phase = Phase::Http;
+                return;
+            }
+            let accepted = match handshake::accept(&request, &config.policy, None) {
+                Ok(accepted) => accepted,
+                Err(rejection) => {
+                    reject(session, &rejection);
+                    return;
+                }
+            };
+            let mut conn = Connection::new(Role::Server, config.protocol.clone(), Instant::now());
+            // The 101 goes first in the output, before anything on_open sends.
+            conn.sender().queue_unsent(&accepted.response());
+            let upgrade = Upgrade {
+                request: &request,
+                subprotocol: accepted.subprotocol.as_deref(),
+                extensions: accepted.extensions.as_deref(),
+                peer: session.peer,
+            };
+            let mut c = Conn {
+                id: session.id,
+                tx: conn.sender(),
+                stream: &mut session.stream,
+                handle,
+                subprotocol: accepted.subprotocol.as_deref(),
+            };
+            if let Err(rejection) = handler.on_open(&mut c, &upgrade) {
+                reject(session, &rejection);
+                return;
+            }
+            log::debug!(
+                "{} open {} from {}",
+                session.id,
+                request.target,
+                session.peer
+            );
+            session.subprotocol = accepted.subprotocol.map(String::into_boxed_str);
+            session.phase = Phase::Open(Box::new(conn));
+            len
+        }
+    };
+    // Frames that arrived in the same read as the request.
+    if head_len < buf.len() {
+        frame_bytes(session, &mut buf[head_len..], handler, handle);
+    }
+}
+
+fn reject(session: &mut Session, rejection: &Rejection) {
+    log::debug!(
+        "{} handshake from {} refused: {rejection}",
+        session.id,
+        session.peer
+    );
+    session.preamble = rejection.response();
+    session.phase = Phase::Http;
+}
+
+/// Decodes frames in place and hands each event to the handler, with the
+/// connection's sending half to answer on.
+fn frame_bytes<H: Handler>(
+    session: &mut Session,
+    input: &mut [u8],
+    handler: &mut H,
+    handle: &ServerHandle,
+) {
+    let Phase::Open(conn) = &mut session.phase else {
+        return;
+    };
+    let (rx, tx) = conn.split();
+    let mut at = 0;
+    while at < input.len() {
+        let received = match rx.receive(&mut input[at..], tx) {
+            Ok(received) => received,
+            Err(error) => {
+                log::debug!("{}: {error}", session.id);
+                session.close_info = Some((error.close_code(), error.to_string()));
+                return;
+            }
+        };
+        at += received.consumed;
+        let Some(event) = received.event else {
+            continue;
+        };
+        let mut c = Conn {
+            id: session.id,
+            tx,
+            stream: &mut session.stream,
+            handle,
+            subprotocol: session.subprotocol.as_deref(),
+        };
+        match event {
+            Event::Text(text) => handler.on_message(&mut c, Message::Text(text)),
+            Event::Binary(data) => handler.on_message(&mut c, Message::Binary(data)),
+            Event::Ping(payload) => handler.on_ping(&mut c, payload),
+            Event::Pong(payload) => handler.on_pong(&mut c, payload),
+            Event::Close { code, reason } => {
+                session.close_info = Some((code, reason.to_string()));
+            }
+        }
+    }
+}
