@@ -340,11 +340,9 @@ impl<H: Handler> Worker<H> {
                     session.phase = Phase::Http;
                     self.after_io(key);
                 }
-                Phase::Open(conn) => {
-                    if conn.poll_timeout().is_some_and(|t| t <= now) {
-                        conn.handle_timeout(now);
-                        self.after_io(key);
-                    }
+                Phase::Open(conn) if conn.poll_timeout().is_some_and(|t| t <= now) => {
+                    conn.handle_timeout(now);
+                    self.after_io(key);
                 }
                 Phase::Draining { until } if now >= *until => self.remove(key),
                 _ => {}
