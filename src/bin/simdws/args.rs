@@ -51,12 +51,6 @@ impl Args {
             .transpose()
     }
 
-    pub fn switch(&mut self, name: &str) -> bool {
-        let had = self.switches.iter().any(|s| s == name);
-        self.switches.retain(|s| s != name);
-        had
-    }
-
     /// Fails on flags nobody asked for (typos).
     pub fn finish(self) -> Result<(), String> {
         match self.values.keys().chain(self.switches.iter()).next() {
