@@ -44,6 +44,9 @@ for kernel in $(cargo run -q --bin simdws -- kernels); do
         cargo test -q --test mask_equivalence --test protocol
 done
 
+step "Autobahn TestSuite (kosoku), server and client, strict ($(elapsed))"
+scripts/autobahn.sh
+
 step "aarch64 (NEON) under qemu-user ($(elapsed))"
 SIMDWS_EXPECT_KERNEL=neon cargo test --target aarch64-unknown-linux-gnu --tests
 

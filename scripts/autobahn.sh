@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The Autobahn TestSuite through kosoku, strict, in both roles:
+#   server: kosoku drives `simdws serve`;
+#   client: examples/autobahn_client drives kosoku's fuzzing server.
+# Installs kosoku (pinned) into target/venv when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+KOSOKU_VERSION=0.1.0
+venv=target/venv
+if ! "$venv/bin/kosoku" --help >/dev/null 2>&1; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q "kosoku==$KOSOKU_VERSION"
+fi
+cargo build -q --release --bin simdws --example autobahn_client
+out=target/autobahn
+rm -rf "$out"
+mkdir -p "$out"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened"; return 1; }
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+port=$(free_port)
+RUST_LOG=warn target/release/simdws serve --addr "127.0.0.1:$port" --workers 2 > "$out/serve.log" 2>&1 &
+pids+=($!)
+wait_port "$port"
+# kosoku exits non-zero whenever a case is not OK (UNIMPLEMENTED included);
+# the checker below decides, and fails on a missing or short report.
+"$venv/bin/kosoku" -p 4 -o "$out/server" "127.0.0.1:$port" > "$out/server-run.log" 2>&1 || true
+python3 scripts/check_autobahn.py "$out/server/index.json" --role server
+
+port=$(free_port)
+"$venv/bin/kosoku" -m fuzzingserver -o "$out/client" "127.0.0.1:$port" > "$out/fuzzingserver.log" 2>&1 &
+pids+=($!)
+wait_port "$port"
+timeout 600 target/release/examples/autobahn_client "ws://127.0.0.1:$port" > "$out/client-run.log" 2>&1
+# The fuzzing server writes its report after /updateReports returns.
+for _ in $(seq 100); do [ -s "$out/client/index.json" ] && break; sleep 0.1; done
+python3 scripts/check_autobahn.py "$out/client/index.json" --role client
