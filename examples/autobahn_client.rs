@@ -69,7 +69,9 @@ fn run_case(base: &str, case: u32) {
 }
 
 fn main() {
-    let base = std::env::args().nth(1).unwrap_or_else(|| "ws://127.0.0.1:9001".to_string());
+    let base = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "ws://127.0.0.1:9001".to_string());
     let base = base.trim_end_matches('/');
     let count = match case_count(base) {
         Ok(count) => count,

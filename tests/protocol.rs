@@ -145,7 +145,7 @@ fn stream_strategy() -> impl Strategy<Value = Vec<u8>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 6 } else { 1000 }))]
+    #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 3 } else { 1000 }))]
 
     #[test]
     fn chunking_invariance(stream in stream_strategy(), cuts in prop::collection::vec(any::<usize>(), 0..12)) {
@@ -154,7 +154,7 @@ proptest! {
         let split = drive(&mut split_conn, &stream, &cuts);
         prop_assert_eq!(&whole, &split);
         let mut byte_conn = server();
-        let byte_cuts: Vec<usize> = (0..stream.len().min(600)).collect();
+        let byte_cuts: Vec<usize> = (0..stream.len().min(if cfg!(miri) { 60 } else { 600 })).collect();
         prop_assert_eq!(&whole, &drive(&mut byte_conn, &stream, &byte_cuts));
     }
 
@@ -415,11 +415,12 @@ fn pongs_are_coalesced_when_output_backs_up() {
     };
     let mut conn = server_with(config);
     let mut pings = Vec::new();
-    for i in 0..10_000u32 {
+    let count: u32 = if cfg!(miri) { 300 } else { 10_000 };
+    for i in 0..count {
         pings.extend(frame(true, 0, 9, &i.to_be_bytes(), [1, 2, 3, 4]));
     }
     let (events, error) = feed_all(&mut conn, &pings);
-    assert_eq!((events.len(), error), (10_000, None));
+    assert_eq!((events.len(), error), (count as usize, None));
     // Output stays near the threshold instead of holding 10,000 pongs, and
     // the latest ping is still answered.
     assert!(

@@ -1,7 +1,9 @@
 //! AVX-512 (F + BW) kernels. On the CPUs measured here an unaligned 64-byte
-//! store costs ~40% of throughput, so the first bytes up to a 64-byte
-//! boundary and the last partial lane go through byte-masked loads and
-//! stores: no scalar loop at either end, every full lane aligned.
+//! store costs ~40% of throughput on long buffers, so from [`ALIGN_FROM`]
+//! bytes on the first bytes up to a 64-byte boundary go through one
+//! byte-masked load and store, and every full lane after is aligned. Shorter
+//! buffers skip that head (it costs more than it saves there). The last
+//! partial lane is always byte-masked: no scalar loop at either end.
 
 #[cfg(target_arch = "x86")]
 use std::arch::x86::*;
@@ -9,6 +11,10 @@ use std::arch::x86::*;
 use std::arch::x86_64::*;
 
 use super::scalar;
+
+/// From this length on, the head is aligned first (see the module docs;
+/// measured with the `kernels` bench).
+const ALIGN_FROM: usize = 512;
 
 /// Byte-lane mask selecting the first `n` (< 64) lanes.
 #[inline(always)]
@@ -26,7 +32,11 @@ fn first_lanes(n: usize) -> u64 {
 pub unsafe fn apply<const ASCII: bool>(buf: &mut [u8], key: [u8; 4], offset: usize) -> u8 {
     let len = buf.len();
     let ptr = buf.as_mut_ptr();
-    let head = ptr.align_offset(64).min(len);
+    let head = if len >= ALIGN_FROM {
+        ptr.align_offset(64).min(63)
+    } else {
+        0
+    };
     let mut acc = _mm512_setzero_si512();
     if head > 0 {
         let m = first_lanes(head);
@@ -44,18 +54,19 @@ pub unsafe fn apply<const ASCII: bool>(buf: &mut [u8], key: [u8; 4], offset: usi
     let kv = _mm512_set1_epi64(scalar::key_u64(key, offset + head) as i64);
     let mut i = head;
     while i + 256 <= len {
-        // SAFETY: ptr + head is 64-byte aligned and i - head is a multiple of
-        // 64, so every lane is aligned; i + 256 <= len keeps them in `buf`.
+        // SAFETY: i + 256 <= len keeps the four lanes inside `buf`; loadu
+        // and storeu accept any alignment (and are full speed on the
+        // aligned addresses the head produced for long buffers).
         unsafe {
             let p = ptr.add(i) as *mut __m512i;
-            let a = _mm512_xor_si512(_mm512_load_si512(p), kv);
-            let b = _mm512_xor_si512(_mm512_load_si512(p.add(1)), kv);
-            let c = _mm512_xor_si512(_mm512_load_si512(p.add(2)), kv);
-            let d = _mm512_xor_si512(_mm512_load_si512(p.add(3)), kv);
-            _mm512_store_si512(p, a);
-            _mm512_store_si512(p.add(1), b);
-            _mm512_store_si512(p.add(2), c);
-            _mm512_store_si512(p.add(3), d);
+            let a = _mm512_xor_si512(_mm512_loadu_si512(p), kv);
+            let b = _mm512_xor_si512(_mm512_loadu_si512(p.add(1)), kv);
+            let c = _mm512_xor_si512(_mm512_loadu_si512(p.add(2)), kv);
+            let d = _mm512_xor_si512(_mm512_loadu_si512(p.add(3)), kv);
+            _mm512_storeu_si512(p, a);
+            _mm512_storeu_si512(p.add(1), b);
+            _mm512_storeu_si512(p.add(2), c);
+            _mm512_storeu_si512(p.add(3), d);
             if ASCII {
                 let abcd = _mm512_ternarylogic_epi64::<0xFE>(a, b, c);
                 acc = _mm512_ternarylogic_epi64::<0xFE>(acc, abcd, d);
@@ -64,11 +75,11 @@ pub unsafe fn apply<const ASCII: bool>(buf: &mut [u8], key: [u8; 4], offset: usi
         i += 256;
     }
     while i + 64 <= len {
-        // SAFETY: aligned as above; i + 64 <= len keeps the lane in `buf`.
+        // SAFETY: i + 64 <= len keeps the lane in `buf`; any alignment.
         unsafe {
             let p = ptr.add(i) as *mut __m512i;
-            let a = _mm512_xor_si512(_mm512_load_si512(p), kv);
-            _mm512_store_si512(p, a);
+            let a = _mm512_xor_si512(_mm512_loadu_si512(p), kv);
+            _mm512_storeu_si512(p, a);
             if ASCII {
                 acc = _mm512_or_si512(acc, a);
             }
@@ -102,7 +113,11 @@ pub unsafe fn apply<const ASCII: bool>(buf: &mut [u8], key: [u8; 4], offset: usi
 pub unsafe fn copy(dst: &mut [u8], src: &[u8], key: [u8; 4], offset: usize) {
     let len = src.len();
     let (d, s) = (dst.as_mut_ptr(), src.as_ptr());
-    let head = d.align_offset(64).min(len);
+    let head = if len >= ALIGN_FROM {
+        d.align_offset(64).min(63)
+    } else {
+        0
+    };
     if head > 0 {
         let m = first_lanes(head);
         let kv = _mm512_set1_epi64(scalar::key_u64(key, offset) as i64);
@@ -115,11 +130,11 @@ pub unsafe fn copy(dst: &mut [u8], src: &[u8], key: [u8; 4], offset: usize) {
     let kv = _mm512_set1_epi64(scalar::key_u64(key, offset + head) as i64);
     let mut i = head;
     while i + 64 <= len {
-        // SAFETY: d + i is 64-byte aligned (head reached the boundary); the
-        // source may be unaligned, hence loadu; i + 64 <= len.
+        // SAFETY: i + 64 <= len keeps the lane inside both slices; any
+        // alignment is accepted.
         unsafe {
             let v = _mm512_loadu_si512(s.add(i) as *const __m512i);
-            _mm512_store_si512(d.add(i) as *mut __m512i, _mm512_xor_si512(v, kv));
+            _mm512_storeu_si512(d.add(i) as *mut __m512i, _mm512_xor_si512(v, kv));
         }
         i += 64;
     }

@@ -4,15 +4,20 @@
 //! unmasked, modulo 4) and returns the next one, so a payload that arrives in
 //! pieces is unmasked piece by piece in place.
 //!
-//! Paths: payloads shorter than [`TINY`] bytes (most chat and RPC traffic)
-//! take a branch-light u64 word route with an overlapping last word; longer
-//! ones take the widest vector kernel this CPU has, detected once and cached
-//! in a static ([`Kernel::detected`]). An all-zero key is a no-op.
+//! Paths, by length (measured with the `kernels` bench):
+//! * below [`TINY`] bytes: u64 words with an overlapping last word;
+//! * below [`WIDE`] bytes: 16-byte lanes of the architecture's baseline ISA
+//!   (SSE2 / NEON), inline in the caller, with an overlapping last lane;
+//! * from [`WIDE`] bytes: the widest kernel this CPU has, detected once and
+//!   cached in a static ([`Kernel::detected`]).
+//!
+//! An all-zero key is a no-op.
 //!
 //! The fused [`apply_mask_ascii`] also reports whether the unmasked bytes are
 //! all ASCII, so the text path proves most messages valid UTF-8 without a
 //! second pass over the payload.
 
+mod baseline;
 pub mod scalar;
 
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
@@ -26,9 +31,12 @@ mod sse2;
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
-/// Below this length the u64 word route beats every vector kernel (the
-/// vector paths pay a key broadcast and a dispatch; see the `kernels` bench).
-pub const TINY: usize = 64;
+/// Below this length the u64 word route is fastest.
+pub const TINY: usize = 16;
+
+/// From this length on the dispatched wide kernel (AVX2, AVX-512) pays for
+/// its call and setup; below it the inline baseline lanes win.
+pub const WIDE: usize = 512;
 
 /// One implementation of the kernels. Every variant computes exactly what
 /// [`Kernel::Scalar`] computes; the tests check that for each one this CPU
@@ -217,6 +225,8 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) -> usize {
     }
     if buf.len() < TINY {
         scalar::apply_mask_words(buf, key, offset);
+    } else if baseline::AVAILABLE && buf.len() < WIDE {
+        baseline::apply::<false>(buf, key, offset);
     } else {
         // SAFETY: `detected` returns only a kernel this CPU supports.
         unsafe { Kernel::detected().run_unchecked::<false>(buf, key, offset) };
@@ -231,6 +241,8 @@ pub fn apply_mask_ascii(buf: &mut [u8], key: [u8; 4], offset: usize) -> (usize, 
     let next = (offset + buf.len()) & 3;
     let high = if buf.len() < TINY {
         scalar::apply_mask_words(buf, key, offset)
+    } else if baseline::AVAILABLE && buf.len() < WIDE {
+        baseline::apply::<true>(buf, key, offset)
     } else {
         // SAFETY: `detected` returns only a kernel this CPU supports.
         unsafe { Kernel::detected().run_unchecked::<true>(buf, key, offset) }

@@ -276,13 +276,40 @@ impl BlockingClient {
         }
     }
 
+    /// Writes what the socket takes now without blocking, keeping the rest
+    /// queued in order. `recv` uses it for pongs and the close echo: a
+    /// blocking write there could deadlock against a server that waits for
+    /// us to read before it reads again.
+    fn flush_without_blocking(&mut self) -> Result<(), ClientError> {
+        if self.conn.poll_transmit().is_empty() {
+            return Ok(());
+        }
+        self.stream.set_nonblocking(true)?;
+        let result = loop {
+            let out = self.conn.poll_transmit();
+            if out.is_empty() {
+                break Ok(());
+            }
+            match self.stream.write(out) {
+                Ok(0) => break Err(ClientError::Io(io::ErrorKind::WriteZero.into())),
+                Ok(n) => self.conn.advance_transmit(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(e.into()),
+            }
+        };
+        self.stream.set_nonblocking(false)?;
+        result
+    }
+
     /// The raw stream (for tests that misbehave on purpose).
     pub fn stream(&mut self) -> &mut TcpStream {
         &mut self.stream
     }
 
-    /// Blocks until the next event. Pongs and the close echo are written
-    /// before it returns. After the close event, returns `Closed`.
+    /// Blocks until the next event. Pongs and the close echo go out as far
+    /// as the socket takes them without blocking (the rest with the next
+    /// send or [`BlockingClient::flush`]). After the close, returns `Closed`.
     pub fn recv(&mut self) -> Result<OwnedEvent, ClientError> {
         loop {
             while self.start < self.end {
@@ -290,13 +317,18 @@ impl BlockingClient {
                 let (consumed, event) = match received {
                     Ok(r) => (r.consumed, r.event.map(OwnedEvent::from)),
                     Err(e) => {
-                        let _ = self.flush();
+                        let _ = self.flush_without_blocking();
                         return Err(ClientError::Protocol(e));
                     }
                 };
                 self.start += consumed;
                 if let Some(event) = event {
-                    self.flush()?;
+                    if matches!(event, OwnedEvent::Close(..)) {
+                        // The peer now only waits to read our echo.
+                        self.flush()?;
+                    } else {
+                        self.flush_without_blocking()?;
+                    }
                     return Ok(event);
                 }
             }

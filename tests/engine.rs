@@ -1,0 +1,424 @@
+//! The mio engine over real loopback sockets.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use simdws::frame::CloseCode;
+use simdws::handshake::{self, RequestLimits, ServerPolicy};
+use simdws::net::*;
+
+/// Echoes every message; reports every close on a channel.
+struct Echo {
+    closes: mpsc::Sender<(ConnId, CloseCode, String)>,
+}
+
+impl Handler for Echo {
+    fn on_message(&mut self, conn: &mut Conn<'_>, message: Message<'_>) {
+        let _ = conn.send_message(message);
+    }
+
+    fn on_close(&mut self, id: ConnId, code: CloseCode, reason: &str) {
+        let _ = self.closes.send((id, code, reason.to_string()));
+    }
+}
+
+struct TestServer {
+    server: Option<Server>,
+    closes: mpsc::Receiver<(ConnId, CloseCode, String)>,
+}
+
+impl TestServer {
+    fn start(config: ServerConfig) -> TestServer {
+        let (tx, rx) = mpsc::channel();
+        let tx = Mutex::new(tx);
+        let server = Server::start(config, move |_, _| Echo {
+            closes: tx.lock().unwrap().clone(),
+        })
+        .expect("server starts");
+        TestServer {
+            server: Some(server),
+            closes: rx,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("ws://{}{path}", self.server.as_ref().unwrap().local_addr())
+    }
+
+    fn addr(&self) -> std::net::SocketAddr {
+        self.server.as_ref().unwrap().local_addr()
+    }
+
+    fn handle(&self) -> ServerHandle {
+        self.server.as_ref().unwrap().handle()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.handle().shutdown();
+            server.join();
+        }
+    }
+}
+
+fn config() -> ServerConfig {
+    ServerConfig {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        workers: 2,
+        ..ServerConfig::default()
+    }
+}
+
+fn client(url: &str) -> BlockingClient {
+    let options = ClientOptions {
+        timeout: Some(Duration::from_secs(10)),
+        ..ClientOptions::default()
+    };
+    BlockingClient::connect_with(url, options).expect("connects")
+}
+
+fn fd_count() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn echoes_text_and_binary_of_every_size() {
+    let server = TestServer::start(config());
+    let mut c = client(&server.url("/"));
+    for size in [0usize, 1, 125, 126, 65535, 65536, 1 << 20, 5 << 20] {
+        let text: String = "é中😀a".chars().cycle().take(size / 3).collect();
+        c.send_text(&text).unwrap();
+        assert_eq!(c.recv().unwrap(), OwnedEvent::Text(text));
+        let data: Vec<u8> = (0..size).map(|i| (i * 7) as u8).collect();
+        c.send_binary(&data).unwrap();
+        assert_eq!(c.recv().unwrap(), OwnedEvent::Binary(data), "{size} bytes");
+    }
+    c.close(CloseCode(4000), "done").unwrap();
+    assert_eq!(
+        c.recv().unwrap(),
+        OwnedEvent::Close(CloseCode(4000), String::new())
+    );
+    let (_, code, reason) = server.closes.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(
+        (code, reason.as_str()),
+        (CloseCode(4000), "done"),
+        "on_close sees the client's code and reason"
+    );
+}
+
+#[test]
+fn two_thousand_concurrent_connections_each_echo() {
+    let server = TestServer::start(config());
+    let url = server.url("/echo");
+    let mut clients: Vec<BlockingClient> = (0..2000).map(|_| client(&url)).collect();
+    for (i, c) in clients.iter_mut().enumerate() {
+        c.send_text(&format!("hello {i}")).unwrap();
+    }
+    for (i, c) in clients.iter_mut().enumerate() {
+        assert_eq!(c.recv().unwrap(), OwnedEvent::Text(format!("hello {i}")));
+    }
+}
+
+#[test]
+fn broadcast_reaches_every_connection_across_workers() {
+    let server = TestServer::start(config());
+    let mut clients: Vec<BlockingClient> = (0..64).map(|_| client(&server.url("/"))).collect();
+    // Make sure every connection is registered before broadcasting.
+    for c in clients.iter_mut() {
+        c.send_text("ready").unwrap();
+        assert_eq!(c.recv().unwrap(), OwnedEvent::Text("ready".into()));
+    }
+    server
+        .handle()
+        .broadcast(OwnedMessage::Text("to everyone".into()));
+    for c in clients.iter_mut() {
+        assert_eq!(c.recv().unwrap(), OwnedEvent::Text("to everyone".into()));
+    }
+}
+
+#[test]
+fn a_client_that_stops_reading_is_throttled_then_loses_nothing() {
+    let mut cfg = config();
+    cfg.high_water = 256 << 10;
+    let server = TestServer::start(cfg);
+    let mut c = client(&server.url("/"));
+    c.stream()
+        .set_write_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let message = vec![7u8; 16 << 10];
+    // Keep sending without reading: the server echoes until its output
+    // passes the high-water mark, then stops reading us, so our writes
+    // eventually block. Memory on the server stays bounded by the mark.
+    let mut sent = 0;
+    let throttled = loop {
+        match c.send_binary(&message) {
+            Ok(()) => sent += 1,
+            Err(ClientError::Io(e))
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                break true
+            }
+            Err(e) => panic!("unexpected {e}"),
+        }
+        if sent > 20_000 {
+            break false; // 320 MiB accepted: no backpressure
+        }
+    };
+    assert!(
+        throttled,
+        "the server kept reading a client that never reads"
+    );
+    assert!(sent > 10, "throttling started too early ({sent} messages)");
+    // Reading again resumes the flow: every message comes back, including
+    // the one whose write timed out half-way (its rest is still queued).
+    c.stream().set_write_timeout(None).unwrap();
+    for i in 0..sent {
+        assert_eq!(
+            c.recv().unwrap(),
+            OwnedEvent::Binary(message.clone()),
+            "message {i} of {sent}"
+        );
+    }
+    c.flush().unwrap();
+    assert_eq!(
+        c.recv().unwrap(),
+        OwnedEvent::Binary(message),
+        "the interrupted message"
+    );
+}
+
+#[test]
+fn a_slow_consumer_is_disconnected_at_the_hard_cap() {
+    let mut cfg = config();
+    cfg.high_water = 64 << 10;
+    cfg.max_buffered = 1 << 20;
+    let server = TestServer::start(cfg);
+    let mut c = client(&server.url("/"));
+    c.send_text("hi").unwrap();
+    assert_eq!(c.recv().unwrap(), OwnedEvent::Text("hi".into()));
+    // Pushed from the server side (not gated by reading us): 32 MiB while
+    // the client reads nothing.
+    let handle = server.handle();
+    for _ in 0..512 {
+        handle.broadcast(OwnedMessage::Binary(vec![1; 64 << 10]));
+    }
+    let (_, code, reason) = server
+        .closes
+        .recv_timeout(Duration::from_secs(10))
+        .expect("disconnected");
+    assert_eq!(
+        (code, reason.as_str()),
+        (CloseCode::POLICY_VIOLATION, "slow consumer")
+    );
+}
+
+#[test]
+fn a_silent_client_is_dropped_at_the_handshake_timeout() {
+    let mut cfg = config();
+    cfg.handshake_timeout = Duration::from_millis(300);
+    let server = TestServer::start(cfg);
+    let mut raw = TcpStream::connect(server.addr()).unwrap();
+    raw.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let start = Instant::now();
+    let mut response = String::new();
+    raw.read_to_string(&mut response).unwrap();
+    let waited = start.elapsed();
+    assert!(response.starts_with("HTTP/1.1 408 "), "{response}");
+    assert!(
+        waited >= Duration::from_millis(250) && waited < Duration::from_secs(3),
+        "{waited:?}"
+    );
+    // Meanwhile others are served.
+    let mut c = client(&server.url("/"));
+    c.send_text("still serving").unwrap();
+    assert_eq!(c.recv().unwrap(), OwnedEvent::Text("still serving".into()));
+}
+
+#[test]
+fn graceful_shutdown_sends_1001_to_everyone() {
+    let mut server = TestServer::start(config());
+    let mut clients: Vec<BlockingClient> = (0..20).map(|_| client(&server.url("/"))).collect();
+    for c in clients.iter_mut() {
+        c.send_text("x").unwrap();
+        c.recv().unwrap();
+    }
+    let running = server.server.take().unwrap();
+    running.handle().shutdown();
+    for c in clients.iter_mut() {
+        assert_eq!(
+            c.recv().unwrap(),
+            OwnedEvent::Close(CloseCode::GOING_AWAY, "server shutting down".into())
+        );
+    }
+    let start = Instant::now();
+    running.join();
+    assert!(
+        start.elapsed() < Duration::from_secs(4),
+        "workers exit once the handshakes finish"
+    );
+}
+
+#[test]
+fn the_engine_adopts_a_connection_an_embedder_accepted() {
+    let server = TestServer::start(config());
+    let handle = server.handle();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+
+    // Not yet upgraded: the embedder read the first bytes and hands over.
+    let h = handle.clone();
+    let embedder = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut first = vec![0u8; 16];
+        let n = stream.read(&mut first).unwrap();
+        first.truncate(n);
+        h.adopt(stream, first, false);
+        // Already upgraded: the embedder answers the handshake itself.
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut buf = vec![0u8; 4096];
+        let mut len = 0;
+        let (accepted, head_len) = loop {
+            len += stream.read(&mut buf[len..]).unwrap();
+            if let Some((request, head_len)) =
+                handshake::parse_request(&buf[..len], &RequestLimits::default()).unwrap()
+            {
+                break (
+                    handshake::accept(&request, &ServerPolicy::default(), None).unwrap(),
+                    head_len,
+                );
+            }
+        };
+        stream.write_all(&accepted.response()).unwrap();
+        h.adopt(stream, buf[head_len..len].to_vec(), true);
+    });
+    let mut c = client(&url);
+    c.send_text("adopted").unwrap();
+    assert_eq!(c.recv().unwrap(), OwnedEvent::Text("adopted".into()));
+    let mut c2 = client(&url);
+    c2.send_binary(b"upgraded by the embedder").unwrap();
+    assert_eq!(
+        c2.recv().unwrap(),
+        OwnedEvent::Binary(b"upgraded by the embedder".to_vec())
+    );
+    embedder.join().unwrap();
+}
+
+#[test]
+fn refused_and_plain_http_requests_get_a_status() {
+    let server = TestServer::start(config());
+    let get = |request: &str| {
+        let mut raw = TcpStream::connect(server.addr()).unwrap();
+        raw.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        raw.write_all(request.as_bytes()).unwrap();
+        let mut response = String::new();
+        let _ = raw.read_to_string(&mut response);
+        response
+    };
+    let plain = get("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(plain.starts_with("HTTP/1.1 426 "), "{plain}");
+    let bad_version = get("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n");
+    assert!(
+        bad_version.starts_with("HTTP/1.1 426 ")
+            && bad_version.contains("Sec-WebSocket-Version: 13"),
+        "{bad_version}"
+    );
+    let huge = get(&format!(
+        "GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(20_000)
+    ));
+    assert!(
+        huge.starts_with("HTTP/1.1 431 "),
+        "{}",
+        &huge[..huge.len().min(200)]
+    );
+    let post = get("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+    assert!(post.starts_with("HTTP/1.1 405 "), "{post}");
+}
+
+#[test]
+fn a_protocol_error_closes_with_its_code_and_the_server_goes_on() {
+    let server = TestServer::start(config());
+    let mut c = client(&server.url("/"));
+    // An unmasked frame from a client: 1002.
+    c.stream().write_all(&[0x81, 0x02, b'h', b'i']).unwrap();
+    match c.recv() {
+        Ok(OwnedEvent::Close(code, _)) => assert_eq!(code, CloseCode::PROTOCOL_ERROR),
+        other => panic!("{other:?}"),
+    }
+    let (_, code, _) = server.closes.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(code, CloseCode::PROTOCOL_ERROR);
+    let mut c = client(&server.url("/"));
+    c.send_text("next").unwrap();
+    assert_eq!(c.recv().unwrap(), OwnedEvent::Text("next".into()));
+}
+
+#[test]
+fn no_file_descriptor_leaks_after_10000_connects() {
+    let server = TestServer::start(config());
+    let url = server.url("/");
+    // Warm up (threads, epoll fds, the first allocations of everything).
+    drop(client(&url));
+    std::thread::sleep(Duration::from_millis(200));
+    let before = fd_count();
+    for i in 0..10_000 {
+        if i % 2 == 0 {
+            // A full WebSocket session, closed by the client.
+            let mut c = client(&url);
+            c.close(CloseCode::NORMAL, "").unwrap();
+            let _ = c.recv();
+        } else {
+            // A TCP connection that vanishes before its handshake.
+            drop(TcpStream::connect(server.addr()).unwrap());
+        }
+    }
+    // The server lingers up to `linger` on closes; wait for it to reap.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while fd_count() > before + 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let after = fd_count();
+    assert!(after <= before + 2, "fds before {before}, after {after}");
+}
+
+/// Handlers run on their worker's thread, and a handle sends from anywhere.
+#[test]
+fn a_handle_sends_to_one_connection_from_another_thread() {
+    let ids = Arc::new(Mutex::new(Vec::new()));
+    struct Register(Arc<Mutex<Vec<ConnId>>>);
+    impl Handler for Register {
+        fn on_open(
+            &mut self,
+            conn: &mut Conn<'_>,
+            _: &Upgrade<'_>,
+        ) -> Result<(), handshake::Rejection> {
+            self.0.lock().unwrap().push(conn.id());
+            Ok(())
+        }
+        fn on_message(&mut self, _: &mut Conn<'_>, _: Message<'_>) {}
+    }
+    let registered = ids.clone();
+    let server = Server::start(config(), move |_, _| Register(registered.clone())).unwrap();
+    let mut c = client(&format!("ws://{}/", server.local_addr()));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while ids.lock().unwrap().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let id = ids.lock().unwrap()[0];
+    let handle = server.handle();
+    std::thread::spawn(move || handle.send(id, OwnedMessage::Binary(vec![1, 2, 3])))
+        .join()
+        .unwrap();
+    assert_eq!(c.recv().unwrap(), OwnedEvent::Binary(vec![1, 2, 3]));
+    server.handle().shutdown();
+    server.join();
+}
