@@ -1,5 +1,5 @@
 //! Runs the Autobahn TestSuite's client cases against a fuzzing server
-//! (`kosoku -m fuzzingserver 127.0.0.1:9001`):
+//! (`kosoku -m fuzzingserver 127.0.0.1:9001`), on the engine's event loop:
 //!
 //! ```text
 //! cargo run --release --example autobahn_client -- ws://127.0.0.1:9001
@@ -8,12 +8,43 @@
 //! Asks `/getCaseCount`, echoes every message of every case from
 //! `/runCase?case=N&agent=simdws`, then calls `/updateReports?agent=simdws`.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
-use simdws::net::{BlockingClient, ClientError, ClientOptions, OwnedEvent};
+use simdws::frame::CloseCode;
+use simdws::net::{Client, ClientOptions, Conn, ConnId, Handler, Message, ServerConfig};
 use simdws::protocol::Config;
 
 const AGENT: &str = "simdws";
+
+enum Note {
+    Text(String),
+    Closed(CloseCode, String),
+}
+
+/// Echoes every message, or, while `forward` is set, reports text instead.
+struct Echo {
+    notes: mpsc::Sender<Note>,
+    forward: Arc<AtomicBool>,
+}
+
+impl Handler for Echo {
+    fn on_message(&mut self, conn: &mut Conn<'_>, message: Message<'_>) {
+        match message {
+            Message::Text(text) if self.forward.load(Ordering::Relaxed) => {
+                let _ = self.notes.send(Note::Text(text.to_string()));
+            }
+            _ => {
+                let _ = conn.send_message(message);
+            }
+        }
+    }
+
+    fn on_close(&mut self, _: ConnId, code: CloseCode, reason: &str) {
+        let _ = self.notes.send(Note::Closed(code, reason.to_string()));
+    }
+}
 
 fn options() -> ClientOptions {
     ClientOptions {
@@ -23,47 +54,30 @@ fn options() -> ClientOptions {
             max_message_size: 64 << 20,
             ..Config::default()
         },
-        timeout: Some(Duration::from_secs(60)),
         ..ClientOptions::default()
     }
 }
 
-fn case_count(base: &str) -> Result<u32, ClientError> {
-    let mut client = BlockingClient::connect_with(&format!("{base}/getCaseCount"), options())?;
-    loop {
-        match client.recv()? {
-            OwnedEvent::Text(count) => {
-                return count
-                    .trim()
-                    .parse()
-                    .map_err(|_| ClientError::Url(format!("bad case count {count:?}")))
-            }
-            OwnedEvent::Close(..) => return Err(ClientError::Closed),
-            _ => {}
-        }
+/// Opens `url` and waits for its connection to end; returns the texts seen.
+fn run(client: &Client, notes: &mpsc::Receiver<Note>, url: &str) -> Vec<String> {
+    if let Err(e) = client.connect(url, options()) {
+        eprintln!("{url}: {e}");
+        return Vec::new();
     }
-}
-
-/// Echoes until the server closes; protocol errors end the case (the close
-/// frame with the right code was already sent).
-fn run_case(base: &str, case: u32) {
-    let url = format!("{base}/runCase?case={case}&agent={AGENT}");
-    let mut client = match BlockingClient::connect_with(&url, options()) {
-        Ok(client) => client,
-        Err(e) => {
-            eprintln!("case {case}: {e}");
-            return;
-        }
-    };
+    let mut texts = Vec::new();
     loop {
-        let echoed = match client.recv() {
-            Ok(OwnedEvent::Text(text)) => client.send_text(&text),
-            Ok(OwnedEvent::Binary(data)) => client.send_binary(&data),
-            Ok(_) => Ok(()),
-            Err(_) => return,
-        };
-        if echoed.is_err() {
-            return;
+        match notes.recv_timeout(Duration::from_secs(120)) {
+            Ok(Note::Text(text)) => texts.push(text),
+            Ok(Note::Closed(code, reason)) => {
+                if code == CloseCode::ABNORMAL && !reason.is_empty() {
+                    eprintln!("{url}: {reason}");
+                }
+                return texts;
+            }
+            Err(_) => {
+                eprintln!("{url}: no close after 120 s");
+                return texts;
+            }
         }
     }
 }
@@ -73,20 +87,38 @@ fn main() {
         .nth(1)
         .unwrap_or_else(|| "ws://127.0.0.1:9001".to_string());
     let base = base.trim_end_matches('/');
-    let count = match case_count(base) {
-        Ok(count) => count,
-        Err(e) => {
-            eprintln!("getCaseCount: {e}");
-            std::process::exit(1);
-        }
+    let (tx, notes) = mpsc::channel();
+    let forward = Arc::new(AtomicBool::new(true));
+    let flag = forward.clone();
+    let config = ServerConfig {
+        workers: 1,
+        ..ServerConfig::default()
     };
+    let client = Client::start(config, move |_, _| Echo {
+        notes: tx.clone(),
+        forward: flag.clone(),
+    })
+    .expect("start the client loop");
+
+    let texts = run(&client, &notes, &format!("{base}/getCaseCount"));
+    let Some(count) = texts.first().and_then(|t| t.trim().parse::<u32>().ok()) else {
+        eprintln!("getCaseCount: no count received");
+        std::process::exit(1);
+    };
+    forward.store(false, Ordering::Relaxed);
     println!("running {count} cases against {base}");
     for case in 1..=count {
-        run_case(base, case);
+        run(
+            &client,
+            &notes,
+            &format!("{base}/runCase?case={case}&agent={AGENT}"),
+        );
     }
-    match BlockingClient::connect_with(&format!("{base}/updateReports?agent={AGENT}"), options()) {
-        Ok(mut client) => while client.recv().is_ok() {},
-        Err(e) => eprintln!("updateReports: {e}"),
-    }
+    run(
+        &client,
+        &notes,
+        &format!("{base}/updateReports?agent={AGENT}"),
+    );
+    client.shutdown();
     println!("done");
 }

@@ -15,7 +15,10 @@ use simdws::net::{BlockingClient, OwnedEvent};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let url = args.first().cloned().unwrap_or_else(|| "ws://127.0.0.1:9001/".into());
+    let url = args
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "ws://127.0.0.1:9001/".into());
     let conns: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(4);
     let size: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(20);
     let secs: u64 = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(5);

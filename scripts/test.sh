@@ -35,6 +35,7 @@ cargo clippy --all-targets -- -D warnings
 
 step "x86_64: unit, property and integration tests ($(elapsed))"
 cargo test --all-targets
+cargo test --doc
 
 # The dispatch picks the widest kernel; run the protocol and kernel suites
 # again with each narrower path forced process-wide, asserting it was used.

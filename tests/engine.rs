@@ -422,3 +422,92 @@ fn a_handle_sends_to_one_connection_from_another_thread() {
     server.handle().shutdown();
     server.join();
 }
+
+/// The engine as a client: connections on the same event loop, echoing
+/// against our server; a refused connection is reported with 1006.
+#[test]
+fn the_event_loop_client_connects_sends_and_reports_failures() {
+    let server = TestServer::start(config());
+    enum Note {
+        Connected(Option<String>),
+        Text(String),
+        Closed(CloseCode, String),
+    }
+    struct Probe(mpsc::Sender<Note>);
+    impl Handler for Probe {
+        fn on_connect(&mut self, conn: &mut Conn<'_>, response: &handshake::ClientResponse) {
+            let _ = self.0.send(Note::Connected(response.subprotocol.clone()));
+            conn.send_text("from the loop client").unwrap();
+        }
+        fn on_message(&mut self, conn: &mut Conn<'_>, message: Message<'_>) {
+            if let Message::Text(text) = message {
+                let _ = self.0.send(Note::Text(text.to_string()));
+                conn.close(CloseCode::NORMAL, "thanks").unwrap();
+            }
+        }
+        fn on_close(&mut self, _: ConnId, code: CloseCode, reason: &str) {
+            let _ = self.0.send(Note::Closed(code, reason.to_string()));
+        }
+    }
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    let client = Client::start(config(), move |_, _| Probe(tx.lock().unwrap().clone())).unwrap();
+    client
+        .connect(&server.url("/echo"), ClientOptions::default())
+        .unwrap();
+    let next = || rx.recv_timeout(Duration::from_secs(5)).expect("a callback");
+    assert!(matches!(next(), Note::Connected(None)));
+    assert!(matches!(next(), Note::Text(t) if t == "from the loop client"));
+    assert!(matches!(next(), Note::Closed(CloseCode::NORMAL, _)));
+
+    // Nobody listens on this port: the handler hears of it, with the reason.
+    let vacant = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    client
+        .connect(&format!("ws://{vacant}/"), ClientOptions::default())
+        .unwrap();
+    match next() {
+        Note::Closed(code, reason) => {
+            assert_eq!(code, CloseCode::ABNORMAL);
+            assert!(reason.to_lowercase().contains("connect"), "{reason}");
+        }
+        _ => panic!("expected a close"),
+    }
+    // A server that refuses the handshake (404 for an unknown path).
+    struct Picky;
+    impl Handler for Picky {
+        fn on_open(
+            &mut self,
+            _: &mut Conn<'_>,
+            upgrade: &Upgrade<'_>,
+        ) -> Result<(), handshake::Rejection> {
+            match upgrade.path() {
+                "/" => Ok(()),
+                other => Err(handshake::Rejection::new(
+                    404,
+                    format!("nothing at {other}"),
+                )),
+            }
+        }
+        fn on_message(&mut self, _: &mut Conn<'_>, _: Message<'_>) {}
+    }
+    let picky = Server::start(config(), |_, _| Picky).unwrap();
+    client
+        .connect(
+            &format!("ws://{}/nowhere", picky.local_addr()),
+            ClientOptions::default(),
+        )
+        .unwrap();
+    match next() {
+        Note::Closed(code, reason) => {
+            assert_eq!(code, CloseCode::ABNORMAL);
+            assert!(reason.contains("404"), "{reason}");
+        }
+        _ => panic!("expected a close"),
+    }
+    client.shutdown();
+    picky.handle().shutdown();
+    picky.join();
+}

@@ -61,6 +61,12 @@ pub(crate) enum Command {
         read: Vec<u8>,
         upgraded: bool,
     },
+    /// Open a client connection to `addr` (already resolved, off the loop).
+    Connect {
+        addr: std::net::SocketAddr,
+        url: super::client::WsUrl,
+        options: Box<super::client::ClientOptions>,
+    },
     Shutdown,
 }
 
@@ -160,6 +166,35 @@ impl ServerHandle {
                 upgraded,
             },
         );
+    }
+
+    /// Opens a client connection on one of the workers (round robin). The
+    /// host is resolved here, on the calling thread, so the loop never
+    /// blocks on DNS. The handler hears of it through `on_connect`, or
+    /// `on_close` with 1006 and the reason if it fails.
+    pub fn connect(
+        &self,
+        url: &str,
+        options: super::client::ClientOptions,
+    ) -> Result<(), super::client::ClientError> {
+        let url = super::client::WsUrl::parse(url)?;
+        let addr = std::net::ToSocketAddrs::to_socket_addrs(&(url.host.as_str(), url.port))
+            .map_err(super::client::ClientError::Io)?
+            .next()
+            .ok_or_else(|| {
+                super::client::ClientError::Url(format!("{} does not resolve", url.host))
+            })?;
+        let n = self.shared.mailboxes.len();
+        let worker = self.shared.next_adopter.fetch_add(1, Ordering::Relaxed) % n;
+        self.post(
+            worker,
+            Command::Connect {
+                addr,
+                url,
+                options: Box::new(options),
+            },
+        );
+        Ok(())
     }
 
     /// Graceful shutdown: stop accepting, close every connection with 1001,

@@ -8,7 +8,7 @@ use mio::net::TcpStream;
 
 use super::handle::{ConnId, ServerHandle};
 use crate::frame::{CloseCode, Opcode};
-use crate::handshake::{Rejection, Request};
+use crate::handshake::{ClientResponse, Rejection, Request};
 use crate::protocol::{SendError, Sender};
 
 /// A message from the peer, borrowed from the receive buffer.
@@ -99,10 +99,17 @@ pub trait Handler {
         Ok(())
     }
 
+    /// A client connection's handshake succeeded (the engine as a client).
+    fn on_connect(&mut self, conn: &mut Conn<'_>, response: &ClientResponse) {
+        let _ = (conn, response);
+    }
+
     fn on_message(&mut self, conn: &mut Conn<'_>, message: Message<'_>);
 
     /// The connection is gone: `code` is the peer's close code, ours if we
-    /// failed it, or 1006 if the transport died without a close handshake.
+    /// failed it, or 1006 if the transport died without a close handshake
+    /// (for a client: also when connecting or its handshake failed, with the
+    /// reason).
     fn on_close(&mut self, id: ConnId, code: CloseCode, reason: &str) {
         let _ = (id, code, reason);
     }

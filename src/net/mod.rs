@@ -17,4 +17,4 @@ pub use config::ServerConfig;
 pub use handle::{ConnId, OwnedMessage, ServerHandle};
 pub use handler::{Conn, Handler, HttpResponse, Message, Upgrade};
 pub use listener::bind_reuseport;
-pub use server::Server;
+pub use server::{Client, Server};

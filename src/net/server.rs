@@ -5,8 +5,10 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+use mio::net::TcpListener;
 use mio::{Interest, Poll, Waker};
 
+use super::client::{ClientError, ClientOptions};
 use super::config::ServerConfig;
 use super::handle::{Mailbox, ServerHandle};
 use super::handler::Handler;
@@ -38,35 +40,8 @@ impl Server {
         for _ in 1..workers {
             listeners.push(bind_reuseport(local_addr, config.backlog)?);
         }
-        let mut polls = Vec::with_capacity(workers);
-        let mut mailboxes = Vec::with_capacity(workers);
-        for listener in &mut listeners {
-            let poll = Poll::new()?;
-            poll.registry()
-                .register(listener, LISTENER, Interest::READABLE)?;
-            let waker = Waker::new(poll.registry(), WAKER)?;
-            mailboxes.push(Mailbox {
-                queue: Mutex::new(Vec::new()),
-                waker,
-            });
-            polls.push(poll);
-        }
-        let handle = ServerHandle::new(mailboxes);
-        let config = Arc::new(config);
-        let factory = Arc::new(factory);
-        let mut threads = Vec::with_capacity(workers);
-        for (index, (poll, listener)) in polls.into_iter().zip(listeners).enumerate() {
-            let handle = handle.clone();
-            let config = config.clone();
-            let factory = factory.clone();
-            let thread = std::thread::Builder::new()
-                .name(format!("simdws-worker-{index}"))
-                .spawn(move || {
-                    let handler = factory(index, &handle);
-                    Worker::new(index, poll, Some(listener), handler, handle, config).run();
-                })?;
-            threads.push(thread);
-        }
+        let listeners = listeners.into_iter().map(Some).collect();
+        let (handle, threads) = spawn_workers(listeners, config, factory)?;
         log::info!("listening on ws://{local_addr} with {workers} worker(s)");
         Ok(Server {
             handle,
@@ -89,4 +64,87 @@ impl Server {
             let _ = thread.join();
         }
     }
+}
+
+/// The engine as a client: workers without listeners, connections opened
+/// with [`Client::connect`] (or [`ServerHandle::connect`]) and run by the
+/// same loops, buffers and handler callbacks as a server's.
+pub struct Client {
+    handle: ServerHandle,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Client {
+    /// Starts `config.workers` event loops (`config.addr` is unused).
+    pub fn start<H, F>(config: ServerConfig, factory: F) -> io::Result<Client>
+    where
+        H: Handler + 'static,
+        F: Fn(usize, &ServerHandle) -> H + Send + Sync + 'static,
+    {
+        let listeners = (0..config.workers.max(1)).map(|_| None).collect();
+        let (handle, threads) = spawn_workers(listeners, config, factory)?;
+        Ok(Client { handle, threads })
+    }
+
+    /// Opens a connection; see [`ServerHandle::connect`].
+    pub fn connect(&self, url: &str, options: ClientOptions) -> Result<(), ClientError> {
+        self.handle.connect(url, options)
+    }
+
+    pub fn handle(&self) -> ServerHandle {
+        self.handle.clone()
+    }
+
+    /// Closes every connection (1001) and waits for the workers to exit.
+    pub fn shutdown(self) {
+        self.handle.shutdown();
+        for thread in self.threads {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// One poll, waker and thread per listener slot (`None` for clients).
+fn spawn_workers<H, F>(
+    listeners: Vec<Option<TcpListener>>,
+    config: ServerConfig,
+    factory: F,
+) -> io::Result<(ServerHandle, Vec<JoinHandle<()>>)>
+where
+    H: Handler + 'static,
+    F: Fn(usize, &ServerHandle) -> H + Send + Sync + 'static,
+{
+    let mut polls = Vec::with_capacity(listeners.len());
+    let mut mailboxes = Vec::with_capacity(listeners.len());
+    let mut listeners = listeners;
+    for listener in listeners.iter_mut() {
+        let poll = Poll::new()?;
+        if let Some(listener) = listener {
+            poll.registry()
+                .register(listener, LISTENER, Interest::READABLE)?;
+        }
+        let waker = Waker::new(poll.registry(), WAKER)?;
+        mailboxes.push(Mailbox {
+            queue: Mutex::new(Vec::new()),
+            waker,
+        });
+        polls.push(poll);
+    }
+    let handle = ServerHandle::new(mailboxes);
+    let config = Arc::new(config);
+    let factory = Arc::new(factory);
+    let mut threads = Vec::with_capacity(polls.len());
+    for (index, (poll, listener)) in polls.into_iter().zip(listeners).enumerate() {
+        let handle = handle.clone();
+        let config = config.clone();
+        let factory = factory.clone();
+        let thread = std::thread::Builder::new()
+            .name(format!("simdws-worker-{index}"))
+            .spawn(move || {
+                let handler = factory(index, &handle);
+                Worker::new(index, poll, listener, handler, handle, config).run();
+            })?;
+        threads.push(thread);
+    }
+    Ok((handle, threads))
 }

@@ -9,11 +9,20 @@ use mio::net::TcpStream;
 
 use super::handle::ConnId;
 use crate::frame::CloseCode;
-use crate::protocol::Connection;
+use crate::handshake::ClientRequest;
+use crate::protocol::{Config, Connection};
 
 pub(crate) enum Phase {
     /// Reading the upgrade request; `head` holds it while it is partial.
     Handshake { head: Vec<u8> },
+    /// A client connection: TCP connecting (until `connected`), the request
+    /// written from `preamble`, the response read into `head`.
+    Connecting {
+        request: Box<ClientRequest>,
+        config: Box<Config>,
+        head: Vec<u8>,
+        connected: bool,
+    },
     /// The WebSocket connection.
     Open(Box<Connection>),
     /// An HTTP response (a page or a rejection) is being written; the
@@ -38,6 +47,8 @@ pub(crate) struct Session {
     pub handshake_deadline: Instant,
     /// What `on_close` will report: the peer's close, or our error.
     pub close_info: Option<(CloseCode, String)>,
+    /// Failed in a way that ends it now (a bad handshake response).
+    pub doomed: bool,
     pub subprotocol: Option<Box<str>>,
 }
 
@@ -53,6 +64,7 @@ impl Session {
             backed_up: false,
             handshake_deadline: deadline,
             close_info: None,
+            doomed: false,
             subprotocol: None,
         }
     }
@@ -66,6 +78,12 @@ impl Session {
 
     pub fn is_open(&self) -> bool {
         matches!(self.phase, Phase::Open(_))
+    }
+
+    /// Whether the application knows of this connection (so `on_close` is
+    /// owed): open, or a client connection it asked for.
+    pub fn is_known_to_handler(&self) -> bool {
+        matches!(self.phase, Phase::Open(_) | Phase::Connecting { .. })
     }
 
     /// Unsent output bytes.

@@ -10,13 +10,25 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 
+use super::client::{ClientOptions, WsUrl};
 use super::config::ServerConfig;
 use super::handle::{Command, ConnId, OwnedMessage, ServerHandle};
 use super::handler::{Conn, Handler, HttpResponse, Message, Upgrade};
 use super::session::{Phase, Session};
 use crate::frame::CloseCode;
-use crate::handshake::{self, Rejection};
+use crate::handshake::{self, ClientRequest, Rejection};
 use crate::protocol::{Connection, Event, Role};
+
+/// Why a read loop stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ReadStop {
+    /// Nothing more to read now (or reading is paused).
+    Drained,
+    /// Output passed the high-water mark with input possibly left.
+    OutputFull,
+    /// The session ended.
+    Gone,
+}
 
 pub(crate) const LISTENER: Token = Token(usize::MAX - 1);
 pub(crate) const WAKER: Token = Token(usize::MAX);
@@ -148,46 +160,81 @@ impl<H: Handler> Worker<H> {
 
     // ----- reading ---------------------------------------------------------
 
-    /// Reads until the socket is drained (a short read means it is: the next
-    /// edge will announce more) or output backs up.
+    /// Reads and answers until the socket is drained, flushing as it goes.
+    /// Reading stops while output is past the high-water mark; when a flush
+    /// makes room again, reading goes on at once, since data already waiting
+    /// in the socket will not announce itself with a new edge.
     fn on_readable(&mut self, key: usize) {
         loop {
-            let Some(session) = self.sessions.get_mut(key) else {
+            let stop = self.read_until_stopped(key);
+            self.after_io(key);
+            let Some(session) = self.sessions.get(key) else {
                 return;
+            };
+            let room = !session.backed_up && session.buffered() <= self.config.high_water;
+            if !(stop == ReadStop::OutputFull && room) {
+                return;
+            }
+        }
+    }
+
+    fn read_until_stopped(&mut self, key: usize) -> ReadStop {
+        loop {
+            let Some(session) = self.sessions.get_mut(key) else {
+                return ReadStop::Gone;
             };
             if let Phase::Draining { .. } = session.phase {
                 if session.drain_input(&mut self.recv_buf) {
                     self.remove(key);
+                    return ReadStop::Gone;
                 }
-                return;
+                return ReadStop::Drained;
             }
             if session.backed_up || matches!(session.phase, Phase::Http) {
-                break;
+                return ReadStop::Drained;
             }
             if session.connection().is_some_and(|c| c.is_finished()) {
-                break;
+                return ReadStop::Drained;
             }
             match session.stream.read(&mut self.recv_buf) {
                 Ok(0) => {
+                    if session.close_info.is_none() && !session.is_open() {
+                        session.close_info =
+                            Some((CloseCode::ABNORMAL, "connection closed by the peer".into()));
+                    }
                     self.remove(key);
-                    return;
+                    return ReadStop::Gone;
                 }
                 Ok(n) => {
                     self.process(key, n);
+                    let Some(session) = self.sessions.get(key) else {
+                        return ReadStop::Gone;
+                    };
+                    if session.doomed {
+                        self.remove(key);
+                        return ReadStop::Gone;
+                    }
+                    if session.buffered() > self.config.high_water {
+                        return ReadStop::OutputFull;
+                    }
+                    // A short read drained the socket: the next edge will
+                    // announce more, so no read that only says WouldBlock.
                     if n < self.recv_buf.len() {
-                        break;
+                        return ReadStop::Drained;
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return ReadStop::Drained,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    log::debug!("read: {e}");
+                    log::debug!("{} read: {e}", session.id);
+                    session
+                        .close_info
+                        .get_or_insert((CloseCode::ABNORMAL, format!("read: {e}")));
                     self.remove(key);
-                    return;
+                    return ReadStop::Gone;
                 }
             }
         }
-        self.after_io(key);
     }
 
     /// Handles `n` fresh bytes at the start of the receive buffer.
@@ -206,6 +253,7 @@ impl<H: Handler> Worker<H> {
         let input = &mut recv_buf[..n];
         match &mut session.phase {
             Phase::Handshake { .. } => handshake_bytes(session, input, handler, handle, config),
+            Phase::Connecting { .. } => response_bytes(session, input, handler, handle),
             Phase::Open(_) => frame_bytes(session, input, handler, handle),
             Phase::Http | Phase::Draining { .. } => {}
         }
@@ -218,13 +266,30 @@ impl<H: Handler> Worker<H> {
         let Some(session) = self.sessions.get_mut(key) else {
             return;
         };
-        if let Phase::Draining { .. } = session.phase {
-            return;
+        match &mut session.phase {
+            Phase::Draining { .. } => return,
+            Phase::Connecting { connected, .. } if !*connected => {
+                // A non-blocking connect is done when the socket is writable:
+                // then it has a peer address, or a pending error.
+                match (session.stream.take_error(), session.stream.peer_addr()) {
+                    (Ok(None), Ok(_)) => *connected = true,
+                    (Ok(None), Err(e)) if e.kind() == io::ErrorKind::NotConnected => return,
+                    (Ok(Some(e)) | Err(e), _) | (_, Err(e)) => {
+                        session.close_info = Some((CloseCode::ABNORMAL, format!("connect: {e}")));
+                        self.remove(key);
+                        return;
+                    }
+                }
+            }
+            _ => {}
         }
         let all_written = match session.flush() {
             Ok(done) => done,
             Err(e) => {
                 log::debug!("{} write: {e}", session.id);
+                session
+                    .close_info
+                    .get_or_insert((CloseCode::ABNORMAL, format!("write: {e}")));
                 self.remove(key);
                 return;
             }
@@ -300,7 +365,7 @@ impl<H: Handler> Worker<H> {
         let Some(session) = self.sessions.get_mut(key) else {
             return;
         };
-        if session.is_open() {
+        if session.is_known_to_handler() {
             let (code, reason) = session
                 .close_info
                 .take()
@@ -339,6 +404,11 @@ impl<H: Handler> Worker<H> {
                         Rejection::new(408, "handshake not completed in time").response();
                     session.phase = Phase::Http;
                     self.after_io(key);
+                }
+                Phase::Connecting { .. } if now >= session.handshake_deadline => {
+                    session.close_info =
+                        Some((CloseCode::ABNORMAL, "connect/handshake timeout".into()));
+                    self.remove(key);
                 }
                 Phase::Open(conn) if conn.poll_timeout().is_some_and(|t| t <= now) => {
                     conn.handle_timeout(now);
@@ -392,6 +462,7 @@ impl<H: Handler> Worker<H> {
                     read,
                     upgraded,
                 } => self.adopt(stream, read, upgraded),
+                Command::Connect { addr, url, options } => self.connect(addr, &url, *options),
                 Command::Shutdown => self.begin_shutdown(),
             }
         }
@@ -451,6 +522,49 @@ impl<H: Handler> Worker<H> {
         self.on_readable(key);
     }
 
+    /// Starts a client connection: a non-blocking connect, the request
+    /// queued to go out once connected.
+    fn connect(&mut self, addr: std::net::SocketAddr, url: &WsUrl, options: ClientOptions) {
+        let stream = match TcpStream::connect(addr) {
+            Ok(stream) => stream,
+            Err(e) => {
+                log::debug!("connect {addr}: {e}");
+                let id = ConnId::new(self.index, 0, usize::MAX & 0xFFFF_FFFF);
+                self.handler
+                    .on_close(id, CloseCode::ABNORMAL, &format!("connect: {e}"));
+                return;
+            }
+        };
+        let key = match self.insert(stream, addr) {
+            Ok(key) => key,
+            Err(e) => {
+                log::debug!("registering a connection to {addr}: {e}");
+                return;
+            }
+        };
+        let protocols: Vec<&str> = options.subprotocols.iter().map(String::as_str).collect();
+        let headers: Vec<(&str, &str)> = options
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let request = ClientRequest::new(
+            &url.authority(),
+            &url.target,
+            &protocols,
+            options.extensions.as_deref(),
+            &headers,
+        );
+        let session = &mut self.sessions[key];
+        session.preamble = request.bytes().to_vec();
+        session.phase = Phase::Connecting {
+            request: Box::new(request),
+            config: Box::new(options.config),
+            head: Vec::new(),
+            connected: false,
+        };
+    }
+
     fn begin_shutdown(&mut self) {
         if self.shutdown_deadline.is_some() {
             return;
@@ -462,7 +576,10 @@ impl<H: Handler> Worker<H> {
         let keys: Vec<usize> = self.sessions.iter().map(|(k, _)| k).collect();
         for key in keys {
             let session = &mut self.sessions[key];
-            let handshaking = matches!(session.phase, Phase::Handshake { .. });
+            let handshaking = matches!(
+                session.phase,
+                Phase::Handshake { .. } | Phase::Connecting { .. }
+            );
             if let Some(conn) = session.connection() {
                 let _ = conn.close(CloseCode::GOING_AWAY, "server shutting down");
                 self.after_io(key);
@@ -574,6 +691,51 @@ fn reject(session: &mut Session, rejection: &Rejection) {
     );
     session.preamble = rejection.response();
     session.phase = Phase::Http;
+}
+
+/// Bytes of a client connection's handshake response.
+fn response_bytes<H: Handler>(
+    session: &mut Session,
+    input: &mut [u8],
+    handler: &mut H,
+    handle: &ServerHandle,
+) {
+    let Phase::Connecting {
+        request,
+        config,
+        head,
+        ..
+    } = &mut session.phase
+    else {
+        return;
+    };
+    head.extend_from_slice(input);
+    let (response, len) = match request.verify(head, 16 << 10) {
+        Ok(Some(verified)) => verified,
+        Ok(None) => return,
+        Err(e) => {
+            session.close_info = Some((CloseCode::ABNORMAL, format!("handshake: {e}")));
+            session.doomed = true;
+            return;
+        }
+    };
+    let mut rest = std::mem::take(head);
+    let conn = Connection::new(Role::Client, (**config).clone(), Instant::now());
+    session.subprotocol = response.subprotocol.clone().map(String::into_boxed_str);
+    session.phase = Phase::Open(Box::new(conn));
+    if let Phase::Open(conn) = &mut session.phase {
+        let mut c = Conn {
+            id: session.id,
+            tx: conn.sender(),
+            stream: &mut session.stream,
+            handle,
+            subprotocol: session.subprotocol.as_deref(),
+        };
+        handler.on_connect(&mut c, &response);
+    }
+    if len < rest.len() {
+        frame_bytes(session, &mut rest[len..], handler, handle);
+    }
 }
 
 /// Decodes frames in place and hands each event to the handler, with the
