@@ -68,8 +68,9 @@ pub unsafe fn apply<const ASCII: bool>(buf: &mut [u8], key: [u8; 4], offset: usi
             _mm512_storeu_si512(p.add(2), c);
             _mm512_storeu_si512(p.add(3), d);
             if ASCII {
-                let abcd = _mm512_ternarylogic_epi64::<0xFE>(a, b, c);
-                acc = _mm512_ternarylogic_epi64::<0xFE>(acc, abcd, d);
+                let ab = _mm512_or_si512(a, b);
+                let cd = _mm512_or_si512(c, d);
+                acc = _mm512_or_si512(acc, _mm512_or_si512(ab, cd));
             }
         }
         i += 256;

@@ -49,6 +49,9 @@ pub(crate) struct Session {
     pub close_info: Option<(CloseCode, String)>,
     /// Failed in a way that ends it now (a bad handshake response).
     pub doomed: bool,
+    /// Read or written since the last timer sweep; a connection that was
+    /// not gives its buffers back (an idle connection holds none).
+    pub active: bool,
     pub subprotocol: Option<Box<str>>,
 }
 
@@ -65,6 +68,7 @@ impl Session {
             handshake_deadline: deadline,
             close_info: None,
             doomed: false,
+            active: true,
             subprotocol: None,
         }
     }

@@ -206,6 +206,7 @@ impl<H: Handler> Worker<H> {
                     return ReadStop::Gone;
                 }
                 Ok(n) => {
+                    session.active = true;
                     self.process(key, n);
                     let Some(session) = self.sessions.get(key) else {
                         return ReadStop::Gone;
@@ -410,9 +411,15 @@ impl<H: Handler> Worker<H> {
                         Some((CloseCode::ABNORMAL, "connect/handshake timeout".into()));
                     self.remove(key);
                 }
-                Phase::Open(conn) if conn.poll_timeout().is_some_and(|t| t <= now) => {
-                    conn.handle_timeout(now);
-                    self.after_io(key);
+                Phase::Open(conn) => {
+                    if conn.poll_timeout().is_some_and(|t| t <= now) {
+                        conn.handle_timeout(now);
+                        self.after_io(key);
+                    } else if !std::mem::take(&mut session.active) {
+                        // Idle for a whole tick: its (empty) payload buffers
+                        // go back to the allocator.
+                        conn.release_buffers();
+                    }
                 }
                 Phase::Draining { until } if now >= *until => self.remove(key),
                 _ => {}
