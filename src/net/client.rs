@@ -72,6 +72,25 @@ pub struct ClientOptions {
     pub timeout: Option<Duration>,
 }
 
+impl ClientOptions {
+    /// The upgrade request these options ask for at `url`.
+    pub fn request(&self, url: &WsUrl) -> ClientRequest {
+        let protocols: Vec<&str> = self.subprotocols.iter().map(String::as_str).collect();
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        ClientRequest::new(
+            &url.authority(),
+            &url.target,
+            &protocols,
+            self.extensions.as_deref(),
+            &headers,
+        )
+    }
+}
+
 /// Why a client operation failed.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -176,19 +195,7 @@ impl BlockingClient {
     ) -> Result<Self, ClientError> {
         stream.set_nodelay(true)?;
         stream.set_read_timeout(options.timeout)?;
-        let protocols: Vec<&str> = options.subprotocols.iter().map(String::as_str).collect();
-        let headers: Vec<(&str, &str)> = options
-            .headers
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect();
-        let request = ClientRequest::new(
-            &url.authority(),
-            &url.target,
-            &protocols,
-            options.extensions.as_deref(),
-            &headers,
-        );
+        let request = options.request(url);
         stream.write_all(request.bytes())?;
         let mut buf = vec![0u8; 64 << 10];
         let mut end = 0;

@@ -16,7 +16,7 @@ use super::handle::{Command, ConnId, OwnedMessage, ServerHandle};
 use super::handler::{Conn, Handler, HttpResponse, Message, Upgrade};
 use super::session::{Phase, Session};
 use crate::frame::CloseCode;
-use crate::handshake::{self, ClientRequest, Rejection};
+use crate::handshake::{self, Rejection};
 use crate::protocol::{Connection, Event, Role};
 
 /// Why a read loop stopped.
@@ -549,19 +549,7 @@ impl<H: Handler> Worker<H> {
                 return;
             }
         };
-        let protocols: Vec<&str> = options.subprotocols.iter().map(String::as_str).collect();
-        let headers: Vec<(&str, &str)> = options
-            .headers
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect();
-        let request = ClientRequest::new(
-            &url.authority(),
-            &url.target,
-            &protocols,
-            options.extensions.as_deref(),
-            &headers,
-        );
+        let request = options.request(url);
         let session = &mut self.sessions[key];
         session.preamble = request.bytes().to_vec();
         session.phase = Phase::Connecting {
