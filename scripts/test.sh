@@ -48,6 +48,9 @@ done
 step "Autobahn TestSuite (kosoku), server and client, strict ($(elapsed))"
 scripts/autobahn.sh
 
+step "real peers: Python websockets, Node ws, Chromium, both directions ($(elapsed))"
+scripts/interop.sh
+
 step "aarch64 (NEON) under qemu-user ($(elapsed))"
 SIMDWS_EXPECT_KERNEL=neon cargo test --target aarch64-unknown-linux-gnu --tests
 

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Real peers nobody here wrote, both directions, plus the browser:
+#   Python `websockets` and npm `ws` clients against `simdws serve`;
+#   our client against their echo servers;
+#   Debian's Chromium (through npm playwright-core) against serve's page.
+# Installs pinned versions when missing: a venv under target/, npm packages
+# into target/interop-node, Debian's chromium. Fails loudly if it cannot.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WEBSOCKETS_VERSION=17.4
+WS_VERSION=8.23.0
+PLAYWRIGHT_VERSION=1.65.1
+out=target/interop
+venv=target/interop-venv
+node_dir=target/interop-node
+mkdir -p "$out"
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+if ! "$venv/bin/python" -c "import websockets, sys; sys.exit(websockets.__version__ != '$WEBSOCKETS_VERSION')" 2>/dev/null; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q "websockets==$WEBSOCKETS_VERSION"
+fi
+if [ "$(node -p "require('./$node_dir/node_modules/ws/package.json').version" 2>/dev/null)" != "$WS_VERSION" ] \
+   || [ "$(node -p "require('./$node_dir/node_modules/playwright-core/package.json').version" 2>/dev/null)" != "$PLAYWRIGHT_VERSION" ]; then
+    command -v npm >/dev/null || { echo "FATAL: npm is needed for the interop tests"; exit 1; }
+    mkdir -p "$node_dir"
+    [ -f "$node_dir/package.json" ] || echo '{"private": true}' > "$node_dir/package.json"
+    (cd "$node_dir" && npm install --no-audit --no-fund --silent "ws@$WS_VERSION" "playwright-core@$PLAYWRIGHT_VERSION")
+fi
+if ! command -v chromium >/dev/null; then
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null
+    command -v chromium >/dev/null || { echo "FATAL: could not install Debian's chromium for the browser test"; exit 1; }
+fi
+export NODE_PATH="$PWD/$node_dir/node_modules"
+cargo build -q --release --bin simdws --example interop_client
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened"; return 1; }
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+serve() { # serve PORT LOG [ARGS...]: starts `simdws serve`, sets $serve_pid
+    local port=$1 log=$2; shift 2
+    RUST_LOG=info target/release/simdws serve --addr "127.0.0.1:$port" --workers 2 "$@" > "$log" 2>&1 &
+    serve_pid=$!
+    pids+=("$serve_pid")
+    wait_port "$port"
+}
+
+# Their clients against serve.
+port=$(free_port)
+serve "$port" "$out/serve-clients.log"
+"$venv/bin/python" tests/interop/python_client.py "ws://127.0.0.1:$port"
+node tests/interop/node_client.cjs "ws://127.0.0.1:$port"
+
+# A server-initiated close, seen by each: SIGINT makes serve close with 1001.
+port=$(free_port)
+serve "$port" "$out/serve-close-python.log"
+"$venv/bin/python" tests/interop/python_server_close.py "ws://127.0.0.1:$port" "$serve_pid"
+port=$(free_port)
+serve "$port" "$out/serve-close-node.log"
+node tests/interop/node_server_close.cjs "ws://127.0.0.1:$port" "$serve_pid"
+
+# Our client against their servers.
+"$venv/bin/python" -u tests/interop/python_server.py > "$out/python-server.port" &
+pids+=($!)
+node tests/interop/node_server.cjs > "$out/node-server.port" &
+pids+=($!)
+for f in python-server node-server; do
+    for _ in $(seq 100); do [ -s "$out/$f.port" ] && break; sleep 0.1; done
+done
+target/release/examples/interop_client "ws://127.0.0.1:$(cat "$out/python-server.port")/" "python websockets $WEBSOCKETS_VERSION"
+target/release/examples/interop_client "ws://127.0.0.1:$(cat "$out/node-server.port")/" "node ws $WS_VERSION"
+
+# The browser: serve's page and the API; a second serve refuses foreign
+# origins (403); SIGINT to the first shows a server-initiated close.
+port=$(free_port)
+serve "$port" "$out/serve-browser.log"
+browser_pid=$serve_pid
+guarded=$(free_port)
+serve "$guarded" "$out/serve-guarded.log" --allow-origin http://allowed.example
+profile=$(mktemp -d)
+node tests/interop/browser.cjs "http://127.0.0.1:$port" "http://127.0.0.1:$guarded" "$browser_pid" "$out/page.png" "$profile"
+rm -rf "$profile"
+# The browser's close with 4000 and its reason reached the server's handler.
+grep -q "closed: 4000 bye from the browser" "$out/serve-browser.log" \
+    || { echo "FAILED: serve did not see the browser's close 4000 with its reason"; exit 1; }
+echo "interop: the server saw the browser's close 4000 with its reason"
