@@ -13,7 +13,9 @@ use simdws::net::{BlockingClient, ClientOptions, OwnedEvent};
 use simdws::protocol::Config;
 
 fn main() {
-    let url = std::env::args().nth(1).expect("usage: interop_client URL NAME");
+    let url = std::env::args()
+        .nth(1)
+        .expect("usage: interop_client URL NAME");
     let name = std::env::args().nth(2).unwrap_or_else(|| "peer".into());
     let mut checks = 0;
     let mut ok = |condition: bool, what: &str| {
@@ -37,22 +39,43 @@ fn main() {
         eprintln!("simdws client vs {name}: FAILED: connect: {e}");
         std::process::exit(1);
     });
-    ok(c.subprotocol() == Some("echo-protocol"), "subprotocol chosen");
-    ok(c.extensions().is_none(), "no extension negotiated (none offered)");
+    ok(
+        c.subprotocol() == Some("echo-protocol"),
+        "subprotocol chosen",
+    );
+    ok(
+        c.extensions().is_none(),
+        "no extension negotiated (none offered)",
+    );
     for size in [0usize, 1, 125, 126, 65535, 65536, 1 << 20, 16 << 20] {
         let text: String = "é中😀a".chars().cycle().take(size / 3).collect();
         c.send_text(&text).unwrap();
-        ok(c.recv().ok() == Some(OwnedEvent::Text(text.clone())), &format!("text echo of {} bytes", text.len()));
+        ok(
+            c.recv().ok() == Some(OwnedEvent::Text(text.clone())),
+            &format!("text echo of {} bytes", text.len()),
+        );
         let data: Vec<u8> = (0..size).map(|i| (i * 7) as u8).collect();
         c.send_binary(&data).unwrap();
-        ok(c.recv().ok() == Some(OwnedEvent::Binary(data)), &format!("binary echo of {size} bytes"));
+        ok(
+            c.recv().ok() == Some(OwnedEvent::Binary(data)),
+            &format!("binary echo of {size} bytes"),
+        );
     }
-    c.send_fragment(Opcode::Text, "frag".as_bytes(), false).unwrap();
-    c.send_fragment(Opcode::Continuation, "mented 中".as_bytes(), false).unwrap();
-    c.send_fragment(Opcode::Continuation, "文".as_bytes(), true).unwrap();
-    ok(c.recv().ok() == Some(OwnedEvent::Text("fragmented 中文".into())), "fragmented text");
+    c.send_fragment(Opcode::Text, "frag".as_bytes(), false)
+        .unwrap();
+    c.send_fragment(Opcode::Continuation, "mented 中".as_bytes(), false)
+        .unwrap();
+    c.send_fragment(Opcode::Continuation, "文".as_bytes(), true)
+        .unwrap();
+    ok(
+        c.recv().ok() == Some(OwnedEvent::Text("fragmented 中文".into())),
+        "fragmented text",
+    );
     c.ping(b"are you there").unwrap();
-    ok(c.recv().ok() == Some(OwnedEvent::Pong(b"are you there".to_vec())), "ping answered");
+    ok(
+        c.recv().ok() == Some(OwnedEvent::Pong(b"are you there".to_vec())),
+        "ping answered",
+    );
     c.close(CloseCode(4000), "bye").unwrap();
     match c.recv() {
         Ok(OwnedEvent::Close(code, _)) => ok(code == CloseCode(4000), "close 4000 echoed"),

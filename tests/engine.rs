@@ -511,3 +511,85 @@ fn the_event_loop_client_connects_sends_and_reports_failures() {
     picky.handle().shutdown();
     picky.join();
 }
+
+/// Regression: a peer whose last data and FIN arrive in one edge. A short
+/// read does not mean "drained" then; the EOF has no edge of its own, and
+/// the connection used to hang (kosoku's /updateReports does exactly this).
+#[test]
+fn data_and_fin_in_one_edge_are_both_seen() {
+    // Server side: a client writes its upgrade, one frame, and half-closes.
+    let server = TestServer::start(config());
+    let mut raw = TcpStream::connect(server.addr()).unwrap();
+    raw.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut burst = b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".to_vec();
+    burst.extend_from_slice(&[0x81, 0x82, 0, 0, 0, 0, b'h', b'i']);
+    raw.write_all(&burst).unwrap();
+    raw.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut answer = Vec::new();
+    raw.read_to_end(&mut answer).unwrap();
+    assert!(
+        answer.ends_with(&[0x81, 0x02, b'h', b'i']),
+        "the echo reaches a half-closed client before the close"
+    );
+    let (_, code, _) = server
+        .closes
+        .recv_timeout(Duration::from_secs(5))
+        .expect("on_close at EOF");
+    assert_eq!(code, CloseCode::ABNORMAL);
+
+    // Client side: a server answers 101 plus a frame, and closes at once.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let fake = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut buf = vec![0u8; 4096];
+        let mut len = 0;
+        let key = loop {
+            len += s.read(&mut buf[len..]).unwrap();
+            let text = String::from_utf8_lossy(&buf[..len]).to_string();
+            if text.contains("\r\n\r\n") {
+                let line = text
+                    .lines()
+                    .find(|l| l.starts_with("Sec-WebSocket-Key:"))
+                    .unwrap()
+                    .to_string();
+                break line["Sec-WebSocket-Key:".len()..].trim().to_string();
+            }
+        };
+        let mut out = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
+            handshake::accept_key(key.as_bytes())
+        )
+        .into_bytes();
+        out.extend_from_slice(&[0x81, 0x03, b'b', b'y', b'e']);
+        s.write_all(&out).unwrap();
+        // Dropped here: FIN right behind the frame.
+    });
+    struct Probe(mpsc::Sender<String>);
+    impl Handler for Probe {
+        fn on_message(&mut self, _: &mut Conn<'_>, message: Message<'_>) {
+            if let Message::Text(t) = message {
+                let _ = self.0.send(format!("message {t}"));
+            }
+        }
+        fn on_close(&mut self, _: ConnId, code: CloseCode, _: &str) {
+            let _ = self.0.send(format!("close {code}"));
+        }
+    }
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    let client = Client::start(config(), move |_, _| Probe(tx.lock().unwrap().clone())).unwrap();
+    client
+        .connect(&format!("ws://{addr}/"), ClientOptions::default())
+        .unwrap();
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(5)).unwrap(),
+        "message bye"
+    );
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(5)).unwrap(),
+        "close 1006"
+    );
+    fake.join().unwrap();
+    client.shutdown();
+}

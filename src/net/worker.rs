@@ -89,8 +89,12 @@ impl<H: Handler> Worker<H> {
                     LISTENER => self.accept_all(),
                     WAKER => self.drain_mailbox(),
                     Token(key) => {
-                        if event.is_readable() || event.is_read_closed() || event.is_error() {
-                            self.on_readable(key);
+                        // With the peer's FIN in the same edge as its last
+                        // data, a short read does not mean "drained": the
+                        // EOF would get no edge of its own.
+                        let peer_done = event.is_read_closed() || event.is_error();
+                        if event.is_readable() || peer_done {
+                            self.on_readable(key, peer_done);
                         }
                         if event.is_writable() {
                             self.after_io(key);
@@ -164,9 +168,9 @@ impl<H: Handler> Worker<H> {
     /// Reading stops while output is past the high-water mark; when a flush
     /// makes room again, reading goes on at once, since data already waiting
     /// in the socket will not announce itself with a new edge.
-    fn on_readable(&mut self, key: usize) {
+    fn on_readable(&mut self, key: usize, peer_done: bool) {
         loop {
-            let stop = self.read_until_stopped(key);
+            let stop = self.read_until_stopped(key, peer_done);
             self.after_io(key);
             let Some(session) = self.sessions.get(key) else {
                 return;
@@ -178,7 +182,7 @@ impl<H: Handler> Worker<H> {
         }
     }
 
-    fn read_until_stopped(&mut self, key: usize) -> ReadStop {
+    fn read_until_stopped(&mut self, key: usize, peer_done: bool) -> ReadStop {
         loop {
             let Some(session) = self.sessions.get_mut(key) else {
                 return ReadStop::Gone;
@@ -198,6 +202,9 @@ impl<H: Handler> Worker<H> {
             }
             match session.stream.read(&mut self.recv_buf) {
                 Ok(0) => {
+                    // A half-closed peer still reads: give it what it is
+                    // owed (best effort) before closing.
+                    let _ = session.flush();
                     if session.close_info.is_none() && !session.is_open() {
                         session.close_info =
                             Some((CloseCode::ABNORMAL, "connection closed by the peer".into()));
@@ -220,7 +227,7 @@ impl<H: Handler> Worker<H> {
                     }
                     // A short read drained the socket: the next edge will
                     // announce more, so no read that only says WouldBlock.
-                    if n < self.recv_buf.len() {
+                    if n < self.recv_buf.len() && !peer_done {
                         return ReadStop::Drained;
                     }
                 }
@@ -333,7 +340,7 @@ impl<H: Handler> Worker<H> {
             session.backed_up = false;
             self.call_on_drain(key);
             // Input may have arrived while paused, and its edge is spent.
-            self.on_readable(key);
+            self.on_readable(key, true);
         }
     }
 
@@ -526,7 +533,7 @@ impl<H: Handler> Worker<H> {
             handshake_bytes(session, &mut read, handler, handle, config);
         }
         // Bytes may have arrived before registration; read them now.
-        self.on_readable(key);
+        self.on_readable(key, true);
     }
 
     /// Starts a client connection: a non-blocking connect, the request
