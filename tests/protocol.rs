@@ -9,26 +9,6 @@ use simdws::frame::{CloseCode, FrameHeader, HeaderRules, Opcode, Parsed, RSV1};
 use simdws::mask::apply_mask;
 use simdws::protocol::*;
 
-/// An owned copy of an event, to compare runs.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Owned {
-    Text(String),
-    Binary(Vec<u8>),
-    Ping(Vec<u8>),
-    Pong(Vec<u8>),
-    Close(u16, String),
-}
-
-fn own(event: Event<'_>) -> Owned {
-    match event {
-        Event::Text(t) => Owned::Text(t.to_string()),
-        Event::Binary(b) => Owned::Binary(b.to_vec()),
-        Event::Ping(p) => Owned::Ping(p.to_vec()),
-        Event::Pong(p) => Owned::Pong(p.to_vec()),
-        Event::Close { code, reason } => Owned::Close(code.0, reason.to_string()),
-    }
-}
-
 /// A raw masked frame as a client would send it.
 fn frame(fin: bool, rsv: u8, opcode: u8, payload: &[u8], key: [u8; 4]) -> Vec<u8> {
     let mut out = vec![(fin as u8) << 7 | rsv | opcode];
@@ -63,7 +43,7 @@ fn server_with(config: Config) -> Connection {
 
 /// Feeds `stream` in pieces cut at `cuts`; returns the events and the close
 /// code of the error that failed the connection, if any.
-fn drive(conn: &mut Connection, stream: &[u8], cuts: &[usize]) -> (Vec<Owned>, Option<u16>) {
+fn drive(conn: &mut Connection, stream: &[u8], cuts: &[usize]) -> (Vec<OwnedEvent>, Option<u16>) {
     let mut points: Vec<usize> = cuts.iter().map(|c| c % (stream.len() + 1)).collect();
     points.extend([0, stream.len()]);
     points.sort_unstable();
@@ -77,7 +57,7 @@ fn drive(conn: &mut Connection, stream: &[u8], cuts: &[usize]) -> (Vec<Owned>, O
                 Ok(received) => {
                     assert!(received.consumed > 0, "no progress on non-empty input");
                     if let Some(e) = received.event {
-                        events.push(own(e));
+                        events.push(OwnedEvent::from(e));
                     }
                     at += received.consumed;
                 }
@@ -88,12 +68,12 @@ fn drive(conn: &mut Connection, stream: &[u8], cuts: &[usize]) -> (Vec<Owned>, O
     (events, None)
 }
 
-fn feed_all(conn: &mut Connection, stream: &[u8]) -> (Vec<Owned>, Option<u16>) {
+fn feed_all(conn: &mut Connection, stream: &[u8]) -> (Vec<OwnedEvent>, Option<u16>) {
     drive(conn, stream, &[])
 }
 
 /// Decodes what a server connection sent (unmasked frames) into events.
-fn sent_by(conn: &mut Connection) -> Vec<Owned> {
+fn sent_by(conn: &mut Connection) -> Vec<OwnedEvent> {
     let mut wire = conn.poll_transmit().to_vec();
     let n = wire.len();
     conn.advance_transmit(n);
@@ -105,7 +85,7 @@ fn sent_by(conn: &mut Connection) -> Vec<Owned> {
             .receive(&mut wire[at..])
             .expect("server output is valid");
         if let Some(e) = r.event {
-            events.push(own(e));
+            events.push(OwnedEvent::from(e));
         }
         at += r.consumed;
     }
@@ -160,15 +140,15 @@ proptest! {
 
     #[test]
     fn client_to_server_round_trip(messages in prop::collection::vec(prop_oneof![
-        "\\PC{0,200}".prop_map(Owned::Text),
-        prop::collection::vec(any::<u8>(), 0..2000).prop_map(Owned::Binary),
+        "\\PC{0,200}".prop_map(OwnedEvent::Text),
+        prop::collection::vec(any::<u8>(), 0..2000).prop_map(OwnedEvent::Binary),
     ], 0..10)) {
         let now = Instant::now();
         let mut client = Connection::new(Role::Client, Config::default(), now);
         for m in &messages {
             match m {
-                Owned::Text(t) => client.send_text(t).unwrap(),
-                Owned::Binary(b) => client.send_binary(b).unwrap(),
+                OwnedEvent::Text(t) => client.send_text(t).unwrap(),
+                OwnedEvent::Binary(b) => client.send_binary(b).unwrap(),
                 _ => unreachable!(),
             }
         }
@@ -213,13 +193,13 @@ fn fragmented_messages_are_assembled_with_control_frames_between() {
     assert_eq!(
         events,
         vec![
-            Owned::Ping(b"ping!".to_vec()),
-            Owned::Binary(b"abcdef".to_vec())
+            OwnedEvent::Ping(b"ping!".to_vec()),
+            OwnedEvent::Binary(b"abcdef".to_vec())
         ]
     );
     assert_eq!(
         sent_by(&mut conn),
-        vec![Owned::Pong(b"ping!".to_vec())],
+        vec![OwnedEvent::Pong(b"ping!".to_vec())],
         "automatic pong"
     );
 }
@@ -242,7 +222,10 @@ fn utf8_fails_fast_inside_a_partially_received_frame() {
     assert_eq!(conn.state(), State::Closed);
     assert_eq!(
         sent_by(&mut conn),
-        vec![Owned::Close(1007, "invalid UTF-8 in text message".into())]
+        vec![OwnedEvent::Close(
+            CloseCode(1007),
+            "invalid UTF-8 in text message".into()
+        )]
     );
 }
 
@@ -261,7 +244,7 @@ fn invalid_utf8_split_across_three_fragments() {
     wire.extend(frame(true, 0, 0, &[0x98, 0x80], k));
     assert_eq!(
         feed_all(&mut server(), &wire),
-        (vec![Owned::Text("a😀".into())], None)
+        (vec![OwnedEvent::Text("a😀".into())], None)
     );
 }
 
@@ -316,7 +299,7 @@ fn violations_and_their_close_codes() {
         assert_eq!(error, Some(code), "{name}");
         let sent = sent_by(&mut conn);
         assert!(
-            matches!(sent.as_slice(), [Owned::Close(c, _)] if *c == code),
+            matches!(sent.as_slice(), [OwnedEvent::Close(c, _)] if c.0 == code),
             "{name}: sent {sent:?}"
         );
         assert!(conn.is_finished(), "{name}");
@@ -375,7 +358,7 @@ fn message_size_limit_across_fragments() {
     at.extend(frame(true, 0, 0, &[1; 4], k));
     assert_eq!(
         feed_all(&mut server_with(config.clone()), &at),
-        (vec![Owned::Binary(vec![1; 10])], None)
+        (vec![OwnedEvent::Binary(vec![1; 10])], None)
     );
     let mut over = frame(false, 0, 2, &[1; 6], k);
     over.extend(frame(true, 0, 0, &[1; 5], k));
@@ -399,7 +382,7 @@ fn fragment_count_limit() {
     };
     assert_eq!(
         feed_all(&mut server_with(config.clone()), &stream(100)),
-        (vec![Owned::Binary(vec![])], None)
+        (vec![OwnedEvent::Binary(vec![])], None)
     );
     assert_eq!(
         feed_all(&mut server_with(config), &stream(101)).1,
@@ -431,7 +414,7 @@ fn pongs_are_coalesced_when_output_backs_up() {
     let sent = sent_by(&mut conn);
     assert_eq!(
         sent.last(),
-        Some(&Owned::Pong((count - 1).to_be_bytes().to_vec()))
+        Some(&OwnedEvent::Pong((count - 1).to_be_bytes().to_vec()))
     );
 }
 
@@ -443,9 +426,15 @@ fn peer_initiated_close_is_echoed() {
     let mut payload = 4000u16.to_be_bytes().to_vec();
     payload.extend_from_slice("bye ✓".as_bytes());
     let (events, _) = feed_all(&mut conn, &frame(true, 0, 8, &payload, [1, 2, 3, 4]));
-    assert_eq!(events, vec![Owned::Close(4000, "bye ✓".into())]);
+    assert_eq!(
+        events,
+        vec![OwnedEvent::Close(CloseCode(4000), "bye ✓".into())]
+    );
     assert_eq!(conn.state(), State::Closed);
-    assert_eq!(sent_by(&mut conn), vec![Owned::Close(4000, String::new())]);
+    assert_eq!(
+        sent_by(&mut conn),
+        vec![OwnedEvent::Close(CloseCode(4000), String::new())]
+    );
     assert!(conn.is_finished());
     assert_eq!(conn.send_text("late"), Err(SendError::Closed));
     // Input after the close is ignored.
@@ -456,7 +445,10 @@ fn peer_initiated_close_is_echoed() {
 fn empty_close_is_answered_empty() {
     let mut conn = server();
     let (events, _) = feed_all(&mut conn, &frame(true, 0, 8, b"", [1, 2, 3, 4]));
-    assert_eq!(events, vec![Owned::Close(1005, String::new())]);
+    assert_eq!(
+        events,
+        vec![OwnedEvent::Close(CloseCode(1005), String::new())]
+    );
     let mut wire = conn.poll_transmit().to_vec();
     assert_eq!(wire, vec![0x88, 0x00]);
     wire.clear();
@@ -471,17 +463,20 @@ fn locally_initiated_close_waits_for_the_peer() {
     assert_eq!(conn.state(), State::Closing);
     assert_eq!(
         sent_by(&mut conn),
-        vec![Owned::Close(1001, "shutting down".into())]
+        vec![OwnedEvent::Close(CloseCode(1001), "shutting down".into())]
     );
     assert_eq!(conn.send_binary(b"x"), Err(SendError::Closed));
     // Data may still arrive until the peer's close.
     let (events, _) = feed_all(&mut conn, &text("in flight"));
-    assert_eq!(events, vec![Owned::Text("in flight".into())]);
+    assert_eq!(events, vec![OwnedEvent::Text("in flight".into())]);
     let (events, _) = feed_all(
         &mut conn,
         &frame(true, 0, 8, &1001u16.to_be_bytes(), [1, 2, 3, 4]),
     );
-    assert_eq!(events, vec![Owned::Close(1001, String::new())]);
+    assert_eq!(
+        events,
+        vec![OwnedEvent::Close(CloseCode(1001), String::new())]
+    );
     assert!(conn.is_finished());
     assert!(sent_by(&mut conn).is_empty(), "no second close frame");
 }
@@ -531,7 +526,10 @@ fn keepalive_pings_and_idle_timeout() {
     let mut conn = Connection::new(Role::Server, config, start);
     assert_eq!(conn.poll_timeout(), Some(start + Duration::from_secs(10)));
     conn.handle_timeout(start + Duration::from_secs(10));
-    assert_eq!(sent_by(&mut conn), vec![Owned::Ping(b"keepalive".to_vec())]);
+    assert_eq!(
+        sent_by(&mut conn),
+        vec![OwnedEvent::Ping(b"keepalive".to_vec())]
+    );
     // Input resets the idle clock (observed at the next tick).
     feed_all(&mut conn, &text("still here"));
     conn.handle_timeout(start + Duration::from_secs(15));
@@ -542,7 +540,7 @@ fn keepalive_pings_and_idle_timeout() {
     assert_eq!(conn.state(), State::Closing);
     assert_eq!(
         sent_by(&mut conn),
-        vec![Owned::Close(1001, "idle timeout".into())]
+        vec![OwnedEvent::Close(CloseCode(1001), "idle timeout".into())]
     );
 }
 
@@ -590,8 +588,8 @@ fn fragmented_sending_order_is_enforced() {
     assert_eq!(
         sent_by(&mut conn),
         vec![
-            Owned::Ping(b"control frames may interleave".to_vec()),
-            Owned::Text("héllo".into())
+            OwnedEvent::Ping(b"control frames may interleave".to_vec()),
+            OwnedEvent::Text("héllo".into())
         ]
     );
 }
@@ -669,7 +667,10 @@ fn extension_decodes_rsv1_messages_and_encodes_outgoing() {
     assert_eq!(error, None);
     assert_eq!(
         events,
-        vec![Owned::Text(", hello".into()), Owned::Text("plain".into())]
+        vec![
+            OwnedEvent::Text(", hello".into()),
+            OwnedEvent::Text("plain".into())
+        ]
     );
     // RSV1 on a continuation or control frame is still an error.
     let mut bad = frame(false, RSV1, 1, b"a", k);
@@ -710,7 +711,7 @@ fn extension_output_is_held_to_the_message_limit() {
             &mut server_with(config.clone()).with_extension(ext(), enc()),
             &at
         ),
-        (vec![Owned::Binary(b"4321".to_vec())], None)
+        (vec![OwnedEvent::Binary(b"4321".to_vec())], None)
     );
     let over = frame(true, RSV1, 2, b"12345", [1, 2, 3, 4]);
     assert_eq!(

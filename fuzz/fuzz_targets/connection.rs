@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use simdws::protocol::{Config, Connection, Event, Role};
+use simdws::protocol::{Config, Connection, OwnedEvent, Role};
 
 #[derive(Arbitrary, Debug)]
 enum Step {
@@ -26,15 +26,6 @@ struct Input {
     steps: Vec<Step>,
 }
 
-#[derive(Debug, PartialEq)]
-enum Owned {
-    Text(String),
-    Binary(Vec<u8>),
-    Ping(Vec<u8>),
-    Pong(Vec<u8>),
-    Close(u16, String),
-}
-
 fn config() -> Config {
     Config {
         max_frame_size: 64 << 10,
@@ -45,7 +36,7 @@ fn config() -> Config {
 }
 
 /// Feeds `input` completely; returns the events and the failure's code.
-fn feed(conn: &mut Connection, input: &[u8], events: &mut Vec<Owned>) -> Option<u16> {
+fn feed(conn: &mut Connection, input: &[u8], events: &mut Vec<OwnedEvent>) -> Option<u16> {
     let mut buf = input.to_vec();
     let mut at = 0;
     while at < buf.len() {
@@ -53,15 +44,7 @@ fn feed(conn: &mut Connection, input: &[u8], events: &mut Vec<Owned>) -> Option<
             Ok(r) => {
                 assert!(r.consumed > 0, "no progress");
                 at += r.consumed;
-                if let Some(e) = r.event {
-                    events.push(match e {
-                        Event::Text(t) => Owned::Text(t.into()),
-                        Event::Binary(b) => Owned::Binary(b.into()),
-                        Event::Ping(p) => Owned::Ping(p.into()),
-                        Event::Pong(p) => Owned::Pong(p.into()),
-                        Event::Close { code, reason } => Owned::Close(code.0, reason.into()),
-                    });
-                }
+                events.extend(r.event.map(OwnedEvent::from));
             }
             Err(e) => return Some(e.close_code().0),
         }
@@ -70,7 +53,11 @@ fn feed(conn: &mut Connection, input: &[u8], events: &mut Vec<Owned>) -> Option<
 }
 
 fuzz_target!(|input: Input| {
-    let role = if input.server { Role::Server } else { Role::Client };
+    let role = if input.server {
+        Role::Server
+    } else {
+        Role::Client
+    };
     let start = Instant::now();
     let mut whole = Connection::new(role, config(), start);
     let mut whole_events = Vec::new();
@@ -107,7 +94,10 @@ fuzz_target!(|input: Input| {
         }
         let out = split.poll_transmit().len();
         split.advance_transmit(out);
-        assert!(split.buffer_capacity() <= 4 * (256 << 10) + (64 << 10), "memory past the limits");
+        assert!(
+            split.buffer_capacity() <= 4 * (256 << 10) + (64 << 10),
+            "memory past the limits"
+        );
     }
     if split_error.is_none() && at < input.stream.len() {
         split_error = feed(&mut split, &input.stream[at..], &mut split_events);

@@ -9,7 +9,10 @@ use simdws::frame::{FrameHeader, HeaderRules, Parsed, MAX_HEADER_LEN, RSV1};
 fuzz_target!(|data: &[u8]| {
     for expect_masked in [true, false] {
         for allowed_rsv in [0, RSV1] {
-            let rules = HeaderRules { expect_masked, allowed_rsv };
+            let rules = HeaderRules {
+                expect_masked,
+                allowed_rsv,
+            };
             if let Ok(Parsed::Complete(header, len)) = FrameHeader::parse(data, rules) {
                 assert!(len <= data.len() && len <= MAX_HEADER_LEN);
                 let mut out = [0u8; MAX_HEADER_LEN];
@@ -20,7 +23,10 @@ fuzz_target!(|data: &[u8]| {
                 // Every strict prefix is incomplete (or an error the full
                 // header would also have): never a different header.
                 for cut in 0..len {
-                    assert!(!matches!(FrameHeader::parse(&data[..cut], rules), Ok(Parsed::Complete(..))));
+                    assert!(!matches!(
+                        FrameHeader::parse(&data[..cut], rules),
+                        Ok(Parsed::Complete(..))
+                    ));
                 }
             }
         }

@@ -33,7 +33,11 @@ fuzz_target!(|input: Input| {
     assert_eq!((n, ascii), (next, expected.is_ascii()));
     assert_eq!(&buf[skip..], &expected[..]);
 
-    let mut points: Vec<usize> = input.cuts.iter().map(|&c| c as usize % (input.data.len() + 1)).collect();
+    let mut points: Vec<usize> = input
+        .cuts
+        .iter()
+        .map(|&c| c as usize % (input.data.len() + 1))
+        .collect();
     points.extend([0, input.data.len()]);
     points.sort_unstable();
     points.dedup();

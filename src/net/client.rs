@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::frame::CloseCode;
 use crate::handshake::{ClientHandshakeError, ClientRequest};
-use crate::protocol::{Config, Connection, Event, ProtocolError, Role, SendError};
+use crate::protocol::{Config, Connection, OwnedEvent, ProtocolError, Role, SendError};
 
 /// A parsed `ws://host[:port][/path][?query]` URL.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -130,28 +130,6 @@ impl From<io::Error> for ClientError {
 impl From<SendError> for ClientError {
     fn from(e: SendError) -> Self {
         ClientError::Send(e)
-    }
-}
-
-/// An owned event, for APIs that return events across calls.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum OwnedEvent {
-    Text(String),
-    Binary(Vec<u8>),
-    Ping(Vec<u8>),
-    Pong(Vec<u8>),
-    Close(CloseCode, String),
-}
-
-impl From<Event<'_>> for OwnedEvent {
-    fn from(event: Event<'_>) -> Self {
-        match event {
-            Event::Text(t) => OwnedEvent::Text(t.to_string()),
-            Event::Binary(b) => OwnedEvent::Binary(b.to_vec()),
-            Event::Ping(p) => OwnedEvent::Ping(p.to_vec()),
-            Event::Pong(p) => OwnedEvent::Pong(p.to_vec()),
-            Event::Close { code, reason } => OwnedEvent::Close(code, reason.to_string()),
-        }
     }
 }
 

@@ -12,7 +12,8 @@ mod server;
 mod session;
 mod worker;
 
-pub use client::{BlockingClient, ClientError, ClientOptions, OwnedEvent, WsUrl};
+pub use crate::protocol::OwnedEvent;
+pub use client::{BlockingClient, ClientError, ClientOptions, WsUrl};
 pub use config::ServerConfig;
 pub use handle::{ConnId, OwnedMessage, ServerHandle};
 pub use handler::{Conn, Handler, HttpResponse, Message, Upgrade};

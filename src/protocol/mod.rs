@@ -21,5 +21,5 @@ pub use config::Config;
 pub use connection::Connection;
 pub use error::{ProtocolError, SendError};
 pub use extension::{ExtensionError, MessageDecoder, MessageEncoder};
-pub use receiver::{Event, Received, Receiver};
+pub use receiver::{Event, OwnedEvent, Received, Receiver};
 pub use sender::{Role, Sender, State};

@@ -30,6 +30,28 @@ pub enum Event<'a> {
     },
 }
 
+/// An owned copy of an [`Event`], for APIs that keep events across calls.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OwnedEvent {
+    Text(String),
+    Binary(Vec<u8>),
+    Ping(Vec<u8>),
+    Pong(Vec<u8>),
+    Close(CloseCode, String),
+}
+
+impl From<Event<'_>> for OwnedEvent {
+    fn from(event: Event<'_>) -> Self {
+        match event {
+            Event::Text(t) => OwnedEvent::Text(t.to_string()),
+            Event::Binary(b) => OwnedEvent::Binary(b.to_vec()),
+            Event::Ping(p) => OwnedEvent::Ping(p.to_vec()),
+            Event::Pong(p) => OwnedEvent::Pong(p.to_vec()),
+            Event::Close { code, reason } => OwnedEvent::Close(code, reason.to_string()),
+        }
+    }
+}
+
 /// The result of one `receive` call.
 #[derive(Debug)]
 pub struct Received<'a> {
