@@ -23,6 +23,13 @@ impl ConnId {
         )
     }
 
+    /// The id reported for a client connection that failed before it was
+    /// given a slot (its TCP connect failed at once): it names no session,
+    /// so mail sent to it is dropped.
+    pub(crate) fn unassigned(worker: usize) -> Self {
+        ConnId::new(worker, 0, 0xFFFF_FFFF)
+    }
+
     pub(crate) fn worker(self) -> usize {
         (self.0 >> 56) as usize
     }
