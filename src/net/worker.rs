@@ -543,7 +543,7 @@ impl<H: Handler> Worker<H> {
             Ok(stream) => stream,
             Err(e) => {
                 log::debug!("connect {addr}: {e}");
-                let id = ConnId::new(self.index, 0, usize::MAX & 0xFFFF_FFFF);
+                let id = ConnId::unassigned(self.index);
                 self.handler
                     .on_close(id, CloseCode::ABNORMAL, &format!("connect: {e}"));
                 return;
