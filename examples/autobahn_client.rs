@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
+use simdws::deflate::DeflateConfig;
 use simdws::frame::CloseCode;
 use simdws::net::{Client, ClientOptions, Conn, ConnId, Handler, Message, ServerConfig};
 use simdws::protocol::Config;
@@ -54,6 +55,13 @@ fn options() -> ClientOptions {
             max_message_size: 64 << 20,
             ..Config::default()
         },
+        // Cases 12.* and 13.* negotiate permessage-deflate. The 13.2, 13.5,
+        // 13.6 and 13.7 servers accept only offers carrying the
+        // client_no_context_takeover hint, which we then honour.
+        deflate: Some(DeflateConfig {
+            compress_context_takeover: false,
+            ..DeflateConfig::default()
+        }),
         ..ClientOptions::default()
     }
 }

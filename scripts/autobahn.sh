@@ -30,7 +30,7 @@ wait_port "$port"
 # kosoku exits non-zero whenever a case is not OK (UNIMPLEMENTED included);
 # the checker below decides, and fails on a missing or short report.
 "$venv/bin/kosoku" -p 4 -o "$out/server" "127.0.0.1:$port" > "$out/server-run.log" 2>&1 || true
-python3 scripts/check_autobahn.py "$out/server/index.json" --role server
+python3 scripts/check_autobahn.py "$out/server/index.json" --role server --deflate
 
 port=$(free_port)
 "$venv/bin/kosoku" -m fuzzingserver -o "$out/client" "127.0.0.1:$port" > "$out/fuzzingserver.log" 2>&1 &
@@ -39,4 +39,4 @@ wait_port "$port"
 timeout 600 target/release/examples/autobahn_client "ws://127.0.0.1:$port" > "$out/client-run.log" 2>&1
 # The fuzzing server writes its report after /updateReports returns.
 for _ in $(seq 100); do [ -s "$out/client/index.json" ] && break; sleep 0.1; done
-python3 scripts/check_autobahn.py "$out/client/index.json" --role client
+python3 scripts/check_autobahn.py "$out/client/index.json" --role client --deflate

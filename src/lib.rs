@@ -9,7 +9,8 @@
 //! * [`frame`] — opcodes, frame headers, close codes;
 //! * [`protocol`] — the connection state machine: bytes in → events out,
 //!   messages in → bytes out, time in → keepalive and close deadlines;
-//! * [`handshake`] — the HTTP/1.1 Upgrade, server and client.
+//! * [`handshake`] — the HTTP/1.1 Upgrade, server and client;
+//! * [`deflate`] — permessage-deflate (RFC 7692), feature `deflate`.
 //!
 //! ```
 //! use std::time::Instant;
@@ -26,6 +27,8 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+#[cfg(feature = "deflate")]
+pub mod deflate;
 pub mod frame;
 pub mod handshake;
 pub mod mask;

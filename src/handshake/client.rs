@@ -24,6 +24,9 @@ pub enum ClientHandshakeError {
     NoSubprotocol,
     /// The server accepted an extension we did not offer (or malformed).
     UnrequestedExtension(String),
+    /// The server's answer to an extension offer breaks that extension's
+    /// rules (e.g. a permessage-deflate parameter we did not allow).
+    BadExtension(String),
 }
 
 impl fmt::Display for ClientHandshakeError {
@@ -43,6 +46,7 @@ impl fmt::Display for ClientHandshakeError {
             Self::UnrequestedExtension(e) => {
                 write!(f, "server accepted extension {e:?}, which was not offered")
             }
+            Self::BadExtension(e) => write!(f, "bad extension answer: {e}"),
         }
     }
 }

@@ -7,7 +7,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use crate::frame::CloseCode;
-use crate::handshake::{ClientHandshakeError, ClientRequest};
+use crate::handshake::{ClientHandshakeError, ClientRequest, ClientResponse};
 use crate::protocol::{Config, Connection, OwnedEvent, ProtocolError, Role, SendError};
 
 /// A parsed `ws://host[:port][/path][?query]` URL.
@@ -65,7 +65,11 @@ impl WsUrl {
 #[derive(Clone, Debug, Default)]
 pub struct ClientOptions {
     pub subprotocols: Vec<String>,
+    /// Extension offers other than permessage-deflate, sent as they are.
     pub extensions: Option<String>,
+    /// Offer permessage-deflate with this policy.
+    #[cfg(feature = "deflate")]
+    pub deflate: Option<crate::deflate::DeflateConfig>,
     pub headers: Vec<(String, String)>,
     pub config: Config,
     /// Connect, handshake, and each blocking receive (None: wait forever).
@@ -81,13 +85,49 @@ impl ClientOptions {
             .iter()
             .map(|(n, v)| (n.as_str(), v.as_str()))
             .collect();
+        let offers = self.extension_offers();
         ClientRequest::new(
             &url.authority(),
             &url.target,
             &protocols,
-            self.extensions.as_deref(),
+            offers.as_deref(),
             &headers,
         )
+    }
+
+    fn extension_offers(&self) -> Option<String> {
+        #[cfg(feature = "deflate")]
+        if let Some(deflate) = &self.deflate {
+            let offer = crate::deflate::client_offer(deflate);
+            return Some(match &self.extensions {
+                Some(others) => format!("{offer}, {others}"),
+                None => offer,
+            });
+        }
+        self.extensions.clone()
+    }
+
+    /// The open connection for the server's verified answer, with
+    /// permessage-deflate installed when the server accepted it.
+    pub fn connection(
+        &self,
+        response: &ClientResponse,
+        now: Instant,
+    ) -> Result<Connection, ClientHandshakeError> {
+        let conn = Connection::new(Role::Client, self.config.clone(), now);
+        #[cfg(feature = "deflate")]
+        if let Some(deflate) = &self.deflate {
+            let agreement =
+                crate::deflate::client_agreement(deflate, response.extensions.as_deref())
+                    .map_err(|e| ClientHandshakeError::BadExtension(e.to_string()))?;
+            if let Some(agreement) = agreement {
+                let (decoder, encoder) = agreement.codec(deflate);
+                return Ok(conn.with_extension(decoder, encoder));
+            }
+        }
+        #[cfg(not(feature = "deflate"))]
+        let _ = response;
+        Ok(conn)
     }
 }
 
@@ -192,9 +232,12 @@ impl BlockingClient {
                 .verify(&buf[..end], 16 << 10)
                 .map_err(ClientError::Handshake)?
             {
+                let conn = options
+                    .connection(&response, Instant::now())
+                    .map_err(ClientError::Handshake)?;
                 return Ok(BlockingClient {
                     stream,
-                    conn: Connection::new(Role::Client, options.config, Instant::now()),
+                    conn,
                     buf,
                     start: len,
                     end,

@@ -35,6 +35,9 @@ pub struct ServerConfig {
     pub backlog: i32,
     /// Granularity of the coarse timer sweep.
     pub tick: Duration,
+    /// Accept permessage-deflate offers with this policy (`None`: decline).
+    #[cfg(feature = "deflate")]
+    pub deflate: Option<crate::deflate::DeflateConfig>,
 }
 
 impl Default for ServerConfig {
@@ -53,6 +56,8 @@ impl Default for ServerConfig {
             linger: Duration::from_secs(2),
             backlog: 4096,
             tick: Duration::from_millis(100),
+            #[cfg(feature = "deflate")]
+            deflate: None,
         }
     }
 }

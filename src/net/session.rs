@@ -7,10 +7,11 @@ use std::time::Instant;
 
 use mio::net::TcpStream;
 
+use super::client::ClientOptions;
 use super::handle::ConnId;
 use crate::frame::CloseCode;
 use crate::handshake::ClientRequest;
-use crate::protocol::{Config, Connection};
+use crate::protocol::Connection;
 
 pub(crate) enum Phase {
     /// Reading the upgrade request; `head` holds it while it is partial.
@@ -19,7 +20,7 @@ pub(crate) enum Phase {
     /// written from `preamble`, the response read into `head`.
     Connecting {
         request: Box<ClientRequest>,
-        config: Box<Config>,
+        options: Box<ClientOptions>,
         head: Vec<u8>,
         connected: bool,
     },

@@ -561,7 +561,7 @@ impl<H: Handler> Worker<H> {
         session.preamble = request.bytes().to_vec();
         session.phase = Phase::Connecting {
             request: Box::new(request),
-            config: Box::new(options.config),
+            options: Box::new(options),
             head: Vec::new(),
             connected: false,
         };
@@ -641,14 +641,13 @@ fn handshake_bytes<H: Handler>(
                 session.phase = Phase::Http;
                 return;
             }
-            let accepted = match handshake::accept(&request, &config.policy, None) {
+            let (accepted, mut conn) = match accept_upgrade(&request, config) {
                 Ok(accepted) => accepted,
                 Err(rejection) => {
                     reject(session, &rejection);
                     return;
                 }
             };
-            let mut conn = Connection::new(Role::Server, config.protocol.clone(), Instant::now());
             // The 101 goes first in the output, before anything on_open sends.
             conn.sender().queue_unsent(&accepted.response());
             let upgrade = Upgrade {
@@ -685,6 +684,29 @@ fn handshake_bytes<H: Handler>(
     }
 }
 
+/// Checks the upgrade request against the policy and builds the connection,
+/// with permessage-deflate when it was offered and is enabled.
+fn accept_upgrade(
+    request: &handshake::Request<'_>,
+    config: &ServerConfig,
+) -> Result<(handshake::Accepted, Connection), Rejection> {
+    let conn = Connection::new(Role::Server, config.protocol.clone(), Instant::now());
+    #[cfg(feature = "deflate")]
+    if let Some(deflate) = &config.deflate {
+        let mut negotiator = crate::deflate::DeflateNegotiator::new(deflate);
+        let accepted = handshake::accept(request, &config.policy, Some(&mut negotiator))?;
+        let conn = match negotiator.agreement() {
+            Some(agreement) => {
+                let (decoder, encoder) = agreement.codec(deflate);
+                conn.with_extension(decoder, encoder)
+            }
+            None => conn,
+        };
+        return Ok((accepted, conn));
+    }
+    Ok((handshake::accept(request, &config.policy, None)?, conn))
+}
+
 fn reject(session: &mut Session, rejection: &Rejection) {
     log::debug!(
         "{} handshake from {} refused: {rejection}",
@@ -704,7 +726,7 @@ fn response_bytes<H: Handler>(
 ) {
     let Phase::Connecting {
         request,
-        config,
+        options,
         head,
         ..
     } = &mut session.phase
@@ -721,8 +743,15 @@ fn response_bytes<H: Handler>(
             return;
         }
     };
+    let conn = match options.connection(&response, Instant::now()) {
+        Ok(conn) => conn,
+        Err(e) => {
+            session.close_info = Some((CloseCode::ABNORMAL, format!("handshake: {e}")));
+            session.doomed = true;
+            return;
+        }
+    };
     let mut rest = std::mem::take(head);
-    let conn = Connection::new(Role::Client, (**config).clone(), Instant::now());
     session.subprotocol = response.subprotocol.clone().map(String::into_boxed_str);
     session.phase = Phase::Open(Box::new(conn));
     if let Phase::Open(conn) = &mut session.phase {

@@ -51,6 +51,13 @@ impl Args {
             .transpose()
     }
 
+    /// Whether a bare `--switch` was given.
+    pub fn switch(&mut self, name: &str) -> bool {
+        let before = self.switches.len();
+        self.switches.retain(|s| s != name);
+        self.switches.len() != before
+    }
+
     /// Fails on flags nobody asked for (typos).
     pub fn finish(self) -> Result<(), String> {
         match self.values.keys().chain(self.switches.iter()).next() {

@@ -10,6 +10,7 @@ const USAGE: &str = "usage:
   simdws serve [--addr 127.0.0.1:9001] [--workers N] [--max-message-size BYTES]
                [--max-frame-size BYTES] [--idle-timeout SECS] [--ping-interval SECS]
                [--handshake-timeout SECS] [--allow-origin ORIGIN,...]
+               [--no-deflate] [--deflate-window-bits 9..15] [--deflate-no-context-takeover]
   simdws kernel     print the unmask kernel this CPU uses
   simdws kernels    list every kernel this CPU can run";
 

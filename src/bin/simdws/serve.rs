@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use simdws::deflate::DeflateConfig;
 use simdws::frame::CloseCode;
 use simdws::handshake::{Rejection, Request};
 use simdws::net::{
@@ -86,8 +87,25 @@ impl Handler for App {
     }
 }
 
+/// permessage-deflate is on for peers that offer it (every browser does).
+fn deflate_policy(args: &mut Args) -> Result<Option<DeflateConfig>, String> {
+    let off = args.switch("no-deflate");
+    let mut deflate = DeflateConfig::default();
+    let bits: u8 = args.get("deflate-window-bits", 15)?;
+    if !(9..=15).contains(&bits) {
+        return Err(format!("--deflate-window-bits {bits}: must be 9 to 15"));
+    }
+    deflate.compress_window_bits = bits;
+    deflate.decompress_window_bits = bits;
+    if args.switch("deflate-no-context-takeover") {
+        deflate.compress_context_takeover = false;
+        deflate.decompress_context_takeover = false;
+    }
+    Ok((!off).then_some(deflate))
+}
+
 pub fn run(raw: &[String]) -> Result<(), String> {
-    let mut args = Args::parse(raw, &[])?;
+    let mut args = Args::parse(raw, &["no-deflate", "deflate-no-context-takeover"])?;
     let mut config = ServerConfig::default();
     config.addr = args.get("addr", config.addr)?;
     config.workers = args.get("workers", config.workers)?;
@@ -102,6 +120,7 @@ pub fn run(raw: &[String]) -> Result<(), String> {
         config.policy.allowed_origins =
             Some(origins.split(',').map(|o| o.trim().to_string()).collect());
     }
+    config.deflate = deflate_policy(&mut args)?;
     args.finish()?;
 
     let room: Room = Arc::default();
