@@ -1,13 +1,18 @@
 //! Our client against someone else's echo server (the interop tests run it
 //! against Python `websockets` and npm `ws`): text and binary from 0 B to
-//! 16 MiB, fragmented sends, ping/pong, subprotocol, close.
+//! 16 MiB, fragmented sends, ping/pong, subprotocol, close. With a deflate
+//! variant it offers permessage-deflate, checks the answer, and echoes
+//! messages up to 4 MiB compressed.
 //!
 //! ```text
-//! cargo run --release --example interop_client -- ws://127.0.0.1:8765/ NAME
+//! cargo run --release --example interop_client -- ws://127.0.0.1:8765/ NAME [VARIANT]
 //! ```
+//! VARIANT: `plain` (default), `deflate`, `deflate-no-takeover`, `deflate-9`,
+//! `deflate-9-no-takeover`.
 
 use std::time::Duration;
 
+use simdws::deflate::DeflateConfig;
 use simdws::frame::{CloseCode, Opcode};
 use simdws::net::{BlockingClient, ClientOptions, OwnedEvent};
 use simdws::protocol::Config;
@@ -16,7 +21,12 @@ fn main() {
     let url = std::env::args()
         .nth(1)
         .expect("usage: interop_client URL NAME");
-    let name = std::env::args().nth(2).unwrap_or_else(|| "peer".into());
+    let variant = std::env::args().nth(3).unwrap_or_else(|| "plain".into());
+    let name = format!(
+        "{} ({variant})",
+        std::env::args().nth(2).unwrap_or_else(|| "peer".into())
+    );
+    let deflate = deflate_variant(&variant);
     let mut checks = 0;
     let mut ok = |condition: bool, what: &str| {
         if !condition {
@@ -33,6 +43,7 @@ fn main() {
             ..Config::default()
         },
         timeout: Some(Duration::from_secs(30)),
+        deflate: deflate.clone(),
         ..ClientOptions::default()
     };
     let mut c = BlockingClient::connect_with(&url, options).unwrap_or_else(|e| {
@@ -43,11 +54,44 @@ fn main() {
         c.subprotocol() == Some("echo-protocol"),
         "subprotocol chosen",
     );
-    ok(
-        c.extensions().is_none(),
-        "no extension negotiated (none offered)",
-    );
-    for size in [0usize, 1, 125, 126, 65535, 65536, 1 << 20, 16 << 20] {
+    let largest = match &deflate {
+        None => {
+            ok(
+                c.extensions().is_none(),
+                "no extension negotiated (none offered)",
+            );
+            16 << 20
+        }
+        Some(config) => {
+            let answer = c.extensions().unwrap_or_default();
+            ok(
+                answer.starts_with("permessage-deflate"),
+                &format!("permessage-deflate accepted (answer {answer:?})"),
+            );
+            let window = format!("server_max_window_bits={}", config.decompress_window_bits);
+            ok(
+                config.decompress_window_bits == 15 || answer.contains(&window),
+                &format!("{window} in the answer {answer:?}"),
+            );
+            ok(
+                config.decompress_context_takeover || answer.contains("server_no_context_takeover"),
+                &format!("server_no_context_takeover in the answer {answer:?}"),
+            );
+            4 << 20
+        }
+    };
+    let sizes = [
+        0usize,
+        1,
+        125,
+        126,
+        65535,
+        65536,
+        1 << 20,
+        4 << 20,
+        16 << 20,
+    ];
+    for size in sizes.into_iter().filter(|&s| s <= largest) {
         let text: String = "é中😀a".chars().cycle().take(size / 3).collect();
         c.send_text(&text).unwrap();
         ok(
@@ -82,4 +126,26 @@ fn main() {
         other => ok(false, &format!("close echo, got {other:?}")),
     }
     println!("simdws client vs {name}: {checks} checks passed");
+}
+
+/// The permessage-deflate offer a variant makes (`None`: no offer).
+fn deflate_variant(variant: &str) -> Option<DeflateConfig> {
+    let (bits, takeover) = match variant {
+        "plain" => return None,
+        "deflate" => (15, true),
+        "deflate-no-takeover" => (15, false),
+        "deflate-9" => (9, true),
+        "deflate-9-no-takeover" => (9, false),
+        other => {
+            eprintln!("unknown variant {other:?}");
+            std::process::exit(2);
+        }
+    };
+    Some(DeflateConfig {
+        compress_window_bits: bits,
+        decompress_window_bits: bits,
+        compress_context_takeover: takeover,
+        decompress_context_takeover: takeover,
+        ..DeflateConfig::default()
+    })
 }

@@ -71,8 +71,12 @@ pids+=($!)
 for f in python-server node-server; do
     for _ in $(seq 100); do [ -s "$out/$f.port" ] && break; sleep 0.1; done
 done
-target/release/examples/interop_client "ws://127.0.0.1:$(cat "$out/python-server.port")/" "python websockets $WEBSOCKETS_VERSION"
-target/release/examples/interop_client "ws://127.0.0.1:$(cat "$out/node-server.port")/" "node ws $WS_VERSION"
+# Plain, then permessage-deflate with context takeover on/off, window bits
+# 15 and 9 (both servers have compression on).
+for variant in plain deflate deflate-no-takeover deflate-9 deflate-9-no-takeover; do
+    target/release/examples/interop_client "ws://127.0.0.1:$(cat "$out/python-server.port")/" "python websockets $WEBSOCKETS_VERSION" "$variant"
+    target/release/examples/interop_client "ws://127.0.0.1:$(cat "$out/node-server.port")/" "node ws $WS_VERSION" "$variant"
+done
 
 # The browser: serve's page and the API; a second serve refuses foreign
 # origins (403); SIGINT to the first shows a server-initiated close.

@@ -6,28 +6,10 @@ use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use simdws::frame::{CloseCode, FrameHeader, HeaderRules, Opcode, Parsed, RSV1};
-use simdws::mask::apply_mask;
 use simdws::protocol::*;
 
-/// A raw masked frame as a client would send it.
-fn frame(fin: bool, rsv: u8, opcode: u8, payload: &[u8], key: [u8; 4]) -> Vec<u8> {
-    let mut out = vec![(fin as u8) << 7 | rsv | opcode];
-    let len = payload.len();
-    if len < 126 {
-        out.push(0x80 | len as u8);
-    } else if len < 65536 {
-        out.push(0x80 | 126);
-        out.extend_from_slice(&(len as u16).to_be_bytes());
-    } else {
-        out.push(0x80 | 127);
-        out.extend_from_slice(&(len as u64).to_be_bytes());
-    }
-    out.extend_from_slice(&key);
-    let mut body = payload.to_vec();
-    apply_mask(&mut body, key, 0);
-    out.extend_from_slice(&body);
-    out
-}
+mod common;
+use common::{drive, feed_all, frame};
 
 fn text(payload: &str) -> Vec<u8> {
     frame(true, 0, 1, payload.as_bytes(), [1, 2, 3, 4])
@@ -39,37 +21,6 @@ fn server() -> Connection {
 
 fn server_with(config: Config) -> Connection {
     Connection::new(Role::Server, config, Instant::now())
-}
-
-/// Feeds `stream` in pieces cut at `cuts`; returns the events and the close
-/// code of the error that failed the connection, if any.
-fn drive(conn: &mut Connection, stream: &[u8], cuts: &[usize]) -> (Vec<OwnedEvent>, Option<u16>) {
-    let mut points: Vec<usize> = cuts.iter().map(|c| c % (stream.len() + 1)).collect();
-    points.extend([0, stream.len()]);
-    points.sort_unstable();
-    points.dedup();
-    let mut events = Vec::new();
-    for w in points.windows(2) {
-        let mut piece = stream[w[0]..w[1]].to_vec();
-        let mut at = 0;
-        while at < piece.len() {
-            match conn.receive(&mut piece[at..]) {
-                Ok(received) => {
-                    assert!(received.consumed > 0, "no progress on non-empty input");
-                    if let Some(e) = received.event {
-                        events.push(OwnedEvent::from(e));
-                    }
-                    at += received.consumed;
-                }
-                Err(e) => return (events, Some(e.close_code().0)),
-            }
-        }
-    }
-    (events, None)
-}
-
-fn feed_all(conn: &mut Connection, stream: &[u8]) -> (Vec<OwnedEvent>, Option<u16>) {
-    drive(conn, stream, &[])
 }
 
 /// Decodes what a server connection sent (unmasked frames) into events.

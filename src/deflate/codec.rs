@@ -125,6 +125,9 @@ fn compress_sync(stream: &mut Compress, mut input: &[u8], out: &mut Vec<u8>) -> 
 /// Decompresses incoming messages, chunk by chunk, within a size limit.
 pub struct Inflater {
     stream: Option<Decompress>,
+    /// The peer's stream ended (a final block) with nothing after it: the
+    /// trailer we would append has no stream to belong to.
+    at_stream_end: bool,
     window_bits: u8,
     context_takeover: bool,
 }
@@ -133,6 +136,7 @@ impl Inflater {
     pub fn new(window_bits: u8, context_takeover: bool) -> Self {
         Inflater {
             stream: None,
+            at_stream_end: false,
             window_bits: window_bits.max(MIN_ZLIB_BITS),
             context_takeover,
         }
@@ -176,11 +180,15 @@ impl Inflater {
                 (used, made, status, made == room)
             };
             input = &input[used..];
+            if used > 0 {
+                self.at_stream_end = false;
+            }
             if status == Status::StreamEnd {
                 // The peer ended its deflate stream (a final block); what
                 // follows in the message, if anything, starts a new one.
                 stream.reset(false);
                 if input.is_empty() {
+                    self.at_stream_end = true;
                     return Ok(());
                 }
                 continue;
@@ -195,6 +203,7 @@ impl Inflater {
     }
 
     fn end_message(&mut self) {
+        self.at_stream_end = false;
         if !self.context_takeover {
             if let Some(stream) = self.stream.take() {
                 pool::give_decompressor(self.window_bits, stream);
@@ -257,7 +266,7 @@ impl MessageDecoder for Inflater {
     ) -> Result<(), ExtensionError> {
         let base = out.len();
         let result = self.inflate(chunk, out, base, limit).and_then(|()| {
-            if end {
+            if end && !self.at_stream_end {
                 let limit = limit - (out.len() - base);
                 self.inflate(&TRAILER, out, out.len(), limit)
             } else {

@@ -28,7 +28,10 @@ pub struct DeflateConfig {
     pub compress_context_takeover: bool,
     /// Let the peer keep its context: one decompressor held per connection.
     pub decompress_context_takeover: bool,
-    /// zlib level, 0..=9 (1 is fastest; 6 is zlib's default).
+    /// zlib level, 0..=9. The default, 2, is the cheapest level that still
+    /// finds matches in earlier messages (zlib-rs's level 1 barely does: a
+    /// repeated 300-byte message shrank to 86 bytes at 1 and 18 at 2), at
+    /// about 260 MB/s on text here.
     pub level: u32,
     /// Messages shorter than this are sent uncompressed.
     pub min_size: usize,
@@ -45,7 +48,7 @@ impl Default for DeflateConfig {
             decompress_window_bits: 15,
             compress_context_takeover: true,
             decompress_context_takeover: true,
-            level: 1,
+            level: 2,
             min_size: 0,
             compressor_budget: None,
         }

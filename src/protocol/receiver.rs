@@ -335,7 +335,7 @@ impl Receiver {
                 }),
             };
             message.wire_size += header.payload_len;
-            if message.wire_size > self.config.max_message_size as u64 {
+            if message.wire_size > wire_limit(self.config.max_message_size, message.encoded) {
                 return Err(ProtocolError::MessageTooBig {
                     limit: self.config.max_message_size,
                 });
@@ -482,5 +482,18 @@ fn data_event(kind: Opcode, bytes: &[u8]) -> Event<'_> {
         Event::Text(unsafe { std::str::from_utf8_unchecked(bytes) })
     } else {
         Event::Binary(bytes)
+    }
+}
+
+/// The most payload bytes a message may take on the wire. An encoded
+/// message is checked again, decoded, against the message limit; on the
+/// wire it may be slightly larger than decoded (deflate adds a few bytes per
+/// block to data it cannot shrink), so a message exactly at the limit fits.
+fn wire_limit(max_message_size: usize, encoded: bool) -> u64 {
+    let limit = max_message_size as u64;
+    if encoded {
+        limit + limit / 256 + 64
+    } else {
+        limit
     }
 }

@@ -31,7 +31,7 @@ async function apiChecks(url) {
   });
   check(ws.readyState === 1, "readyState 1 when open");
   check(ws.protocol === "echo-protocol", "protocol is the chosen subprotocol");
-  check(ws.extensions === "", `extensions empty: permessage-deflate declined (got ${JSON.stringify(ws.extensions)})`);
+  check(ws.extensions === "permessage-deflate", `permessage-deflate negotiated (got ${JSON.stringify(ws.extensions)})`);
   const recv = () => new Promise((resolve) => { ws.onmessage = (e) => { order.push("message"); resolve(e.data); }; });
   ws.send("你好，世界 😀🎉 ñ");
   check((await recv()) === "你好，世界 😀🎉 ñ", "CJK and emoji text echoed");
@@ -97,7 +97,7 @@ async function main() {
     await page.click("#echo-connect");
     await page.waitForFunction(() => document.getElementById("echo-state").textContent === "OPEN");
     ok((await page.textContent("#echo-proto")) === "echo-protocol", "page shows the negotiated protocol");
-    ok((await page.textContent("#echo-ext")) === "(none)", "page shows the (declined) extensions");
+    ok((await page.textContent("#echo-ext")) === "permessage-deflate", "page shows the negotiated extension");
     await page.fill("#echo-text", "Hello from Chromium 你好 😀");
     await page.click("#echo-send");
     await page.waitForFunction(() => document.getElementById("echo-log").textContent.includes("← text: Hello from Chromium 你好 😀"));

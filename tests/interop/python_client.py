@@ -2,8 +2,9 @@
 """Python `websockets` (a client nobody here wrote) against `simdws serve`.
 
 Checks echo of text and binary from 0 B to 16 MiB, fragmented sends,
-ping/pong, every close path, subprotocol choice, and that its default
-permessage-deflate offer is declined cleanly. Exits non-zero on any miss.
+ping/pong, every close path, subprotocol choice, and permessage-deflate:
+its default offer accepted, then context takeover on and off and window
+bits 9 and 15, messages from 0 B to 4 MiB. Exits non-zero on any miss.
 """
 import asyncio
 import sys
@@ -11,6 +12,7 @@ import sys
 import websockets
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosedError, InvalidStatus
+from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory, PerMessageDeflate
 
 BASE = sys.argv[1]  # ws://127.0.0.1:PORT
 SIZES = [0, 1, 125, 126, 65535, 65536, 1 << 20, 16 << 20]
@@ -27,8 +29,8 @@ def ok(condition, what):
 async def main():
     async with connect(f"{BASE}/echo", max_size=None, subprotocols=["echo-protocol"]) as ws:
         ok(ws.subprotocol == "echo-protocol", "subprotocol echo-protocol chosen")
-        ok(ws.response.headers.get("Sec-WebSocket-Extensions") is None,
-           "permessage-deflate offer declined (no extension negotiated)")
+        answer = ws.response.headers.get("Sec-WebSocket-Extensions")
+        ok(answer == "permessage-deflate", f"default permessage-deflate offer accepted (answer {answer!r})")
         for size in SIZES:
             text = ("é中😀a" * (size // 8 + 1))[: max(size // 3, 0)]
             await ws.send(text)
@@ -46,6 +48,30 @@ async def main():
         ok(latency >= 0, "ping answered with a pong")
         await ws.close(4000, "bye from python")
         ok(ws.close_code == 4000 and ws.close_reason == "", "close 4000 echoed by the server")
+
+    # permessage-deflate: context takeover on/off, window bits 9 and 15.
+    for takeover in (True, False):
+        for bits in (15, 9):
+            factory = ClientPerMessageDeflateFactory(
+                server_no_context_takeover=not takeover,
+                client_no_context_takeover=not takeover,
+                server_max_window_bits=bits if bits < 15 else None,
+                client_max_window_bits=bits if bits < 15 else True,
+            )
+            what = f"deflate takeover={takeover} bits={bits}"
+            async with connect(f"{BASE}/echo", max_size=None, extensions=[factory], compression=None) as ws:
+                ext = ws.protocol.extensions
+                ok(len(ext) == 1 and isinstance(ext[0], PerMessageDeflate), f"{what}: negotiated")
+                ok(ext[0].remote_no_context_takeover == (not takeover), f"{what}: server context takeover as asked")
+                ok(ext[0].remote_max_window_bits == bits, f"{what}: server window bits {ext[0].remote_max_window_bits}")
+                for size in [0, 1, 125, 126, 65535, 65536, 1 << 20, 4 << 20]:
+                    text = ("é中😀a deflate " * (size // 18 + 1))[: max(size // 2, 0)]
+                    for _ in range(2):  # twice: the second can use the first's context
+                        await ws.send(text)
+                        ok(await ws.recv() == text, f"{what}: text echo of {len(text.encode())} bytes")
+                    data = bytes((i * 7) % 251 for i in range(size)) if size <= 65536 else bytes(size)
+                    await ws.send(data)
+                    ok(await ws.recv() == data, f"{what}: binary echo of {size} bytes")
 
     # An unknown path is refused with 404.
     try:
