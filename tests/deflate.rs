@@ -317,10 +317,10 @@ fn transfer(
     let mut wire_bytes = 0;
     for m in messages {
         from.send_text(m).unwrap();
-        let mut wire = from.poll_transmit().to_vec();
+        let wire = from.poll_transmit().to_vec();
         from.advance_transmit(wire.len());
         wire_bytes += wire.len();
-        let (got, error) = feed_all(to, &mut wire);
+        let (got, error) = feed_all(to, &wire);
         assert_eq!(error, None);
         events.extend(got);
     }
