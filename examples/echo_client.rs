@@ -3,15 +3,19 @@
 //! sending a message and waiting for its echo, for a fixed time.
 //!
 //! ```text
-//! cargo run --release --example echo_client -- ws://127.0.0.1:9001/ 4 20 5
+//! cargo run --release --example echo_client -- ws://127.0.0.1:9001/ 4 20 5 [deflate]
 //! #                                             url                conns bytes secs
 //! ```
+//! With `deflate` each connection offers permessage-deflate (and fails if
+//! the server declines). The text is words in a shifting order, so it
+//! compresses like chat text rather than like a repeated byte.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use simdws::net::{BlockingClient, OwnedEvent};
+use simdws::deflate::DeflateConfig;
+use simdws::net::{BlockingClient, ClientOptions, OwnedEvent};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -22,14 +26,24 @@ fn main() {
     let conns: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(4);
     let size: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(20);
     let secs: u64 = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(5);
-    let text: String = "é".repeat(size / 2) + &"a".repeat(size % 2);
+    let deflate = args.get(4).is_some_and(|a| a == "deflate");
+    let text = sample_text(size);
     let stop = Arc::new(AtomicBool::new(false));
     let count = Arc::new(AtomicU64::new(0));
     let threads: Vec<_> = (0..conns)
         .map(|_| {
             let (url, text, stop, count) = (url.clone(), text.clone(), stop.clone(), count.clone());
             std::thread::spawn(move || {
-                let mut client = BlockingClient::connect(&url).expect("connect");
+                let options = ClientOptions {
+                    deflate: deflate.then(DeflateConfig::default),
+                    ..ClientOptions::default()
+                };
+                let mut client = BlockingClient::connect_with(&url, options).expect("connect");
+                assert_eq!(
+                    client.extensions().is_some(),
+                    deflate,
+                    "deflate negotiated as asked"
+                );
                 while !stop.load(Ordering::Relaxed) {
                     client.send_text(&text).expect("send");
                     match client.recv().expect("recv") {
@@ -49,5 +63,30 @@ fn main() {
     }
     let n = count.load(Ordering::Relaxed);
     let rate = n as f64 / start.elapsed().as_secs_f64();
-    println!("{conns} connections × {size} B text, closed loop: {n} echoes in {secs} s = {rate:.0} msgs/s, {:.1} MB/s each way", rate * size as f64 / 1e6);
+    let mode = if deflate { ", deflate" } else { "" };
+    println!("{conns} connections × {size} B text{mode}, closed loop: {n} echoes in {secs} s = {rate:.0} msgs/s, {:.1} MB/s each way", rate * size as f64 / 1e6);
+}
+
+/// `size` bytes of text: words with some multi-byte characters, in an order
+/// that keeps changing (about 4:1 under deflate).
+fn sample_text(size: usize) -> String {
+    let words = [
+        "héllo ",
+        "wörld ",
+        "chat ",
+        "message ",
+        "{\"id\":42} ",
+        "数据 ",
+        "simdws ",
+    ];
+    let mut text = String::with_capacity(size + 16);
+    let mut x = 0x2545_f491_4f6c_dd1d_u64;
+    while text.len() < size {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        text.push_str(words[(x % words.len() as u64) as usize]);
+    }
+    text.truncate(text.floor_char_boundary(size));
+    text
 }

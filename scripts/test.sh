@@ -56,7 +56,7 @@ step "aarch64 (NEON) under qemu-user ($(elapsed))"
 # which only the test binary's qemu runner could start, so it stays x86_64).
 SIMDWS_EXPECT_KERNEL=neon cargo test --target aarch64-unknown-linux-gnu --lib \
     --test mask_equivalence --test utf8_streaming --test frame_codec \
-    --test protocol --test handshake --test engine
+    --test protocol --test handshake --test engine --test deflate
 
 if [ "${SKIP_MIRI:-0}" = 1 ]; then
     step "Miri: SKIPPED because SKIP_MIRI=1 was set"

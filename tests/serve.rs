@@ -1,13 +1,19 @@
 //! The `simdws serve` binary as users run it: the page, echo, the chat room
-//! across connections, subprotocols, 404 for unknown paths, Ctrl-C.
+//! across connections, subprotocols, 404 for unknown paths, Ctrl-C, and
+//! permessage-deflate on by default, a decompression bomb included.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use simdws::frame::CloseCode;
-use simdws::net::{BlockingClient, ClientError, ClientOptions, OwnedEvent};
+use flate2::{Compress, Compression, FlushCompress};
+use simdws::deflate::DeflateConfig;
+use simdws::frame::{CloseCode, RSV1};
+use simdws::net::{BlockingClient, ClientError, ClientOptions, OwnedEvent, WsUrl};
+use simdws::protocol::{Config, Connection, Role};
+
+mod common;
 
 struct Serve {
     child: Child,
@@ -16,8 +22,13 @@ struct Serve {
 
 impl Serve {
     fn start() -> Serve {
+        Serve::start_with(&[])
+    }
+
+    fn start_with(extra: &[&str]) -> Serve {
         let mut child = Command::new(env!("CARGO_BIN_EXE_simdws"))
             .args(["serve", "--addr", "127.0.0.1:0", "--workers", "2"])
+            .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .spawn()
@@ -44,6 +55,25 @@ impl Serve {
         };
         BlockingClient::connect_with(&format!("ws://{}{path}", self.addr), options)
     }
+}
+
+/// A figure from the server's /proc status, in KiB (e.g. VmHWM, peak RSS).
+fn proc_status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+}
+
+/// A raw deflate stream with a sync flush, the trailer stripped (RFC 7692).
+fn raw_deflate(data: &[u8]) -> Vec<u8> {
+    let mut c = Compress::new(Compression::default(), false);
+    let mut out = Vec::with_capacity(data.len() / 100 + 1024);
+    c.compress_vec(data, &mut out, FlushCompress::Sync).unwrap();
+    out.truncate(out.len() - 4);
+    out
 }
 
 impl Drop for Serve {
@@ -126,4 +156,103 @@ fn sigint_closes_connections_with_1001_and_exits() {
     );
     let status = serve.child.wait().unwrap();
     assert!(status.success(), "{status}");
+}
+
+#[test]
+fn deflate_is_on_by_default_for_peers_that_offer_it() {
+    let serve = Serve::start();
+    let options = ClientOptions {
+        deflate: Some(DeflateConfig::default()),
+        timeout: Some(Duration::from_secs(10)),
+        ..ClientOptions::default()
+    };
+    let mut c =
+        BlockingClient::connect_with(&format!("ws://{}/echo", serve.addr), options).unwrap();
+    assert_eq!(c.extensions(), Some("permessage-deflate"));
+    let text = "compress me, ".repeat(10_000);
+    c.send_text(&text).unwrap();
+    assert_eq!(c.recv().unwrap(), OwnedEvent::Text(text));
+
+    let off = Serve::start_with(&["--no-deflate"]);
+    let options = ClientOptions {
+        deflate: Some(DeflateConfig::default()),
+        ..ClientOptions::default()
+    };
+    let c = BlockingClient::connect_with(&format!("ws://{}/echo", off.addr), options).unwrap();
+    assert_eq!(c.extensions(), None);
+}
+
+#[test]
+fn a_deflate_bomb_gets_1009_and_the_server_stays_small() {
+    let limit = 1 << 20;
+    let serve = Serve::start_with(&["--workers", "1", "--max-message-size", &limit.to_string()]);
+    let pid = serve.child.id();
+    let url = WsUrl::parse(&format!("ws://{}/echo", serve.addr)).unwrap();
+    let options = ClientOptions {
+        deflate: Some(DeflateConfig::default()),
+        ..ClientOptions::default()
+    };
+    let mut stream = TcpStream::connect(&serve.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(options.request(&url).bytes()).unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).unwrap();
+    assert!(
+        head.contains("Sec-WebSocket-Extensions: permessage-deflate"),
+        "{head}"
+    );
+
+    // Warm up: a compressed message that fits, so the inflater, the
+    // receive buffer and the echo path have all been allocated.
+    let key = [7, 7, 7, 7];
+    let small = raw_deflate(&vec![b'a'; 1000]);
+    stream
+        .write_all(&common::frame(true, RSV1, 2, &small, key))
+        .unwrap();
+    let mut echo = vec![0u8; 64];
+    let n = stream.read(&mut echo).unwrap();
+    assert!(
+        n > 2 && echo[0] == 0x80 | RSV1 | 2,
+        "compressed echo, got {:?}",
+        &echo[..n]
+    );
+    let baseline = proc_status_kib(pid, "VmHWM");
+
+    // 10 MiB of zeros, about 10 KiB on the wire, against a 1 MiB limit.
+    let bomb = raw_deflate(&vec![0u8; 10 << 20]);
+    stream
+        .write_all(&common::frame(true, RSV1, 2, &bomb, key))
+        .unwrap();
+    let mut reply = Vec::new();
+    let _ = stream.read_to_end(&mut reply);
+    let mut client = Connection::new(Role::Client, Config::default(), std::time::Instant::now());
+    let event = client
+        .receive(&mut reply)
+        .unwrap()
+        .event
+        .map(OwnedEvent::from);
+    assert!(
+        matches!(
+            event,
+            Some(OwnedEvent::Close(CloseCode::MESSAGE_TOO_BIG, _))
+        ),
+        "{event:?}"
+    );
+    let peak = proc_status_kib(pid, "VmHWM");
+    eprintln!("server peak RSS: {baseline} KiB before the bomb, {peak} KiB after");
+    assert!(
+        peak <= baseline + 3 * 1024,
+        "peak RSS grew from {baseline} KiB to {peak} KiB for a 1 MiB limit"
+    );
+    // Still serving.
+    let mut c = serve.connect("/echo", &[]).unwrap();
+    c.send_text("still here").unwrap();
+    assert_eq!(c.recv().unwrap(), OwnedEvent::Text("still here".into()));
 }
