@@ -6,13 +6,16 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+use super::transport::Transport;
 use crate::frame::CloseCode;
 use crate::handshake::{ClientHandshakeError, ClientRequest, ClientResponse};
 use crate::protocol::{Config, Connection, OwnedEvent, ProtocolError, Role, SendError};
 
-/// A parsed `ws://host[:port][/path][?query]` URL.
+/// A parsed `ws://` or `wss://host[:port][/path][?query]` URL.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WsUrl {
+    /// `wss://`: TLS.
+    pub secure: bool,
     pub host: String,
     pub port: u16,
     /// Path and query, at least `/`.
@@ -21,9 +24,15 @@ pub struct WsUrl {
 
 impl WsUrl {
     pub fn parse(url: &str) -> Result<WsUrl, ClientError> {
-        let rest = url
-            .strip_prefix("ws://")
-            .ok_or_else(|| ClientError::Url(format!("{url}: only ws:// URLs are supported")))?;
+        let (secure, rest) = match (url.strip_prefix("ws://"), url.strip_prefix("wss://")) {
+            (Some(rest), _) => (false, rest),
+            (_, Some(rest)) => (true, rest),
+            _ => {
+                return Err(ClientError::Url(format!(
+                    "{url}: only ws:// and wss:// URLs are supported"
+                )))
+            }
+        };
         let (authority, target) = match rest.find(['/', '?']) {
             Some(i) if rest.as_bytes()[i] == b'/' => (&rest[..i], rest[i..].to_string()),
             Some(i) => (&rest[..i], format!("/{}", &rest[i..])),
@@ -36,12 +45,13 @@ impl WsUrl {
                     .map_err(|_| ClientError::Url(format!("{url}: bad port {port:?}")))?;
                 (host, port)
             }
-            _ => (authority, 80),
+            _ => (authority, if secure { 443 } else { 80 }),
         };
         if host.is_empty() {
             return Err(ClientError::Url(format!("{url}: no host")));
         }
         Ok(WsUrl {
+            secure,
             host: host
                 .trim_start_matches('[')
                 .trim_end_matches(']')
@@ -59,6 +69,11 @@ impl WsUrl {
             format!("{}:{}", self.host, self.port)
         }
     }
+
+    /// The URL's host, as TLS names it (SNI and the certificate check).
+    pub fn tls_name(&self) -> &str {
+        &self.host
+    }
 }
 
 /// What to offer in the handshake, and the protocol limits.
@@ -67,6 +82,10 @@ pub struct ClientOptions {
     pub subprotocols: Vec<String>,
     /// Extension offers other than permessage-deflate, sent as they are.
     pub extensions: Option<String>,
+    /// The TLS configuration for `wss://` (trust store, ALPN); `None` uses
+    /// [`crate::net::tls::default_client_config`] (Mozilla's roots).
+    #[cfg(feature = "tls")]
+    pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
     /// Offer permessage-deflate with this policy.
     #[cfg(feature = "deflate")]
     pub deflate: Option<crate::deflate::DeflateConfig>,
@@ -93,6 +112,37 @@ impl ClientOptions {
             offers.as_deref(),
             &headers,
         )
+    }
+
+    /// The transport for a socket connected to `url`: TLS for `wss://`.
+    /// `nonblocking` says whether the socket is (an event loop's) or blocks.
+    pub fn transport<S: Read + Write>(
+        &self,
+        socket: S,
+        url: &WsUrl,
+        nonblocking: bool,
+    ) -> io::Result<Transport<S>> {
+        if !url.secure {
+            return Ok(Transport::Plain(socket));
+        }
+        #[cfg(feature = "tls")]
+        {
+            let config = self
+                .tls
+                .clone()
+                .unwrap_or_else(super::tls::default_client_config);
+            let stream =
+                super::tls::TlsStream::client(socket, config, url.tls_name(), nonblocking)?;
+            Ok(Transport::Tls(Box::new(stream)))
+        }
+        #[cfg(not(feature = "tls"))]
+        {
+            let _ = nonblocking;
+            Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "wss:// needs simdws's `tls` feature",
+            ))
+        }
     }
 
     fn extension_offers(&self) -> Option<String> {
@@ -175,7 +225,7 @@ impl From<SendError> for ClientError {
 
 /// A blocking client: each call writes or reads until done.
 pub struct BlockingClient {
-    stream: TcpStream,
+    stream: Transport<TcpStream>,
     conn: Connection,
     buf: Vec<u8>,
     /// Unprocessed bytes are `buf[start..end]`.
@@ -205,14 +255,16 @@ impl BlockingClient {
         Self::handshake(stream, &url, options)
     }
 
-    /// Runs the client handshake over an already connected stream.
+    /// Runs the client handshake (TLS first for `wss://`) over an already
+    /// connected stream.
     pub fn handshake(
-        mut stream: TcpStream,
+        socket: TcpStream,
         url: &WsUrl,
         options: ClientOptions,
     ) -> Result<Self, ClientError> {
-        stream.set_nodelay(true)?;
-        stream.set_read_timeout(options.timeout)?;
+        socket.set_nodelay(true)?;
+        socket.set_read_timeout(options.timeout)?;
+        let mut stream = options.transport(socket, url, false)?;
         let request = options.request(url);
         stream.write_all(request.bytes())?;
         let mut buf = vec![0u8; 64 << 10];
@@ -312,7 +364,7 @@ impl BlockingClient {
         if self.conn.poll_transmit().is_empty() {
             return Ok(());
         }
-        self.stream.set_nonblocking(true)?;
+        self.stream.socket().set_nonblocking(true)?;
         let result = loop {
             let out = self.conn.poll_transmit();
             if out.is_empty() {
@@ -326,13 +378,16 @@ impl BlockingClient {
                 Err(e) => break Err(e.into()),
             }
         };
-        self.stream.set_nonblocking(false)?;
+        let records = self.stream.flush_pending();
+        self.stream.socket().set_nonblocking(false)?;
+        records?;
         result
     }
 
-    /// The raw stream (for tests that misbehave on purpose).
+    /// The raw socket, under TLS if any (for tests that misbehave on
+    /// purpose).
     pub fn stream(&mut self) -> &mut TcpStream {
-        &mut self.stream
+        self.stream.socket_mut()
     }
 
     /// Blocks until the next event. Pongs and the close echo go out as far

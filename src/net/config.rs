@@ -35,6 +35,10 @@ pub struct ServerConfig {
     pub backlog: i32,
     /// Granularity of the coarse timer sweep.
     pub tick: Duration,
+    /// Serve TLS (wss:// and https://) on the port with this configuration;
+    /// see [`crate::net::tls`] for building one.
+    #[cfg(feature = "tls")]
+    pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
     /// Accept permessage-deflate offers with this policy (`None`: decline).
     #[cfg(feature = "deflate")]
     pub deflate: Option<crate::deflate::DeflateConfig>,
@@ -56,6 +60,8 @@ impl Default for ServerConfig {
             linger: Duration::from_secs(2),
             backlog: 4096,
             tick: Duration::from_millis(100),
+            #[cfg(feature = "tls")]
+            tls: None,
             #[cfg(feature = "deflate")]
             deflate: None,
         }

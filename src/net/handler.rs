@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use mio::net::TcpStream;
 
 use super::handle::{ConnId, ServerHandle};
+use super::transport::Transport;
 use crate::frame::{CloseCode, Opcode};
 use crate::handshake::{ClientResponse, Rejection, Request};
 use crate::protocol::{SendError, Sender};
@@ -137,7 +138,7 @@ const WRITEV_THRESHOLD: usize = 64 << 10;
 pub struct Conn<'a> {
     pub(crate) id: ConnId,
     pub(crate) tx: &'a mut Sender,
-    pub(crate) stream: &'a mut TcpStream,
+    pub(crate) stream: &'a mut Transport<TcpStream>,
     pub(crate) handle: &'a ServerHandle,
     pub(crate) subprotocol: Option<&'a str>,
 }

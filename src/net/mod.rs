@@ -1,7 +1,8 @@
 //! The IO engine: edge-triggered mio event loops, one per worker thread,
 //! each with its own SO_REUSEPORT listener; connections in a slab; one
 //! loop-wide receive buffer decoded in place; corked writes; a coarse timer
-//! sweep; a cross-thread [`ServerHandle`]; and clients.
+//! sweep; a cross-thread [`ServerHandle`]; clients; and TLS (feature
+//! `tls`) as a [`Transport`] under any of them.
 
 mod client;
 mod config;
@@ -10,6 +11,9 @@ mod handler;
 mod listener;
 mod server;
 mod session;
+#[cfg(feature = "tls")]
+pub mod tls;
+mod transport;
 mod worker;
 
 pub use crate::protocol::OwnedEvent;
@@ -19,3 +23,4 @@ pub use handle::{ConnId, OwnedMessage, ServerHandle};
 pub use handler::{Conn, Handler, HttpResponse, Message, Upgrade};
 pub use listener::bind_reuseport;
 pub use server::{Client, Server};
+pub use transport::Transport;

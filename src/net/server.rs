@@ -42,7 +42,7 @@ impl Server {
         }
         let listeners = listeners.into_iter().map(Some).collect();
         let (handle, threads) = spawn_workers(listeners, config, factory)?;
-        log::info!("listening on ws://{local_addr} with {workers} worker(s)");
+        log::info!("listening on {local_addr} with {workers} worker(s)");
         Ok(Server {
             handle,
             threads,

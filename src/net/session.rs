@@ -1,7 +1,7 @@
 //! One connection inside a worker: its socket, where it is in its life
 //! (handshake → open → draining), and the bytes it must write.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -9,6 +9,7 @@ use mio::net::TcpStream;
 
 use super::client::ClientOptions;
 use super::handle::ConnId;
+use super::transport::Transport;
 use crate::frame::CloseCode;
 use crate::handshake::ClientRequest;
 use crate::protocol::Connection;
@@ -35,7 +36,7 @@ pub(crate) enum Phase {
 }
 
 pub(crate) struct Session {
-    pub stream: TcpStream,
+    pub stream: Transport<TcpStream>,
     pub peer: SocketAddr,
     pub id: ConnId,
     pub phase: Phase,
@@ -57,7 +58,12 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    pub fn new(stream: TcpStream, peer: SocketAddr, id: ConnId, deadline: Instant) -> Self {
+    pub fn new(
+        stream: Transport<TcpStream>,
+        peer: SocketAddr,
+        id: ConnId,
+        deadline: Instant,
+    ) -> Self {
         Session {
             stream,
             peer,
@@ -132,20 +138,22 @@ impl Session {
                 }
             }
         }
-        Ok(true)
+        // TLS records the writes above could not all send yet.
+        self.stream.flush_pending()
     }
 
     /// Our side is finished: shut the write side (a FIN after the last
     /// frame) and drain input until the peer closes or `until`.
     pub fn start_draining(&mut self, until: Instant) {
-        let _ = self.stream.shutdown(std::net::Shutdown::Write);
+        self.stream.send_close();
+        let _ = self.stream.socket().shutdown(std::net::Shutdown::Write);
         self.phase = Phase::Draining { until };
     }
 
     /// Reads and discards input; true when the peer has closed.
     pub fn drain_input(&mut self, scratch: &mut [u8]) -> bool {
         loop {
-            match self.stream.read(scratch) {
+            match self.stream.discard_input(scratch) {
                 Ok(0) => return true,
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,

@@ -15,6 +15,7 @@ use super::config::ServerConfig;
 use super::handle::{Command, ConnId, OwnedMessage, ServerHandle};
 use super::handler::{Conn, Handler, HttpResponse, Message, Upgrade};
 use super::session::{Phase, Session};
+use super::transport::Transport;
 use crate::frame::CloseCode;
 use crate::handshake::{self, Rejection};
 use crate::protocol::{Connection, Event, Role};
@@ -129,7 +130,11 @@ impl<H: Handler> Worker<H> {
             };
             match listener.accept() {
                 Ok((stream, peer)) => {
-                    if let Err(e) = self.insert(stream, peer) {
+                    let accepted = match self.server_transport(stream) {
+                        Ok(transport) => self.insert(transport, peer),
+                        Err(e) => Err(e),
+                    };
+                    if let Err(e) = accepted {
                         log::warn!("registering {peer}: {e}");
                     }
                 }
@@ -145,14 +150,28 @@ impl<H: Handler> Worker<H> {
         }
     }
 
-    fn insert(&mut self, mut stream: TcpStream, peer: std::net::SocketAddr) -> io::Result<usize> {
-        stream.set_nodelay(true)?;
+    /// An accepted socket, with TLS when the server has it.
+    fn server_transport(&self, stream: TcpStream) -> io::Result<Transport<TcpStream>> {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &self.config.tls {
+            let stream = super::tls::TlsStream::server(stream, tls.clone())?;
+            return Ok(Transport::Tls(Box::new(stream)));
+        }
+        Ok(Transport::Plain(stream))
+    }
+
+    fn insert(
+        &mut self,
+        mut stream: Transport<TcpStream>,
+        peer: std::net::SocketAddr,
+    ) -> io::Result<usize> {
+        stream.socket().set_nodelay(true)?;
         let entry = self.sessions.vacant_entry();
         let key = entry.key();
         self.generation = self.generation.wrapping_add(1);
         let id = ConnId::new(self.index, self.generation, key);
         self.poll.registry().register(
-            &mut stream,
+            stream.socket_mut(),
             Token(key),
             Interest::READABLE | Interest::WRITABLE,
         )?;
@@ -235,6 +254,15 @@ impl<H: Handler> Worker<H> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     log::debug!("{} read: {e}", session.id);
+                    #[cfg(feature = "tls")]
+                    if super::tls::is_not_tls(&e) {
+                        // Plain HTTP on the TLS port: say so, as nginx does.
+                        use std::io::Write as _;
+                        let _ = session
+                            .stream
+                            .socket_mut()
+                            .write(super::tls::PLAIN_HTTP_RESPONSE);
+                    }
                     session
                         .close_info
                         .get_or_insert((CloseCode::ABNORMAL, format!("read: {e}")));
@@ -279,7 +307,8 @@ impl<H: Handler> Worker<H> {
             Phase::Connecting { connected, .. } if !*connected => {
                 // A non-blocking connect is done when the socket is writable:
                 // then it has a peer address, or a pending error.
-                match (session.stream.take_error(), session.stream.peer_addr()) {
+                let socket = session.stream.socket();
+                match (socket.take_error(), socket.peer_addr()) {
                     (Ok(None), Ok(_)) => *connected = true,
                     (Ok(None), Err(e)) if e.kind() == io::ErrorKind::NotConnected => return,
                     (Ok(Some(e)) | Err(e), _) | (_, Err(e)) => {
@@ -389,7 +418,7 @@ impl<H: Handler> Worker<H> {
     fn remove(&mut self, key: usize) {
         self.notify_closed(key);
         if let Some(mut session) = self.sessions.try_remove(key) {
-            let _ = self.poll.registry().deregister(&mut session.stream);
+            let _ = self.poll.registry().deregister(session.stream.socket_mut());
         }
     }
 
@@ -508,7 +537,7 @@ impl<H: Handler> Worker<H> {
             log::warn!("adopting {peer}: {e}");
             return;
         }
-        let key = match self.insert(TcpStream::from_std(stream), peer) {
+        let key = match self.insert(Transport::Plain(TcpStream::from_std(stream)), peer) {
             Ok(key) => key,
             Err(e) => {
                 log::warn!("adopting {peer}: {e}");
@@ -549,10 +578,16 @@ impl<H: Handler> Worker<H> {
                 return;
             }
         };
-        let key = match self.insert(stream, addr) {
+        let inserted = options
+            .transport(stream, url, true)
+            .and_then(|transport| self.insert(transport, addr));
+        let key = match inserted {
             Ok(key) => key,
             Err(e) => {
                 log::debug!("registering a connection to {addr}: {e}");
+                let id = ConnId::unassigned(self.index);
+                self.handler
+                    .on_close(id, CloseCode::ABNORMAL, &format!("connect: {e}"));
                 return;
             }
         };

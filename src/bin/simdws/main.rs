@@ -11,6 +11,7 @@ const USAGE: &str = "usage:
                [--max-frame-size BYTES] [--idle-timeout SECS] [--ping-interval SECS]
                [--handshake-timeout SECS] [--allow-origin ORIGIN,...]
                [--no-deflate] [--deflate-window-bits 9..15] [--deflate-no-context-takeover]
+               [--tls-cert FILE --tls-key FILE | --tls-self-signed [--tls-save DIR]]
   simdws kernel     print the unmask kernel this CPU uses
   simdws kernels    list every kernel this CPU can run";
 

@@ -5,9 +5,12 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use std::path::PathBuf;
+
 use simdws::deflate::DeflateConfig;
 use simdws::frame::CloseCode;
 use simdws::handshake::{Rejection, Request};
+use simdws::net::tls;
 use simdws::net::{
     Conn, ConnId, Handler, HttpResponse, Message, OwnedMessage, Server, ServerConfig, ServerHandle,
     Upgrade,
@@ -104,8 +107,50 @@ fn deflate_policy(args: &mut Args) -> Result<Option<DeflateConfig>, String> {
     Ok((!off).then_some(deflate))
 }
 
+/// TLS from PEM files, or a certificate generated now for localhost.
+fn tls_config(args: &mut Args) -> Result<Option<Arc<rustls::ServerConfig>>, String> {
+    let cert = args.opt::<PathBuf>("tls-cert")?;
+    let key = args.opt::<PathBuf>("tls-key")?;
+    let self_signed = args.switch("tls-self-signed");
+    let save = args.opt::<PathBuf>("tls-save")?;
+    match (cert, key, self_signed) {
+        (None, None, false) => Ok(None),
+        (Some(cert), Some(key), false) => tls::server_config_from_pem(&cert, &key)
+            .map(Some)
+            .map_err(|e| format!("TLS: {e}")),
+        (None, None, true) => {
+            let generated = tls::self_signed(&["localhost", "127.0.0.1", "::1"])
+                .map_err(|e| format!("TLS: {e}"))?;
+            println!(
+                "TLS: self-signed certificate for localhost, 127.0.0.1 and ::1, SHA-256 {}",
+                generated.fingerprint
+            );
+            if let Some(dir) = save {
+                std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+                for (name, pem) in [
+                    ("cert.pem", &generated.cert_pem),
+                    ("key.pem", &generated.key_pem),
+                ] {
+                    let path = dir.join(name);
+                    std::fs::write(&path, pem).map_err(|e| format!("{}: {e}", path.display()))?;
+                }
+                println!("TLS: certificate and key saved in {}", dir.display());
+            }
+            Ok(Some(generated.config))
+        }
+        _ => Err("TLS: give --tls-cert and --tls-key together, or --tls-self-signed alone".into()),
+    }
+}
+
 pub fn run(raw: &[String]) -> Result<(), String> {
-    let mut args = Args::parse(raw, &["no-deflate", "deflate-no-context-takeover"])?;
+    let mut args = Args::parse(
+        raw,
+        &[
+            "no-deflate",
+            "deflate-no-context-takeover",
+            "tls-self-signed",
+        ],
+    )?;
     let mut config = ServerConfig::default();
     config.addr = args.get("addr", config.addr)?;
     config.workers = args.get("workers", config.workers)?;
@@ -121,7 +166,9 @@ pub fn run(raw: &[String]) -> Result<(), String> {
             Some(origins.split(',').map(|o| o.trim().to_string()).collect());
     }
     config.deflate = deflate_policy(&mut args)?;
+    config.tls = tls_config(&mut args)?;
     args.finish()?;
+    let scheme = if config.tls.is_some() { "s" } else { "" };
 
     let room: Room = Arc::default();
     let server = Server::start(config, move |_, handle| App {
@@ -131,7 +178,7 @@ pub fn run(raw: &[String]) -> Result<(), String> {
     })
     .map_err(|e| format!("cannot listen: {e}"))?;
     let addr = server.local_addr();
-    println!("simdws serving on http://{addr}/ (WebSocket: ws://{addr}/echo, ws://{addr}/chat); Ctrl-C stops");
+    println!("simdws serving on http{scheme}://{addr}/ (WebSocket: ws{scheme}://{addr}/echo, ws{scheme}://{addr}/chat); Ctrl-C stops");
     let handle = server.handle();
     ctrlc::set_handler(move || {
         log::info!("shutting down: closing connections with 1001");

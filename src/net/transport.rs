@@ -1,0 +1,101 @@
+//! What a connection reads and writes through: the TCP socket itself, or
+//! TLS over it. The engine and the blocking client both hold one, so the
+//! WebSocket code above never knows which.
+
+use std::io::{self, IoSlice, Read, Write};
+
+#[cfg(feature = "tls")]
+use super::tls::TlsStream;
+
+/// A plain or TLS byte stream over a socket `S`.
+pub enum Transport<S> {
+    Plain(S),
+    #[cfg(feature = "tls")]
+    Tls(Box<TlsStream<S>>),
+}
+
+impl<S> Transport<S> {
+    /// The socket underneath (for registration, options and errors).
+    pub fn socket(&self) -> &S {
+        match self {
+            Transport::Plain(s) => s,
+            #[cfg(feature = "tls")]
+            Transport::Tls(t) => t.socket(),
+        }
+    }
+
+    pub fn socket_mut(&mut self) -> &mut S {
+        match self {
+            Transport::Plain(s) => s,
+            #[cfg(feature = "tls")]
+            Transport::Tls(t) => t.socket_mut(),
+        }
+    }
+
+    pub fn is_tls(&self) -> bool {
+        !matches!(self, Transport::Plain(_))
+    }
+}
+
+impl<S: Read + Write> Transport<S> {
+    /// Pushes out bytes the transport itself holds (TLS records); true when
+    /// none are left.
+    pub fn flush_pending(&mut self) -> io::Result<bool> {
+        match self {
+            Transport::Plain(_) => Ok(true),
+            #[cfg(feature = "tls")]
+            Transport::Tls(t) => t.flush_records(),
+        }
+    }
+
+    /// Starts an orderly end of the stream (TLS close_notify); the caller
+    /// then shuts the socket's write side.
+    pub fn send_close(&mut self) {
+        #[cfg(feature = "tls")]
+        if let Transport::Tls(t) = self {
+            t.send_close_notify();
+        }
+    }
+
+    /// Reads raw socket bytes and throws them away (a connection draining
+    /// after its close has nothing left to decrypt).
+    pub fn discard_input(&mut self, scratch: &mut [u8]) -> io::Result<usize> {
+        self.socket_mut().read(scratch)
+    }
+}
+
+impl<S: Read + Write> Read for Transport<S> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Transport::Plain(s) => s.read(buf),
+            #[cfg(feature = "tls")]
+            Transport::Tls(t) => t.read(buf),
+        }
+    }
+}
+
+impl<S: Read + Write> Write for Transport<S> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Transport::Plain(s) => s.write(buf),
+            #[cfg(feature = "tls")]
+            Transport::Tls(t) => t.write(buf),
+        }
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Transport::Plain(s) => s.write_vectored(bufs),
+            #[cfg(feature = "tls")]
+            Transport::Tls(t) => t.write_vectored(bufs),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Transport::Plain(s) => s.flush(),
+            #[cfg(feature = "tls")]
+            Transport::Tls(t) => t.flush(),
+        }
+    }
+}
