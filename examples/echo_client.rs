@@ -3,9 +3,10 @@
 //! sending a message and waiting for its echo, for a fixed time.
 //!
 //! ```text
-//! cargo run --release --example echo_client -- ws://127.0.0.1:9001/ 4 20 5 [deflate]
+//! cargo run --release --example echo_client -- ws://127.0.0.1:9001/ 4 20 5 [deflate|plain] [CA.pem]
 //! #                                             url                conns bytes secs
 //! ```
+//! A `wss://` URL runs over TLS, trusting the certificates in `CA.pem`.
 //! With `deflate` each connection offers permessage-deflate (and fails if
 //! the server declines). The text is words in a shifting order, so it
 //! compresses like chat text rather than like a repeated byte.
@@ -28,14 +29,20 @@ fn main() {
     let secs: u64 = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(5);
     let deflate = args.get(4).is_some_and(|a| a == "deflate");
     let text = sample_text(size);
+    let tls = args.get(5).map(|ca| {
+        let pem = std::fs::read(ca).unwrap_or_else(|e| panic!("{ca}: {e}"));
+        simdws::net::tls::client_config_trusting_pem(&pem).expect("a PEM certificate")
+    });
     let stop = Arc::new(AtomicBool::new(false));
     let count = Arc::new(AtomicU64::new(0));
     let threads: Vec<_> = (0..conns)
         .map(|_| {
             let (url, text, stop, count) = (url.clone(), text.clone(), stop.clone(), count.clone());
+            let tls = tls.clone();
             std::thread::spawn(move || {
                 let options = ClientOptions {
                     deflate: deflate.then(DeflateConfig::default),
+                    tls: tls.clone(),
                     ..ClientOptions::default()
                 };
                 let mut client = BlockingClient::connect_with(&url, options).expect("connect");

@@ -8,7 +8,8 @@
 //! cargo run --release --example interop_client -- ws://127.0.0.1:8765/ NAME [VARIANT]
 //! ```
 //! VARIANT: `plain` (default), `deflate`, `deflate-no-takeover`, `deflate-9`,
-//! `deflate-9-no-takeover`.
+//! `deflate-9-no-takeover`. For a `wss://` URL, a fourth argument names a
+//! PEM file of certificates to trust (default: Mozilla's roots).
 
 use std::time::Duration;
 
@@ -44,6 +45,10 @@ fn main() {
         },
         timeout: Some(Duration::from_secs(30)),
         deflate: deflate.clone(),
+        tls: std::env::args().nth(4).map(|ca| {
+            let pem = std::fs::read(&ca).unwrap_or_else(|e| panic!("{ca}: {e}"));
+            simdws::net::tls::client_config_trusting_pem(&pem).expect("a PEM certificate")
+        }),
         ..ClientOptions::default()
     };
     let mut c = BlockingClient::connect_with(&url, options).unwrap_or_else(|e| {

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The Autobahn TestSuite through kosoku, strict, in both roles:
 #   server: kosoku drives `simdws serve`;
-#   client: examples/autobahn_client drives kosoku's fuzzing server.
+#   client: examples/autobahn_client drives kosoku's fuzzing server;
+#   server over TLS: cases 1.*-10.* against `serve --tls-self-signed`,
+#   through scripts/tls_relay.py (kosoku 0.1.0 refuses wss:// addresses).
 # Installs kosoku (pinned) into target/venv when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,7 +38,18 @@ port=$(free_port)
 "$venv/bin/kosoku" -m fuzzingserver -o "$out/client" "127.0.0.1:$port" > "$out/fuzzingserver.log" 2>&1 &
 pids+=($!)
 wait_port "$port"
-timeout 600 target/release/examples/autobahn_client "ws://127.0.0.1:$port" > "$out/client-run.log" 2>&1
+timeout 1200 target/release/examples/autobahn_client "ws://127.0.0.1:$port" > "$out/client-run.log" 2>&1
 # The fuzzing server writes its report after /updateReports returns.
 for _ in $(seq 100); do [ -s "$out/client/index.json" ] && break; sleep 0.1; done
 python3 scripts/check_autobahn.py "$out/client/index.json" --role client --deflate
+
+port=$(free_port)
+rm -rf "$out/tls"
+RUST_LOG=warn target/release/simdws serve --addr "127.0.0.1:$port" --workers 2 --tls-self-signed --tls-save "$out/tls" > "$out/serve-tls.log" 2>&1 &
+pids+=($!)
+wait_port "$port"
+python3 -u scripts/tls_relay.py "127.0.0.1:$port" localhost "$out/tls/cert.pem" > "$out/relay.port" &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$out/relay.port" ] && break; sleep 0.1; done
+"$venv/bin/kosoku" -p 4 -x '12.*' -x '13.*' -o "$out/server-tls" "127.0.0.1:$(cat "$out/relay.port")" > "$out/server-tls-run.log" 2>&1 || true
+python3 scripts/check_autobahn.py "$out/server-tls/index.json" --role "server over TLS" --expect 301

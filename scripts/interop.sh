@@ -78,6 +78,23 @@ for variant in plain deflate deflate-no-takeover deflate-9 deflate-9-no-takeover
     target/release/examples/interop_client "ws://127.0.0.1:$(cat "$out/node-server.port")/" "node ws $WS_VERSION" "$variant"
 done
 
+# TLS: serve with a certificate generated at start-up (saved for the peers
+# to trust); their clients over wss://, ours against a Python wss server,
+# Chromium on https:// and wss://.
+port=$(free_port)
+rm -rf "$out/tls"
+serve "$port" "$out/serve-tls.log" --tls-self-signed --tls-save "$out/tls"
+for _ in $(seq 50); do [ -s "$out/tls/cert.pem" ] && break; sleep 0.1; done
+"$venv/bin/python" tests/interop/python_tls.py client "wss://localhost:$port" "$out/tls/cert.pem"
+node tests/interop/node_tls_client.cjs "wss://localhost:$port" "$out/tls/cert.pem"
+profile=$(mktemp -d)
+node tests/interop/browser_tls.cjs "https://127.0.0.1:$port" "$profile"
+rm -rf "$profile"
+"$venv/bin/python" -u tests/interop/python_tls.py server "$out/tls/cert.pem" "$out/tls/key.pem" > "$out/python-tls-server.port" &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$out/python-tls-server.port" ] && break; sleep 0.1; done
+target/release/examples/interop_client "wss://localhost:$(cat "$out/python-tls-server.port")/" "python websockets $WEBSOCKETS_VERSION over TLS" deflate "$out/tls/cert.pem"
+
 # The browser: serve's page and the API; a second serve refuses foreign
 # origins (403); SIGINT to the first shows a server-initiated close.
 port=$(free_port)
