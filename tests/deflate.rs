@@ -636,3 +636,22 @@ fn small_messages_below_min_size_go_uncompressed() {
     assert!(!deflater.encode(&[b'a'; 63], &mut out));
     assert!(deflater.encode(&[b'a'; 64], &mut out));
 }
+
+/// Found by the `deflate_inflate` fuzz target: with context takeover, a
+/// second empty message in a row came out of zlib as nothing at all (an
+/// empty sync flush right after another writes no block), so it went
+/// uncompressed and the compressor was reset, losing its context.
+#[test]
+fn empty_messages_in_a_row_stay_compressed_and_keep_the_context() {
+    let config = DeflateConfig::default();
+    let mut deflater = Deflater::new(9, true, &config);
+    let mut inflater = Inflater::new(9, true);
+    for message in [&b"context"[..], b"", b"", b"context"] {
+        let mut wire = Vec::new();
+        assert!(deflater.encode(message, &mut wire), "{message:?} compressed");
+        let mut back = Vec::new();
+        inflater.decode(&wire, true, &mut back, 100).unwrap();
+        assert_eq!(back, message);
+    }
+    assert!(deflater.holds_state(), "the context survived");
+}

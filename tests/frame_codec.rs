@@ -228,3 +228,36 @@ proptest! {
         }
     }
 }
+
+/// Found by the `frame_oracle` fuzz target (tungstenite as the oracle): a
+/// pong announcing 2^64−1 bytes was reported as "control frame of 65536
+/// bytes", and a ping whose 16-bit length says 0 (not minimally encoded)
+/// as one of 126 bytes. The error now says what it knows.
+#[test]
+fn control_too_long_names_a_lower_bound_not_a_made_up_length() {
+    let frame = [
+        0xea, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x5b, 0xef, 0x31,
+    ];
+    let rules = HeaderRules {
+        expect_masked: true,
+        allowed_rsv: RSV1 | RSV2,
+    };
+    let error = FrameHeader::parse(&frame, rules).unwrap_err();
+    assert_eq!(error, HeaderError::ControlTooLong(65536));
+    assert_eq!(
+        error.to_string(),
+        "control frame with an extended length (at least 65536 bytes if minimally encoded; max 125)"
+    );
+    // A ping of 0 bytes in the 16-bit form is refused too (RFC 6455 §5.2:
+    // the minimal number of bytes must be used), and tungstenite's header
+    // parser lets it through.
+    let frame = [0xd9, 0x7e, 0x00, 0x00];
+    let rules = HeaderRules {
+        expect_masked: false,
+        allowed_rsv: RSV1 | RSV3,
+    };
+    assert_eq!(
+        FrameHeader::parse(&frame, rules),
+        Err(HeaderError::ControlTooLong(126))
+    );
+}

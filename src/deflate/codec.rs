@@ -13,6 +13,11 @@ use crate::protocol::{ExtensionError, MessageDecoder, MessageEncoder};
 /// put back before inflating (RFC 7692 §7.2.1).
 const TRAILER: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 
+/// An empty message, compressed: a stored block of length 0, whose
+/// `00 00 ff ff` is the trailer. Valid at any block boundary, with or
+/// without context.
+const EMPTY_BLOCK: u8 = 0x00;
+
 /// Output is grown in steps of at most this much, so a message that inflates
 /// past the limit costs at most the limit in memory.
 const OUTPUT_STEP: usize = 64 << 10;
@@ -76,6 +81,13 @@ impl MessageEncoder for Deflater {
     fn encode(&mut self, message: &[u8], out: &mut Vec<u8>) -> bool {
         if self.window_bits < MIN_ZLIB_BITS || message.len() < self.config.min_size {
             return false;
+        }
+        if message.is_empty() {
+            // An empty stored block, trailer stripped. zlib would write
+            // nothing for an empty sync flush right after another one.
+            out.clear();
+            out.push(EMPTY_BLOCK);
+            return true;
         }
         let Some(stream) = self.acquire() else {
             return false;

@@ -56,7 +56,11 @@ pub enum HeaderError {
     UnknownOpcode(u8),
     /// A control frame without FIN.
     FragmentedControl,
-    /// A control frame longer than 125 bytes.
+    /// A control frame whose 7-bit length field says 126 or 127, i.e. an
+    /// extended length: over 125 bytes, or (when the extended length is
+    /// small) not minimally encoded; a violation either way. It is refused
+    /// from that field alone, so the value is the least length a minimal
+    /// encoding in that form would mean: 126 or 65536.
     ControlTooLong(u64),
     /// The mask bit is wrong for the receiving role.
     MaskMismatch { expected_masked: bool },
@@ -72,7 +76,12 @@ impl fmt::Display for HeaderError {
             }
             HeaderError::UnknownOpcode(op) => write!(f, "reserved opcode {op:#x}"),
             HeaderError::FragmentedControl => f.write_str("fragmented control frame"),
-            HeaderError::ControlTooLong(len) => write!(f, "control frame of {len} bytes (max 125)"),
+            HeaderError::ControlTooLong(at_least) => {
+                write!(
+                    f,
+                    "control frame with an extended length (at least {at_least} bytes if minimally encoded; max 125)"
+                )
+            }
             HeaderError::MaskMismatch {
                 expected_masked: true,
             } => f.write_str("unmasked frame from a client"),
