@@ -77,4 +77,7 @@ else
     cargo +nightly miri test --lib --test frame_codec --test utf8_streaming --test protocol
 fi
 
+step "fuzz smoke: every cargo-fuzz target for 20 s, from the seeds ($(elapsed))"
+SECS=20 scripts/fuzz.sh
+
 step "all tests passed in $(elapsed)"

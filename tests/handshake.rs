@@ -338,3 +338,21 @@ fn client_request_and_verification() {
         Err(ClientHandshakeError::UnrequestedExtension(_))
     ));
 }
+
+#[test]
+fn the_end_of_a_head_is_found_however_it_is_split() {
+    for head in [
+        &b"GET / HTTP/1.1\r\nHost: x\r\n\r\nframes"[..],
+        b"GET / HTTP/1.1\nHost: x\n\nframes",
+        b"GET / HTTP/1.1\r\nHost: x\n\r\nframes",
+    ] {
+        let end = head.len() - "frames".len();
+        assert_eq!(find_head_end(head, 0), Some(end));
+        // Fed in two pieces cut anywhere, scanning only what is new.
+        for cut in 0..=head.len() {
+            let found = find_head_end(&head[..cut], 0).or_else(|| find_head_end(head, cut));
+            assert_eq!(found, Some(end), "cut at {cut} of {head:?}");
+        }
+    }
+    assert_eq!(find_head_end(b"GET / HTTP/1.1\r\nHost: x\r\n", 0), None);
+}

@@ -2,9 +2,9 @@
 //! across connections, subprotocols, 404 for unknown paths, Ctrl-C, and
 //! permessage-deflate on by default, a decompression bomb included.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use flate2::{Compress, Compression, FlushCompress};
@@ -14,58 +14,9 @@ use simdws::net::{BlockingClient, ClientError, ClientOptions, OwnedEvent, WsUrl}
 use simdws::protocol::{Config, Connection, Role};
 
 mod common;
-
-struct Serve {
-    child: Child,
-    addr: String,
-}
-
-impl Serve {
-    fn start() -> Serve {
-        Serve::start_with(&[])
-    }
-
-    fn start_with(extra: &[&str]) -> Serve {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_simdws"))
-            .args(["serve", "--addr", "127.0.0.1:0", "--workers", "2"])
-            .args(extra)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("simdws runs");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        // "simdws serving on http://127.0.0.1:PORT/ (...)"
-        let addr = line
-            .split("http://")
-            .nth(1)
-            .and_then(|rest| rest.split('/').next())
-            .unwrap_or_else(|| panic!("unexpected banner {line:?}"))
-            .to_string();
-        Serve { child, addr }
-    }
-
-    fn connect(&self, path: &str, protocols: &[&str]) -> Result<BlockingClient, ClientError> {
-        let options = ClientOptions {
-            subprotocols: protocols.iter().map(|p| p.to_string()).collect(),
-            timeout: Some(Duration::from_secs(10)),
-            ..ClientOptions::default()
-        };
-        BlockingClient::connect_with(&format!("ws://{}{path}", self.addr), options)
-    }
-}
-
-/// A figure from the server's /proc status, in KiB (e.g. VmHWM, peak RSS).
-fn proc_status_kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())
-        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
-}
+#[path = "support/serve_process.rs"]
+mod serve_process;
+use serve_process::{proc_status_kib, Serve};
 
 /// A raw deflate stream with a sync flush, the trailer stripped (RFC 7692).
 fn raw_deflate(data: &[u8]) -> Vec<u8> {
@@ -74,13 +25,6 @@ fn raw_deflate(data: &[u8]) -> Vec<u8> {
     c.compress_vec(data, &mut out, FlushCompress::Sync).unwrap();
     out.truncate(out.len() - 4);
     out
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]

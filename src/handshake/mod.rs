@@ -11,7 +11,7 @@ mod tokens;
 pub use accept::{accept_key, generate_key, is_valid_key, GUID};
 pub use client::{ClientHandshakeError, ClientRequest, ClientResponse};
 pub use server::{
-    accept, parse_request, status_text, Accepted, ExtensionNegotiator, Rejection, Request,
+    accept, find_head_end, parse_request, status_text, Accepted, ExtensionNegotiator, Rejection, Request,
     RequestLimits, ServerPolicy,
 };
 pub use tokens::{

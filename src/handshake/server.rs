@@ -16,6 +16,16 @@ pub struct RequestLimits {
     pub max_headers: usize,
 }
 
+impl RequestLimits {
+    /// The answer to a head past `max_bytes`.
+    pub fn head_too_large(&self) -> Rejection {
+        Rejection::new(
+            431,
+            format!("request head exceeds {} bytes", self.max_bytes),
+        )
+    }
+}
+
 impl Default for RequestLimits {
     fn default() -> Self {
         RequestLimits {
@@ -147,6 +157,23 @@ impl<'b> Request<'b> {
     }
 }
 
+/// Where the head ends in `buf` (just past its blank line: CRLF CRLF, or
+/// the bare LF LF httparse also accepts), looking only at `buf[from..]`
+/// and the three bytes before it. A server that keeps a partial head calls
+/// this with `from` = what it had already looked at, so each byte is
+/// scanned once however the head arrives (no quadratic re-parsing), and
+/// parses only once the head is complete.
+pub fn find_head_end(buf: &[u8], from: usize) -> Option<usize> {
+    let start = from.saturating_sub(3).min(buf.len());
+    memchr::memchr_iter(b'\n', &buf[start..])
+        .map(|i| start + i)
+        .find_map(|lf| match (buf.get(lf + 1), buf.get(lf + 2)) {
+            (Some(b'\n'), _) => Some(lf + 2),
+            (Some(b'\r'), Some(b'\n')) => Some(lf + 3),
+            _ => None,
+        })
+}
+
 /// Parses the request head at the start of `buf`. `Ok(None)` means more
 /// bytes are needed; `Ok(Some((request, len)))` also gives the head's length,
 /// so bytes after it (early frames) stay for the frame decoder.
@@ -160,10 +187,7 @@ pub fn parse_request<'b>(
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => {
             return if buf.len() > limits.max_bytes {
-                Err(Rejection::new(
-                    431,
-                    format!("request head exceeds {} bytes", limits.max_bytes),
-                ))
+                Err(limits.head_too_large())
             } else {
                 Ok(None)
             };
@@ -177,10 +201,7 @@ pub fn parse_request<'b>(
         Err(e) => return Err(Rejection::new(400, format!("malformed HTTP request: {e}"))),
     };
     if len > limits.max_bytes {
-        return Err(Rejection::new(
-            431,
-            format!("request head exceeds {} bytes", limits.max_bytes),
-        ));
+        return Err(limits.head_too_large());
     }
     if req.version != Some(1) {
         return Err(Rejection::new(400, "HTTP/1.1 or later is required"));

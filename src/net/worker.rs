@@ -641,13 +641,25 @@ fn handshake_bytes<H: Handler>(
         return;
     };
     let from_head = !head.is_empty();
-    let mut owned = Vec::new();
-    let buf: &mut [u8] = if head.is_empty() {
-        input
-    } else {
+    if from_head {
+        // Parse only once the head is complete, scanning only the new bytes
+        // for its end: each byte is looked at once however slowly it comes.
+        let scanned = head.len();
         head.extend_from_slice(input);
+        if handshake::find_head_end(head, scanned).is_none() {
+            if head.len() > config.request_limits.max_bytes {
+                let rejection = config.request_limits.head_too_large();
+                reject(session, &rejection);
+            }
+            return;
+        }
+    }
+    let mut owned = Vec::new();
+    let buf: &mut [u8] = if from_head {
         owned = std::mem::take(head);
         &mut owned
+    } else {
+        input
     };
     let parsed = handshake::parse_request(buf, &config.request_limits);
     let head_len = match parsed {

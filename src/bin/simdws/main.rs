@@ -9,7 +9,7 @@ use std::process::ExitCode;
 const USAGE: &str = "usage:
   simdws serve [--addr 127.0.0.1:9001] [--workers N] [--max-message-size BYTES]
                [--max-frame-size BYTES] [--idle-timeout SECS] [--ping-interval SECS]
-               [--handshake-timeout SECS] [--allow-origin ORIGIN,...]
+               [--handshake-timeout SECS] [--max-request-head BYTES] [--allow-origin ORIGIN,...]
                [--no-deflate] [--deflate-window-bits 9..15] [--deflate-no-context-takeover]
                [--tls-cert FILE --tls-key FILE | --tls-self-signed [--tls-save DIR]]
   simdws kernel     print the unmask kernel this CPU uses

@@ -36,6 +36,11 @@ impl Handler for App {
             "/" | "/index.html" => {
                 HttpResponse::new(200, "text/html; charset=utf-8", PAGE.as_bytes())
             }
+            "/echo" | "/chat" => HttpResponse::new(
+                426,
+                "text/plain; charset=utf-8",
+                &b"this endpoint speaks WebSocket only: send Upgrade: websocket\n"[..],
+            ),
             _ => HttpResponse::new(404, "text/plain; charset=utf-8", &b"not found\n"[..]),
         }
     }
@@ -160,6 +165,8 @@ pub fn run(raw: &[String]) -> Result<(), String> {
     config.protocol.idle_timeout = args.opt::<u64>("idle-timeout")?.map(Duration::from_secs);
     config.protocol.ping_interval = args.opt::<u64>("ping-interval")?.map(Duration::from_secs);
     config.handshake_timeout = Duration::from_secs(args.get("handshake-timeout", 10)?);
+    config.request_limits.max_bytes =
+        args.get("max-request-head", config.request_limits.max_bytes)?;
     config.policy.subprotocols = vec!["echo-protocol".into(), "chat".into()];
     if let Some(origins) = args.opt::<String>("allow-origin")? {
         config.policy.allowed_origins =
