@@ -648,7 +648,10 @@ fn empty_messages_in_a_row_stay_compressed_and_keep_the_context() {
     let mut inflater = Inflater::new(9, true);
     for message in [&b"context"[..], b"", b"", b"context"] {
         let mut wire = Vec::new();
-        assert!(deflater.encode(message, &mut wire), "{message:?} compressed");
+        assert!(
+            deflater.encode(message, &mut wire),
+            "{message:?} compressed"
+        );
         let mut back = Vec::new();
         inflater.decode(&wire, true, &mut back, 100).unwrap();
         assert_eq!(back, message);

@@ -11,8 +11,8 @@ mod tokens;
 pub use accept::{accept_key, generate_key, is_valid_key, GUID};
 pub use client::{ClientHandshakeError, ClientRequest, ClientResponse};
 pub use server::{
-    accept, find_head_end, parse_request, status_text, Accepted, ExtensionNegotiator, Rejection, Request,
-    RequestLimits, ServerPolicy,
+    accept, find_head_end, parse_request, status_text, Accepted, ExtensionNegotiator, Rejection,
+    Request, RequestLimits, ServerPolicy,
 };
 pub use tokens::{
     has_token, is_token, parse_extensions, token_list, ExtensionOffer, ExtensionSyntaxError,
