@@ -93,6 +93,10 @@ pub struct ClientOptions {
     pub config: Config,
     /// Connect, handshake, and each blocking receive (None: wait forever).
     pub timeout: Option<Duration>,
+    /// The local address to connect from (event-loop clients). A load
+    /// generator spreads connections over 127.0.0.0/8 this way when one
+    /// source address runs out of ephemeral ports.
+    pub bind: Option<std::net::IpAddr>,
 }
 
 impl ClientOptions {

@@ -18,3 +18,21 @@ pub fn bind_reuseport(addr: SocketAddr, backlog: i32) -> io::Result<mio::net::Tc
     socket.listen(backlog)?;
     Ok(mio::net::TcpListener::from_std(socket.into()))
 }
+
+/// Starts a non-blocking connect to `addr` from the local address `ip`
+/// (any port), for clients that need more source ports than one address has.
+pub(crate) fn connect_from(
+    ip: std::net::IpAddr,
+    addr: SocketAddr,
+) -> io::Result<mio::net::TcpStream> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&SocketAddr::new(ip, 0).into())?;
+    match socket.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+        Err(e) => return Err(e),
+    }
+    Ok(mio::net::TcpStream::from_std(socket.into()))
+}

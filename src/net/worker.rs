@@ -568,7 +568,11 @@ impl<H: Handler> Worker<H> {
     /// Starts a client connection: a non-blocking connect, the request
     /// queued to go out once connected.
     fn connect(&mut self, addr: std::net::SocketAddr, url: &WsUrl, options: ClientOptions) {
-        let stream = match TcpStream::connect(addr) {
+        let connected = match options.bind {
+            None => TcpStream::connect(addr),
+            Some(ip) => super::listener::connect_from(ip, addr),
+        };
+        let stream = match connected {
             Ok(stream) => stream,
             Err(e) => {
                 log::debug!("connect {addr}: {e}");

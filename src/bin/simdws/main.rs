@@ -2,6 +2,7 @@
 //! page) and `kernel` (which unmask kernel this CPU gets).
 
 mod args;
+mod load;
 mod serve;
 
 use std::process::ExitCode;
@@ -12,6 +13,10 @@ const USAGE: &str = "usage:
                [--handshake-timeout SECS] [--max-request-head BYTES] [--allow-origin ORIGIN,...]
                [--no-deflate] [--deflate-window-bits 9..15] [--deflate-no-context-takeover]
                [--tls-cert FILE --tls-key FILE | --tls-self-signed [--tls-save DIR]]
+  simdws load --url ws://HOST:PORT/PATH [--conns N] [--size BYTES] [--text|--binary]
+              [--pipeline K | --rate MSGS_PER_S] [--duration SECS | --messages N]
+              [--warmup SECS] [--threads T] [--json]
+  simdws load --url ws://HOST:PORT/PATH --idle N [--duration SECS]
   simdws kernel     print the unmask kernel this CPU uses
   simdws kernels    list every kernel this CPU can run";
 
@@ -20,6 +25,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("serve") => serve::run(&args[1..]),
+        Some("load") => load::run(&args[1..]),
         Some("kernel") => {
             println!("{:?}", simdws::mask::Kernel::detected());
             Ok(())

@@ -1,0 +1,189 @@
+//! The load generator's handler (one per event-loop thread) and the pacer
+//! of the open-loop mode.
+
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use simdws::frame::CloseCode;
+use simdws::handshake::ClientResponse;
+use simdws::net::{Conn, ConnId, Handler, Message, OwnedMessage, ServerHandle};
+
+use super::payload::Payload;
+use super::stats::{histogram, Counters, Latencies};
+
+/// What every connection does.
+pub struct Plan {
+    pub size: usize,
+    pub text: bool,
+    /// Messages kept in flight per connection (0: the pacer sends).
+    pub pipeline: usize,
+    pub started: Instant,
+    /// Open connections, for the pacer.
+    pub open: Mutex<Vec<ConnId>>,
+}
+
+impl Plan {
+    fn micros(&self) -> u64 {
+        self.started.elapsed().as_micros() as u64
+    }
+}
+
+pub struct LoadHandler {
+    plan: Arc<Plan>,
+    counters: Arc<Counters>,
+    latencies: Arc<Latencies>,
+    histogram: Histogram<u64>,
+    measuring: bool,
+    connected: HashSet<ConnId>,
+    next_seq: u32,
+    outgoing: Payload,
+    expected: Payload,
+}
+
+impl LoadHandler {
+    pub fn new(plan: Arc<Plan>, counters: Arc<Counters>, latencies: Arc<Latencies>) -> Self {
+        let text = plan.text;
+        LoadHandler {
+            plan,
+            counters,
+            latencies,
+            histogram: histogram(),
+            measuring: false,
+            connected: HashSet::new(),
+            next_seq: 0,
+            outgoing: Payload::new(text),
+            expected: Payload::new(text),
+        }
+    }
+
+    fn send_next(&mut self, conn: &mut Conn<'_>) {
+        self.next_seq = self.next_seq.wrapping_add(1);
+        self.outgoing
+            .build(self.plan.size, self.next_seq, self.plan.micros());
+        let _ = match &self.outgoing {
+            Payload::Text(text) => conn.send_text(text),
+            Payload::Binary(data) => conn.send_binary(data),
+        };
+    }
+}
+
+impl Handler for LoadHandler {
+    fn on_connect(&mut self, conn: &mut Conn<'_>, _: &ClientResponse) {
+        self.connected.insert(conn.id());
+        self.counters.add(&self.counters.connected, 1);
+        self.plan
+            .open
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(conn.id());
+        for _ in 0..self.plan.pipeline {
+            self.send_next(conn);
+        }
+    }
+
+    fn on_message(&mut self, conn: &mut Conn<'_>, message: Message<'_>) {
+        let now = self.plan.micros();
+        let (echo, is_text) = match message {
+            Message::Text(text) => (text.as_bytes(), true),
+            Message::Binary(data) => (data, false),
+        };
+        let sent_at = if is_text == self.plan.text {
+            self.expected.verify(echo, self.plan.size)
+        } else {
+            None
+        };
+        let measuring = self.counters.measuring.load(Ordering::Relaxed);
+        if measuring && !self.measuring {
+            self.histogram.reset(); // the warm-up is over
+        }
+        self.measuring = measuring;
+        match sent_at {
+            Some(sent_at) if measuring => {
+                let _ = self.histogram.record(now.saturating_sub(sent_at).max(1));
+                self.counters.add(&self.counters.messages, 1);
+                self.counters.add(&self.counters.bytes, echo.len() as u64);
+            }
+            Some(_) => {}
+            None => self.counters.add(&self.counters.mismatches, 1),
+        }
+        if self.plan.pipeline > 0 && !self.counters.stopping.load(Ordering::Relaxed) {
+            self.send_next(conn);
+        }
+    }
+
+    fn on_close(&mut self, id: ConnId, code: CloseCode, reason: &str) {
+        if !self.connected.remove(&id) {
+            self.counters.add(&self.counters.connection_errors, 1);
+            log::warn!("connection failed: {code} {reason}");
+        } else if !self.counters.stopping.load(Ordering::Relaxed) {
+            self.counters.add(&self.counters.connection_errors, 1);
+            log::warn!("connection closed during the run: {code} {reason}");
+        }
+        self.plan
+            .open
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|c| *c != id);
+    }
+}
+
+impl Drop for LoadHandler {
+    /// Hands the thread's latencies over when its loop ends.
+    fn drop(&mut self) {
+        let histogram = std::mem::replace(&mut self.histogram, histogram());
+        self.latencies
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(histogram);
+    }
+}
+
+/// Open loop: sends `rate` messages per second across the open
+/// connections, each stamped with the time the schedule says it should go
+/// out; a late send is still stamped with its scheduled time, so queueing
+/// shows in the latency instead of slowing the schedule down.
+pub fn pace(
+    rate: f64,
+    handle: ServerHandle,
+    plan: Arc<Plan>,
+    counters: Arc<Counters>,
+) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        let interval = Duration::from_secs_f64(1.0 / rate);
+        let mut due = Instant::now();
+        let mut payload = Payload::new(plan.text);
+        let mut seq = 0u32;
+        let mut turn = 0usize;
+        while !counters.stopping.load(Ordering::Relaxed) {
+            let now = Instant::now();
+            if due > now {
+                std::thread::sleep(due - now);
+            }
+            let target = {
+                let open = plan.open.lock().unwrap_or_else(|e| e.into_inner());
+                if open.is_empty() {
+                    None
+                } else {
+                    turn = turn.wrapping_add(1);
+                    Some(open[turn % open.len()])
+                }
+            };
+            if let Some(id) = target {
+                seq = seq.wrapping_add(1);
+                let scheduled = due.saturating_duration_since(plan.started).as_micros() as u64;
+                payload.build(plan.size, seq, scheduled);
+                let message = match &payload {
+                    Payload::Text(text) => OwnedMessage::Text(text.clone()),
+                    Payload::Binary(data) => OwnedMessage::Binary(data.clone()),
+                };
+                handle.send(id, message);
+            }
+            due += interval;
+        }
+    })
+}

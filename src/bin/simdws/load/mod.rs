@@ -1,0 +1,232 @@
+//! `simdws load`: the load generator. Connections run on the engine's own
+//! event-loop client (`--threads` loops); every echo is checked byte for
+//! byte and timed from its intended send time; results as text or JSON.
+//!
+//! Modes:
+//! * closed loop, `--pipeline K` messages in flight per connection (K = 1
+//!   is the classic request/echo loop);
+//! * open loop, `--rate R` messages per second in all, sent on schedule
+//!   whatever the server does, so latency has no coordinated omission;
+//! * `--idle N`: open N connections and hold them (memory measurements).
+
+mod handler;
+mod payload;
+mod report;
+mod stats;
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use simdws::net::{Client, ClientOptions, ServerConfig, WsUrl};
+use simdws::protocol::Config;
+
+use crate::args::Args;
+use handler::{LoadHandler, Plan};
+use stats::{Counters, Latencies};
+
+/// Connections per source address before the next one in 127.0.0.0/8 is
+/// used (the ephemeral port range is about 28,000 ports).
+const CONNS_PER_SOURCE: usize = 20_000;
+
+struct Settings {
+    url: String,
+    conns: usize,
+    size: usize,
+    text: bool,
+    pipeline: usize,
+    rate: Option<f64>,
+    duration: Duration,
+    messages: Option<u64>,
+    warmup: Duration,
+    threads: usize,
+    json: bool,
+    idle: Option<usize>,
+}
+
+fn settings(raw: &[String]) -> Result<Settings, String> {
+    let mut args = Args::parse(raw, &["text", "binary", "json"])?;
+    let url: String = args
+        .opt("url")?
+        .ok_or("--url ws://HOST:PORT/PATH is required")?;
+    WsUrl::parse(&url).map_err(|e| e.to_string())?;
+    let binary = args.switch("binary");
+    let text = args.switch("text") || !binary;
+    let s = Settings {
+        url,
+        conns: args.get("conns", 100)?,
+        size: args.get("size", 20)?,
+        text,
+        pipeline: args.get("pipeline", 1)?,
+        rate: args.opt("rate")?,
+        duration: Duration::from_secs_f64(args.get("duration", 10.0)?),
+        messages: args.opt("messages")?,
+        warmup: Duration::from_secs_f64(args.get("warmup", 1.0)?),
+        threads: args.get("threads", 1)?,
+        json: args.switch("json"),
+        idle: args.opt("idle")?,
+    };
+    args.finish()?;
+    if s.idle.is_none() && s.size < payload::HEADER {
+        return Err(format!(
+            "--size must be at least {} (each message carries its sequence number and send time)",
+            payload::HEADER
+        ));
+    }
+    if s.conns == 0 || s.pipeline == 0 || s.threads == 0 {
+        return Err("--conns, --pipeline and --threads must be at least 1".into());
+    }
+    Ok(s)
+}
+
+pub fn run(raw: &[String]) -> Result<(), String> {
+    let s = settings(raw)?;
+    let counters = Arc::new(Counters::default());
+    let latencies = Arc::new(Latencies::default());
+    let started = Instant::now();
+    let plan = Arc::new(Plan {
+        size: s.size,
+        text: s.text,
+        pipeline: if s.rate.is_some() || s.idle.is_some() {
+            0
+        } else {
+            s.pipeline
+        },
+        started,
+        open: Default::default(),
+    });
+    let config = ServerConfig {
+        workers: s.threads,
+        // Echoes are verified, so they may be as large as what is sent.
+        protocol: Config {
+            max_message_size: s.size.max(Config::default().max_message_size),
+            max_frame_size: s.size.max(Config::default().max_frame_size),
+            ..Config::default()
+        },
+        ..ServerConfig::default()
+    };
+    let (c, l, p) = (counters.clone(), latencies.clone(), plan.clone());
+    let client = Client::start(config, move |_, _| {
+        LoadHandler::new(p.clone(), c.clone(), l.clone())
+    })
+    .map_err(|e| format!("starting the client loops: {e}"))?;
+    let conns = s.idle.unwrap_or(s.conns);
+    let loopback = WsUrl::parse(&s.url)
+        .map_err(|e| e.to_string())?
+        .host
+        .starts_with("127.");
+    for i in 0..conns {
+        let bind = (loopback && conns > CONNS_PER_SOURCE).then(|| source_address(i));
+        let options = ClientOptions {
+            bind,
+            config: Config {
+                max_message_size: s.size.max(1 << 20),
+                max_frame_size: s.size.max(1 << 20),
+                ..Config::default()
+            },
+            ..ClientOptions::default()
+        };
+        client.connect(&s.url, options).map_err(|e| e.to_string())?;
+    }
+    let progress = report::Progress::new(s.json);
+    // Wait for the connections (or their failures).
+    let connect_deadline = Instant::now() + Duration::from_secs(30);
+    while counters.get(&counters.connected) + counters.get(&counters.connection_errors)
+        < conns as u64
+        && Instant::now() < connect_deadline
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let opened = counters.get(&counters.connected);
+    if s.idle.is_some() {
+        progress.line(&format!(
+            "{opened} of {conns} connections open ({} failed); holding them for {:?}",
+            counters.get(&counters.connection_errors),
+            s.duration
+        ));
+        std::thread::sleep(s.duration);
+        client.shutdown();
+        return Ok(());
+    }
+    if opened == 0 {
+        client.shutdown();
+        return Err(format!(
+            "no connection opened ({} failed)",
+            counters.get(&counters.connection_errors)
+        ));
+    }
+    let pacer = s
+        .rate
+        .map(|rate| handler::pace(rate, client.handle(), plan.clone(), counters.clone()));
+    std::thread::sleep(s.warmup);
+    counters
+        .measuring
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let measured_from = Instant::now();
+    let mut last = (0u64, Instant::now());
+    loop {
+        std::thread::sleep(Duration::from_millis(250));
+        let elapsed = measured_from.elapsed();
+        let done = counters.get(&counters.messages);
+        if last.1.elapsed() >= Duration::from_secs(1) {
+            let rate = (done - last.0) as f64 / last.1.elapsed().as_secs_f64();
+            progress.tick(elapsed, done, rate, counters.get(&counters.mismatches));
+            last = (done, Instant::now());
+        }
+        let enough = match s.messages {
+            Some(n) => done >= n,
+            None => elapsed >= s.duration,
+        };
+        if enough {
+            break;
+        }
+    }
+    counters
+        .stopping
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    counters
+        .measuring
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let elapsed = measured_from.elapsed();
+    if let Some(pacer) = pacer {
+        let _ = pacer.join();
+    }
+    client.shutdown();
+    progress.finish();
+    let summary = report::Summary {
+        url: &s.url,
+        conns,
+        opened,
+        size: s.size,
+        text: s.text,
+        pipeline: s.pipeline,
+        rate: s.rate,
+        elapsed,
+        messages: counters.get(&counters.messages),
+        mismatches: counters.get(&counters.mismatches),
+        connection_errors: counters.get(&counters.connection_errors),
+        latency: latencies.merged(),
+    };
+    println!(
+        "{}",
+        if s.json {
+            summary.json()
+        } else {
+            summary.text()
+        }
+    );
+    if summary.mismatches > 0 {
+        return Err(format!(
+            "{} echoes did not match what was sent",
+            summary.mismatches
+        ));
+    }
+    Ok(())
+}
+
+/// The i-th connection's source: 127.0.0.1 for the first 20,000, then
+/// 127.0.0.2, and so on.
+fn source_address(i: usize) -> IpAddr {
+    let n = (i / CONNS_PER_SOURCE + 1) as u32;
+    IpAddr::V4(Ipv4Addr::from(0x7f00_0000 | n))
+}
