@@ -1,14 +1,21 @@
 //! Load messages that check themselves. Each payload starts with its
-//! sequence number and intended send time (20 ASCII hex digits), so an echo
+//! sequence number, intended send time and a check digit (20 ASCII hex
+//! digits), so an echo
 //! can be checked byte for byte and its latency measured from when it was
 //! meant to go out, with no state kept per message. The rest is filled from
 //! the sequence number: multi-byte UTF-8 for text (so the server's
 //! validator works), pseudo-random bytes for binary.
 
-use std::fmt::Write as _;
-
-/// Bytes taken by the sequence number (8 hex digits) and time (12).
+/// Bytes taken by the sequence number (8 hex digits), the time in
+/// microseconds (11, about 200 days) and a check digit (1).
 pub const HEADER: usize = 20;
+
+/// The header's digits: a damaged digit changes the check digit's sum.
+fn header(seq: u32, micros: u64) -> String {
+    let digits = format!("{seq:08x}{:011x}", micros & 0xfff_ffff_ffff);
+    let sum: u32 = digits.chars().filter_map(|c| c.to_digit(16)).sum();
+    format!("{digits}{:x}", sum % 16)
+}
 
 /// Characters of 2, 3 and 4 bytes, and ASCII, for text payloads.
 const TEXT_PIECES: [&str; 4] = ["é", "中", "😀", "a"];
@@ -44,11 +51,11 @@ impl Payload {
             x ^= x << 17;
             x
         };
-        let micros = micros & 0xffff_ffff_ffff;
+        let head = header(seq, micros);
         match self {
             Payload::Text(out) => {
                 out.clear();
-                let _ = write!(out, "{seq:08x}{micros:012x}");
+                out.push_str(&head);
                 while out.len() < size {
                     let piece = TEXT_PIECES[(next() % 4) as usize];
                     out.push_str(if piece.len() <= size - out.len() {
@@ -60,7 +67,7 @@ impl Payload {
             }
             Payload::Binary(out) => {
                 out.clear();
-                out.extend_from_slice(format!("{seq:08x}{micros:012x}").as_bytes());
+                out.extend_from_slice(head.as_bytes());
                 while out.len() < size {
                     let bytes = next().to_le_bytes();
                     let take = bytes.len().min(size - out.len());
@@ -81,10 +88,10 @@ impl Payload {
 
 /// Reads (`seq`, `micros`) back from a payload.
 fn parse(payload: &[u8]) -> Option<(u32, u64)> {
-    let header = std::str::from_utf8(payload.get(..HEADER)?).ok()?;
-    let seq = u32::from_str_radix(&header[..8], 16).ok()?;
-    let micros = u64::from_str_radix(&header[8..], 16).ok()?;
-    Some((seq, micros))
+    let text = std::str::from_utf8(payload.get(..HEADER)?).ok()?;
+    let seq = u32::from_str_radix(text.get(..8)?, 16).ok()?;
+    let micros = u64::from_str_radix(text.get(8..19)?, 16).ok()?;
+    (header(seq, micros) == text).then_some((seq, micros))
 }
 
 #[cfg(test)]
