@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+"""Peers side by side: simdws and the peers' echo servers, each on one core,
+driven by `simdws load` on the other core, over a matrix of connections ×
+payload × pipeline × text/binary; several runs per point, medians, and the
+ratio simdws / best peer. Also server RSS per idle connection.
+
+    python3 benches/compare/run.py [--quick] [--reps N] [--secs S] [--idle 10000,50000]
+
+Builds the peers (benches/compare/peers, crates.io), uses npm `ws` from
+target/interop-node (scripts/interop.sh installs it). Writes
+target/compare/results.json, results.md and chart.svg.
+"""
+import argparse
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+OUT = os.path.join(ROOT, "target", "compare")
+LOAD = os.path.join(ROOT, "target", "release", "simdws")
+PEERS = os.path.join(ROOT, "benches", "compare", "peers")
+PEER_BIN = os.path.join(PEERS, "target", "release")
+NODE_PATH = os.path.join(ROOT, "target", "interop-node", "node_modules")
+
+SERVERS = {
+    "simdws": lambda port: [LOAD, "serve", "--workers", "1", "--no-deflate", "--addr", f"127.0.0.1:{port}",
+                            "--max-message-size", str(64 << 20), "--max-frame-size", str(64 << 20)],
+    "fastwebsockets": lambda port: [os.path.join(PEER_BIN, "fastwebsockets_echo"), str(port)],
+    "tokio-tungstenite": lambda port: [os.path.join(PEER_BIN, "tokio_tungstenite_echo"), str(port)],
+    "tokio-websockets": lambda port: [os.path.join(PEER_BIN, "tokio_websockets_echo"), str(port)],
+    "ws (node)": lambda port: ["node", os.path.join(ROOT, "benches", "compare", "node_ws_echo.cjs"), str(port)],
+}
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_port(port):
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"port {port} never opened")
+
+
+def start(name):
+    port = free_port()
+    env = {**os.environ, "RUST_LOG": "warn", "NODE_PATH": NODE_PATH}
+    proc = subprocess.Popen(["taskset", "-c", "0", *SERVERS[name](port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port)
+    return proc, port
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def load(port, conns, size, pipeline, text, secs):
+    cmd = ["taskset", "-c", "1", LOAD, "load", "--url", f"ws://127.0.0.1:{port}/", "--conns", str(conns),
+           "--size", str(size), "--pipeline", str(pipeline), "--duration", str(secs), "--warmup", "1",
+           "--json", "--text" if text else "--binary"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=secs + 90)
+    line = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else "{}"
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError:
+        return {"error": out.stderr.strip()[-300:]}
+
+
+def idle_memory(name, count):
+    proc, port = start(name)
+    try:
+        time.sleep(0.5)
+        before = rss_kib(proc.pid)
+        holder = subprocess.Popen(["taskset", "-c", "1", LOAD, "load", "--url", f"ws://127.0.0.1:{port}/",
+                                   "--idle", str(count), "--duration", "8"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        opened = ""
+        for line in holder.stderr:
+            if "connections open" in line:
+                opened = line.strip()
+                break
+        time.sleep(2)  # past the idle sweep that frees buffers
+        after = rss_kib(proc.pid)
+        holder.send_signal(signal.SIGTERM)
+        holder.wait()
+        return {"before_kib": before, "after_kib": after, "bytes_per_conn": (after - before) * 1024 / count,
+                "opened": opened}
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="a reduced matrix")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--secs", type=float, default=3)
+    ap.add_argument("--idle", default="10000,50000")
+    ap.add_argument("--servers", default=",".join(SERVERS))
+    args = ap.parse_args()
+    subprocess.run(["cargo", "build", "-q", "--release", "--bin", "simdws"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "-q", "--release"], cwd=PEERS, check=True)
+    servers = args.servers.split(",")
+    if args.quick:
+        points = [(c, s, p, True) for c in (1, 100, 1000) for s in (20, 1024, 65536) for p in (1, 16)]
+    else:
+        points = [(c, s, p, t) for c in (1, 100, 1000, 10000) for s in (20, 1024, 65536, 1 << 20)
+                  for p in (1, 16) for t in (True, False)]
+    os.makedirs(OUT, exist_ok=True)
+    results = {"machine": os.uname().release, "points": [], "idle": {}}
+    for (conns, size, pipeline, text) in points:
+        row = {"conns": conns, "size": size, "pipeline": pipeline, "text": text, "servers": {}}
+        for name in servers:
+            proc, port = start(name)
+            try:
+                runs = [load(port, conns, size, pipeline, text, args.secs) for _ in range(args.reps)]
+            finally:
+                proc.kill()
+                proc.wait()
+            good = [r for r in runs if "msgs_per_s" in r and r.get("mismatches", 1) == 0]
+            row["servers"][name] = {
+                "msgs_per_s": statistics.median(r["msgs_per_s"] for r in good) if good else None,
+                "mb_per_s": statistics.median(r["mb_per_s"] for r in good) if good else None,
+                "p99_us": statistics.median(r["latency_us"]["p99"] for r in good) if good else None,
+                "runs": runs,
+            }
+            print(f"{conns:>5} × {size:>7} B × {pipeline:>2} {'text' if text else 'bin '} {name:18}"
+                  f" {row['servers'][name]['msgs_per_s']}", flush=True)
+        results["points"].append(row)
+        json.dump(results, open(os.path.join(OUT, "results.json"), "w"), indent=1)
+    for count in [int(c) for c in args.idle.split(",") if c]:
+        for name in servers:
+            results["idle"].setdefault(name, {})[count] = idle_memory(name, count)
+            print(f"idle {count} {name}: {results['idle'][name][count]['bytes_per_conn']:.0f} B/conn", flush=True)
+    json.dump(results, open(os.path.join(OUT, "results.json"), "w"), indent=1)
+    write_markdown(results, servers)
+    write_chart(results, servers)
+
+
+def write_markdown(results, servers):
+    peers = [s for s in servers if s != "simdws"]
+    lines = ["| conns | payload | in flight | kind | " + " | ".join(servers) + " | simdws / best peer | p99 µs simdws / best peer |",
+             "|" + "---|" * (len(servers) + 6)]
+    for row in results["points"]:
+        s = row["servers"]
+        rates = {n: s[n]["msgs_per_s"] for n in servers}
+        best_peer = max((rates[p] for p in peers if rates.get(p)), default=None)
+        best_p99 = min((s[p]["p99_us"] for p in peers if s[p]["p99_us"]), default=None)
+        cells = [f"{rates[n]/1000:.1f}k" if rates[n] else "—" for n in servers]
+        ratio = f"{rates['simdws']/best_peer:.2f}×" if rates.get("simdws") and best_peer else "—"
+        p99 = f"{s['simdws']['p99_us']} / {best_p99}" if s["simdws"]["p99_us"] and best_p99 else "—"
+        lines.append(f"| {row['conns']} | {row['size']} B | {row['pipeline']} | {'text' if row['text'] else 'binary'} | "
+                     + " | ".join(cells) + f" | {ratio} | {p99} |")
+    if results["idle"]:
+        lines += ["", "| idle connections | " + " | ".join(servers) + " |", "|---|" + "---|" * len(servers)]
+        counts = sorted({c for v in results["idle"].values() for c in v})
+        for c in counts:
+            cells = [f"{results['idle'][n][c]['bytes_per_conn']:.0f} B" if c in results["idle"].get(n, {}) else "—"
+                     for n in servers]
+            lines.append(f"| {c} | " + " | ".join(cells) + " |")
+    open(os.path.join(OUT, "results.md"), "w").write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def write_chart(results, servers):
+    """Grouped bars: messages/s per point, one colour per server (SVG)."""
+    colours = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#8c564b"]
+    rows = results["points"]
+    bar, gap, height, left = 10, 14, 320, 60
+    group = bar * len(servers) + gap
+    width = left + group * len(rows) + 20
+    top = max((r["servers"][n]["msgs_per_s"] or 0) for r in rows for n in servers) or 1
+    svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 120}" font-family="sans-serif" font-size="10">',
+           f'<text x="{left}" y="14" font-size="13">Echo messages/s, server on one core (log scale) — simdws load</text>']
+    import math
+    scale = lambda v: 0 if not v else height * math.log10(max(v, 1)) / math.log10(top)
+    for i, r in enumerate(rows):
+        x0 = left + i * group
+        for j, n in enumerate(servers):
+            v = r["servers"][n]["msgs_per_s"]
+            h = scale(v)
+            svg.append(f'<rect x="{x0 + j * bar}" y="{20 + height - h:.1f}" width="{bar - 1}" height="{h:.1f}" fill="{colours[j % 5]}"/>')
+        label = f"{r['conns']}c {r['size']}B p{r['pipeline']}{'' if r['text'] else ' bin'}"
+        svg.append(f'<text transform="translate({x0 + 4},{height + 28}) rotate(60)">{label}</text>')
+    for j, n in enumerate(servers):
+        svg.append(f'<rect x="{left + j * 130}" y="{height + 100}" width="10" height="10" fill="{colours[j % 5]}"/>'
+                   f'<text x="{left + j * 130 + 14}" y="{height + 109}">{n}</text>')
+    svg.append("</svg>")
+    open(os.path.join(OUT, "chart.svg"), "w").write("\n".join(svg))
+
+
+if __name__ == "__main__":
+    main()
