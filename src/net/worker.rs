@@ -462,6 +462,18 @@ impl<H: Handler> Worker<H> {
             }
         }
         self.scratch_keys = keys;
+        self.shrink_if_mostly_vacant();
+    }
+
+    /// After a burst (a flood of short connections), give back the slab
+    /// and scratch space it left behind, so memory returns to what the
+    /// connections alive now need.
+    fn shrink_if_mostly_vacant(&mut self) {
+        const KEEP: usize = 1024;
+        if self.sessions.capacity() > KEEP && self.sessions.len() * 4 < self.sessions.capacity() {
+            self.sessions.shrink_to_fit();
+            self.scratch_keys = Vec::new();
+        }
     }
 
     // ----- commands from other threads -------------------------------------
