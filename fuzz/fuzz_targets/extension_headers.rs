@@ -4,7 +4,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use simdws::deflate::{client_agreement, DeflateConfig, DeflateNegotiator, DeflateParams};
+use simdws::deflate::{
+    client_agreement, DeflateConfig, DeflateNegotiator, DeflateParams, EXTENSION_NAME,
+};
 use simdws::handshake::{parse_extensions, token_list, ExtensionNegotiator};
 
 fuzz_target!(|data: &[u8]| {
@@ -39,6 +41,7 @@ fuzz_target!(|data: &[u8]| {
             // The client whose offer was taken accepts the answer.
             let taken = offers
                 .iter()
+                .filter(|o| o.name.eq_ignore_ascii_case(EXTENSION_NAME))
                 .filter_map(|o| DeflateParams::parse(o).ok())
                 .find(|p| simdws::deflate::server_answer(p, &config).is_some())
                 .expect("the accepted offer is among the offers");
