@@ -6,6 +6,9 @@ ratio simdws / best peer. Also server RSS per idle connection.
 
     python3 benches/compare/run.py [--quick] [--reps N] [--secs S] [--idle 10000,50000]
 
+Holding 50,000 idle connections needs an open-file limit above 100,000 for the
+two processes together (`ulimit -n`).
+
 Builds the peers (benches/compare/peers, crates.io), uses npm `ws` from
 target/interop-node (scripts/interop.sh installs it). Writes
 target/compare/results.json, results.md and chart.svg.
@@ -101,8 +104,10 @@ def idle_memory(name, count):
         after = rss_kib(proc.pid)
         holder.send_signal(signal.SIGTERM)
         holder.wait()
-        return {"before_kib": before, "after_kib": after, "bytes_per_conn": (after - before) * 1024 / count,
-                "opened": opened}
+        # "N of M connections open (K failed); ...": divide by what opened.
+        held = int(opened.split()[0]) if opened else 0
+        return {"before_kib": before, "after_kib": after, "opened": held,
+                "bytes_per_conn": (after - before) * 1024 / held if held else None}
     finally:
         proc.kill()
         proc.wait()
@@ -149,7 +154,7 @@ def main():
     for count in [int(c) for c in args.idle.split(",") if c]:
         for name in servers:
             results["idle"].setdefault(name, {})[count] = idle_memory(name, count)
-            print(f"idle {count} {name}: {results['idle'][name][count]['bytes_per_conn']:.0f} B/conn", flush=True)
+            print(f"idle {count} {name}: {results['idle'][name][count]}", flush=True)
     json.dump(results, open(os.path.join(OUT, "results.json"), "w"), indent=1)
     write_markdown(results, servers)
     write_chart(results, servers)
@@ -173,7 +178,8 @@ def write_markdown(results, servers):
         lines += ["", "| idle connections | " + " | ".join(servers) + " |", "|---|" + "---|" * len(servers)]
         counts = sorted({c for v in results["idle"].values() for c in v})
         for c in counts:
-            cells = [f"{results['idle'][n][c]['bytes_per_conn']:.0f} B" if c in results["idle"].get(n, {}) else "—"
+            cells = [f"{results['idle'][n][c]['bytes_per_conn']:.0f} B"
+                     if (results["idle"].get(n, {}).get(c) or {}).get("bytes_per_conn") else "—"
                      for n in servers]
             lines.append(f"| {c} | " + " | ".join(cells) + " |")
     open(os.path.join(OUT, "results.md"), "w").write("\n".join(lines) + "\n")
