@@ -46,7 +46,7 @@ pub struct LoadHandler {
 
 impl LoadHandler {
     pub fn new(plan: Arc<Plan>, counters: Arc<Counters>, latencies: Arc<Latencies>) -> Self {
-        let text = plan.text;
+        let (text, size) = (plan.text, plan.size);
         LoadHandler {
             plan,
             counters,
@@ -55,18 +55,18 @@ impl LoadHandler {
             measuring: false,
             connected: HashSet::new(),
             next_seq: 0,
-            outgoing: Payload::new(text),
-            expected: Payload::new(text),
+            outgoing: Payload::new(text, size),
+            expected: Payload::new(text, size),
         }
     }
 
     fn send_next(&mut self, conn: &mut Conn<'_>) {
         self.next_seq = self.next_seq.wrapping_add(1);
-        self.outgoing
-            .build(self.plan.size, self.next_seq, self.plan.micros());
-        let _ = match &self.outgoing {
-            Payload::Text(text) => conn.send_text(text),
-            Payload::Binary(data) => conn.send_binary(data),
+        self.outgoing.build(self.next_seq, self.plan.micros());
+        let _ = if self.outgoing.is_text() {
+            conn.send_text(self.outgoing.as_str())
+        } else {
+            conn.send_binary(self.outgoing.bytes())
         };
     }
 }
@@ -92,7 +92,7 @@ impl Handler for LoadHandler {
             Message::Binary(data) => (data, false),
         };
         let sent_at = if is_text == self.plan.text {
-            self.expected.verify(echo, self.plan.size)
+            self.expected.verify(echo)
         } else {
             None
         };
@@ -156,7 +156,7 @@ pub fn pace(
     std::thread::spawn(move || {
         let interval = Duration::from_secs_f64(1.0 / rate);
         let mut due = Instant::now();
-        let mut payload = Payload::new(plan.text);
+        let mut payload = Payload::new(plan.text, plan.size);
         let mut seq = 0u32;
         let mut turn = 0usize;
         while !counters.stopping.load(Ordering::Relaxed) {
@@ -176,10 +176,11 @@ pub fn pace(
             if let Some(id) = target {
                 seq = seq.wrapping_add(1);
                 let scheduled = due.saturating_duration_since(plan.started).as_micros() as u64;
-                payload.build(plan.size, seq, scheduled);
-                let message = match &payload {
-                    Payload::Text(text) => OwnedMessage::Text(text.clone()),
-                    Payload::Binary(data) => OwnedMessage::Binary(data.clone()),
+                payload.build(seq, scheduled);
+                let message = if payload.is_text() {
+                    OwnedMessage::Text(payload.as_str().to_string())
+                } else {
+                    OwnedMessage::Binary(payload.bytes().to_vec())
                 };
                 handle.send(id, message);
             }
