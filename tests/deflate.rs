@@ -84,12 +84,7 @@ fn parameters_write_back_what_they_read() {
 #[test]
 fn server_answers_offers_within_its_policy() {
     let default = DeflateConfig::default();
-    let full = Agreement {
-        compress_window_bits: 15,
-        compress_context_takeover: true,
-        decompress_window_bits: 15,
-        decompress_context_takeover: true,
-    };
+    let full = both_ways(15, true);
     assert_eq!(
         answer("permessage-deflate", &default),
         Some(("permessage-deflate".into(), full))
@@ -297,6 +292,16 @@ fn raw_deflate(data: &[u8], bits: u8) -> Vec<u8> {
     out
 }
 
+/// The same window and context rule in both directions.
+fn both_ways(window_bits: u8, context_takeover: bool) -> Agreement {
+    Agreement {
+        compress_window_bits: window_bits,
+        compress_context_takeover: context_takeover,
+        decompress_window_bits: window_bits,
+        decompress_context_takeover: context_takeover,
+    }
+}
+
 fn pair(agreement: Agreement, config: &DeflateConfig, limits: Config) -> (Connection, Connection) {
     let now = Instant::now();
     let (dec, enc) = agreement.codec(config);
@@ -351,12 +356,7 @@ fn round_trips_with_and_without_context_takeover() {
     let sizes = [0usize, 1, 125, 126, 65535, 65536, 1 << 20, 4 << 20];
     for takeover in [true, false] {
         for bits in [9u8, 15] {
-            let agreement = Agreement {
-                compress_window_bits: bits,
-                compress_context_takeover: takeover,
-                decompress_window_bits: bits,
-                decompress_context_takeover: takeover,
-            };
+            let agreement = both_ways(bits, takeover);
             let config = DeflateConfig::default();
             let (mut client, mut server) = pair(agreement, &config, Config::default());
             let messages: Vec<String> = sizes.iter().map(|&n| sample_text(n, n as u64)).collect();
@@ -387,12 +387,7 @@ fn round_trips_with_and_without_context_takeover() {
 fn context_takeover_shrinks_repeated_messages() {
     let message = vec![sample_text(300, 7); 2];
     let sizes = |takeover| {
-        let agreement = Agreement {
-            compress_window_bits: 15,
-            compress_context_takeover: takeover,
-            decompress_window_bits: 15,
-            decompress_context_takeover: takeover,
-        };
+        let agreement = both_ways(15, takeover);
         let (mut client, mut server) =
             pair(agreement, &DeflateConfig::default(), Config::default());
         let (_, first) = transfer(&mut client, &mut server, &message[..1]);
@@ -432,12 +427,7 @@ fn fragmented_compressed_message_with_rsv1_on_the_first_frame_only() {
     wire.extend(frame(false, 0, 0, &compressed[third..2 * third], k));
     wire.extend(frame(true, 0, 0, &compressed[2 * third..], k));
     let (mut _client, mut server) = pair(
-        Agreement {
-            compress_window_bits: 15,
-            compress_context_takeover: true,
-            decompress_window_bits: 15,
-            decompress_context_takeover: true,
-        },
+        both_ways(15, true),
         &DeflateConfig::default(),
         Config::default(),
     );
@@ -477,12 +467,7 @@ fn a_final_block_from_the_peer_resets_its_stream() {
 #[test]
 fn corrupt_data_closes_with_1007() {
     let (_, mut server) = pair(
-        Agreement {
-            compress_window_bits: 15,
-            compress_context_takeover: true,
-            decompress_window_bits: 15,
-            decompress_context_takeover: true,
-        },
+        both_ways(15, true),
         &DeflateConfig::default(),
         Config::default(),
     );
@@ -494,12 +479,7 @@ fn corrupt_data_closes_with_1007() {
     assert_eq!(error, Some(1007));
     // Text that inflates to invalid UTF-8 is 1007 as well.
     let (_, mut server) = pair(
-        Agreement {
-            compress_window_bits: 15,
-            compress_context_takeover: false,
-            decompress_window_bits: 15,
-            decompress_context_takeover: false,
-        },
+        both_ways(15, false),
         &DeflateConfig::default(),
         Config::default(),
     );
@@ -511,12 +491,7 @@ fn corrupt_data_closes_with_1007() {
 // ----- the size limit and the bomb -----------------------------------------------
 
 fn limited_server(limit: usize) -> Connection {
-    let agreement = Agreement {
-        compress_window_bits: 15,
-        compress_context_takeover: true,
-        decompress_window_bits: 15,
-        decompress_context_takeover: true,
-    };
+    let agreement = both_ways(15, true);
     let limits = Config {
         max_message_size: limit,
         ..Config::default()
@@ -581,12 +556,7 @@ fn the_fragment_count_is_bounded_for_compressed_messages_too() {
         max_fragments: 3,
         ..Config::default()
     };
-    let agreement = Agreement {
-        compress_window_bits: 15,
-        compress_context_takeover: true,
-        decompress_window_bits: 15,
-        decompress_context_takeover: true,
-    };
+    let agreement = both_ways(15, true);
     let (_, mut server) = pair(agreement, &DeflateConfig::default(), limits);
     let k = [1, 2, 3, 4];
     let mut wire = frame(false, RSV1, 1, &[], k);
