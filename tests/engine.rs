@@ -3,7 +3,7 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use simdws::frame::CloseCode;
@@ -25,13 +25,36 @@ impl Handler for Echo {
     }
 }
 
+/// The fd-leak test counts this process's file descriptors, which every
+/// other test's sockets move: it holds this lock for writing, every other
+/// test for reading.
+static FDS: RwLock<()> = RwLock::new(());
+
+fn sharing_fds() -> RwLockReadGuard<'static, ()> {
+    FDS.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn owning_fds() -> RwLockWriteGuard<'static, ()> {
+    FDS.write().unwrap_or_else(|e| e.into_inner())
+}
+
 struct TestServer {
     server: Option<Server>,
     closes: mpsc::Receiver<(ConnId, CloseCode, String)>,
+    /// Released after the server has stopped (fields drop after `drop`).
+    _fds: Option<RwLockReadGuard<'static, ()>>,
 }
 
 impl TestServer {
     fn start(config: ServerConfig) -> TestServer {
+        let fds = sharing_fds();
+        let mut server = TestServer::start_owning_fds(config);
+        server._fds = Some(fds);
+        server
+    }
+
+    /// For the one test that holds the fd lock itself.
+    fn start_owning_fds(config: ServerConfig) -> TestServer {
         let (tx, rx) = mpsc::channel();
         let tx = Mutex::new(tx);
         let server = Server::start(config, move |_, _| Echo {
@@ -41,6 +64,7 @@ impl TestServer {
         TestServer {
             server: Some(server),
             closes: rx,
+            _fds: None,
         }
     }
 
@@ -364,7 +388,8 @@ fn a_protocol_error_closes_with_its_code_and_the_server_goes_on() {
 
 #[test]
 fn no_file_descriptor_leaks_after_10000_connects() {
-    let server = TestServer::start(config());
+    let _fds = owning_fds();
+    let server = TestServer::start_owning_fds(config());
     let url = server.url("/");
     // Warm up (threads, epoll fds, the first allocations of everything).
     drop(client(&url));
@@ -393,6 +418,7 @@ fn no_file_descriptor_leaks_after_10000_connects() {
 /// Handlers run on their worker's thread, and a handle sends from anywhere.
 #[test]
 fn a_handle_sends_to_one_connection_from_another_thread() {
+    let _fds = sharing_fds();
     let ids = Arc::new(Mutex::new(Vec::new()));
     struct Register(Arc<Mutex<Vec<ConnId>>>);
     impl Handler for Register {

@@ -41,7 +41,6 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-
 fn allocations() -> u64 {
     ALLOCATIONS.load(Ordering::Relaxed)
 }
