@@ -619,3 +619,75 @@ fn data_and_fin_in_one_edge_are_both_seen() {
     fake.join().unwrap();
     client.shutdown();
 }
+
+/// Waits (up to 5 s) until `done` holds for the server's stats.
+fn stats_until(handle: &ServerHandle, done: impl Fn(ServerStats) -> bool) -> ServerStats {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !done(handle.stats()) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    handle.stats()
+}
+
+/// Idle connections rest after a tick; input, a broadcast and a close each
+/// wake one, and it carries on as if it had never slept.
+#[test]
+fn idle_connections_rest_and_wake_for_input_broadcasts_and_closes() {
+    let server = TestServer::start(config());
+    let url = server.url("/");
+    let mut clients: Vec<BlockingClient> = (0..3).map(|_| client(&url)).collect();
+    let all_resting = |s: ServerStats| s.open == 3 && s.resting == 3;
+    assert!(all_resting(stats_until(&server.handle(), all_resting)));
+    clients[0].send_text("awake").unwrap();
+    assert_eq!(clients[0].recv().unwrap(), OwnedEvent::Text("awake".into()));
+    assert!(all_resting(stats_until(&server.handle(), all_resting)));
+    server
+        .handle()
+        .broadcast(OwnedMessage::Text("to all".into()));
+    for c in &mut clients {
+        assert_eq!(c.recv().unwrap(), OwnedEvent::Text("to all".into()));
+    }
+    assert!(all_resting(stats_until(&server.handle(), all_resting)));
+    clients[1].close(CloseCode(4001), "bye").unwrap();
+    assert!(matches!(
+        clients[1].recv().unwrap(),
+        OwnedEvent::Close(CloseCode(4001), _)
+    ));
+    let (_, code, _) = server.closes.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(code, CloseCode(4001));
+    let two = |s: ServerStats| s.open == 2 && s.resting == 2;
+    assert!(two(stats_until(&server.handle(), two)));
+    // A resting connection the server closes gets its close frame.
+    server.handle().shutdown();
+    for c in clients.iter_mut().step_by(2) {
+        assert!(matches!(
+            c.recv().unwrap(),
+            OwnedEvent::Close(CloseCode::GOING_AWAY, _)
+        ));
+    }
+}
+
+/// With permessage-deflate and context takeover, the inflater's window
+/// survives a rest: the client's second message refers back to the first.
+#[cfg(feature = "deflate")]
+#[test]
+fn a_deflate_context_survives_a_rest() {
+    use simdws::deflate::DeflateConfig;
+    let server = TestServer::start(ServerConfig {
+        deflate: Some(DeflateConfig::default()),
+        ..config()
+    });
+    let options = ClientOptions {
+        timeout: Some(Duration::from_secs(10)),
+        deflate: Some(DeflateConfig::default()),
+        ..ClientOptions::default()
+    };
+    let mut c = BlockingClient::connect_with(&server.url("/"), options).unwrap();
+    let message = "a message long enough to be worth compressing, twice over ".repeat(4);
+    for _ in 0..3 {
+        let resting = |s: ServerStats| s.resting == 1;
+        assert!(resting(stats_until(&server.handle(), resting)));
+        c.send_text(&message).unwrap();
+        assert_eq!(c.recv().unwrap(), OwnedEvent::Text(message.clone()));
+    }
+}

@@ -670,3 +670,120 @@ fn extension_output_is_held_to_the_message_limit() {
         Some(1009)
     );
 }
+
+// ----- rest ---------------------------------------------------------------------
+
+#[test]
+fn a_connection_rests_only_with_nothing_in_flight() {
+    let rests = |conn: Connection| Box::new(conn).rest(Instant::now()).is_ok();
+    assert!(rests(server()));
+    let whole = text("hello");
+    // Half a header, half a frame, the first fragment of a message.
+    for partial in [&whole[..1], &whole[..8]] {
+        let mut conn = server();
+        feed_all(&mut conn, partial);
+        assert!(!conn.is_at_rest());
+        assert!(!rests(conn));
+    }
+    let mut conn = server();
+    feed_all(&mut conn, &frame(false, 0, 1, b"frag", [9, 9, 9, 9]));
+    assert!(!rests(conn));
+    // Output not yet written; a close begun.
+    let mut conn = server();
+    conn.send_text("queued").unwrap();
+    assert!(!rests(conn));
+    let mut conn = server();
+    conn.close(CloseCode::NORMAL, "").unwrap();
+    let n = conn.poll_transmit().len();
+    conn.advance_transmit(n);
+    assert!(!rests(conn));
+    // A whole message received and its answer written: at rest.
+    let mut conn = server();
+    assert_eq!(
+        feed_all(&mut conn, &whole).0,
+        vec![OwnedEvent::Text("hello".into())]
+    );
+    conn.send_text("hello").unwrap();
+    sent_by(&mut conn);
+    assert!(rests(conn));
+}
+
+#[test]
+fn a_woken_connection_goes_on_where_it_stopped() {
+    let start = Instant::now();
+    let mut conn = server();
+    feed_all(&mut conn, &text("before"));
+    let resting = Box::new(conn).rest(start).unwrap();
+    assert_eq!(resting.role(), Role::Server);
+    let mut conn = resting.wake(Config::default(), start);
+    // Masked input is still expected (a server), limits still apply.
+    assert_eq!(
+        feed_all(&mut conn, &text("after")).0,
+        vec![OwnedEvent::Text("after".into())]
+    );
+    assert_eq!(feed_all(&mut conn, b"\x81\x02hi").1, Some(1002));
+    // A client wakes masking again, with fresh keys.
+    let client = Connection::new(Role::Client, Config::default(), start);
+    let mut client = Box::new(client)
+        .rest(start)
+        .unwrap()
+        .wake(Config::default(), start);
+    client.send_text("masked").unwrap();
+    assert_eq!(client.poll_transmit()[1] & 0x80, 0x80);
+}
+
+#[test]
+fn keepalive_and_idle_deadlines_survive_a_rest() {
+    let start = Instant::now();
+    let s = Duration::from_secs;
+    let config = Config {
+        ping_interval: Some(s(10)),
+        idle_timeout: Some(s(30)),
+        ..Config::default()
+    };
+    let mut conn = Connection::new(Role::Server, config.clone(), start);
+    // Input at 5 s (seen by the timers at the next tick or at the rest).
+    conn.handle_timeout(start + s(4));
+    feed_all(&mut conn, &text("hi"));
+    let resting = Box::new(conn).rest(start + s(5)).unwrap();
+    assert_eq!(resting.poll_timeout(&config), Some(start + s(15)));
+    let mut conn = resting.wake(config.clone(), start + s(15));
+    conn.handle_timeout(start + s(15));
+    assert_eq!(
+        sent_by(&mut conn),
+        vec![OwnedEvent::Ping(b"keepalive".to_vec())]
+    );
+    // The ping is remembered across the next rest: the next one is due 10 s
+    // after it, the idle close 30 s after the input.
+    let resting = Box::new(conn).rest(start + s(16)).unwrap();
+    assert_eq!(resting.poll_timeout(&config), Some(start + s(25)));
+    let mut conn = resting.wake(config, start + s(35));
+    conn.handle_timeout(start + s(35));
+    assert_eq!(
+        sent_by(&mut conn),
+        vec![OwnedEvent::Close(CloseCode(1001), "idle timeout".into())]
+    );
+}
+
+#[test]
+fn an_extension_keeps_its_state_across_a_rest() {
+    // `Reverse` buffers a message's chunks until its end; its encoder is
+    // stateless. Both halves come back installed: RSV1 is still allowed and
+    // outgoing messages are still encoded.
+    let conn = server().with_extension(
+        Box::new(Reverse {
+            pending: Vec::new(),
+        }),
+        Box::new(ReverseEncoder),
+    );
+    let mut conn = Box::new(conn)
+        .rest(Instant::now())
+        .unwrap()
+        .wake(Config::default(), Instant::now());
+    assert_eq!(
+        feed_all(&mut conn, &frame(true, RSV1, 1, b"olleh", [1, 2, 3, 4])).0,
+        vec![OwnedEvent::Text("hello".into())]
+    );
+    conn.send_text("abc").unwrap();
+    assert_eq!(conn.poll_transmit(), &[0xC1, 0x03, b'c', b'b', b'a']);
+}

@@ -5,6 +5,7 @@ payload × pipeline × text/binary; several runs per point, medians, and the
 ratio simdws / best peer. Also server RSS per idle connection.
 
     python3 benches/compare/run.py [--quick] [--reps N] [--secs S] [--idle 10000,50000]
+                                   [--servers a,b] [--no-matrix]
 
 Holding 50,000 idle connections needs an open-file limit above 100,000 for the
 two processes together (`ulimit -n`).
@@ -120,11 +121,14 @@ def main():
     ap.add_argument("--secs", type=float, default=3)
     ap.add_argument("--idle", default="10000,50000")
     ap.add_argument("--servers", default=",".join(SERVERS))
+    ap.add_argument("--no-matrix", action="store_true", help="only the idle-memory runs")
     args = ap.parse_args()
     subprocess.run(["cargo", "build", "-q", "--release", "--bin", "simdws"], cwd=ROOT, check=True)
     subprocess.run(["cargo", "build", "-q", "--release"], cwd=PEERS, check=True)
     servers = args.servers.split(",")
-    if args.quick:
+    if args.no_matrix:
+        points = []
+    elif args.quick:
         points = [(c, s, p, True) for c in (1, 100, 1000) for s in (20, 1024, 65536) for p in (1, 16)]
     else:
         points = [(c, s, p, t) for c in (1, 100, 1000, 10000) for s in (20, 1024, 65536, 1 << 20)
@@ -190,6 +194,8 @@ def write_chart(results, servers):
     """Grouped bars: messages/s per point, one colour per server (SVG)."""
     colours = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#8c564b"]
     rows = results["points"]
+    if not rows:
+        return
     bar, gap, height, left = 10, 14, 320, 60
     group = bar * len(servers) + gap
     width = left + group * len(rows) + 20

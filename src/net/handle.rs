@@ -80,6 +80,33 @@ pub(crate) enum Command {
 pub(crate) struct Mailbox {
     pub queue: Mutex<Vec<Command>>,
     pub waker: Waker,
+    /// The worker's open connections, and how many of them rest, as of its
+    /// latest timer sweep.
+    pub open: AtomicUsize,
+    pub resting: AtomicUsize,
+}
+
+impl Mailbox {
+    pub fn new(waker: Waker) -> Self {
+        Mailbox {
+            queue: Mutex::new(Vec::new()),
+            waker,
+            open: AtomicUsize::new(0),
+            resting: AtomicUsize::new(0),
+        }
+    }
+}
+
+/// Connection counts, summed over the workers as of their latest timer
+/// sweep (a tick old at most).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServerStats {
+    /// WebSocket connections open.
+    pub open: usize,
+    /// Of those, the ones at rest: idle for a whole tick with nothing in
+    /// flight, held in a few dozen bytes (see `protocol::RestingConnection`).
+    pub resting: usize,
 }
 
 struct Shared {
@@ -219,5 +246,14 @@ impl ServerHandle {
 
     pub fn workers(&self) -> usize {
         self.shared.mailboxes.len()
+    }
+
+    pub fn stats(&self) -> ServerStats {
+        let mut stats = ServerStats::default();
+        for mailbox in &self.shared.mailboxes {
+            stats.open += mailbox.open.load(Ordering::Relaxed);
+            stats.resting += mailbox.resting.load(Ordering::Relaxed);
+        }
+        stats
     }
 }

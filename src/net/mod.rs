@@ -19,7 +19,7 @@ mod worker;
 pub use crate::protocol::OwnedEvent;
 pub use client::{BlockingClient, ClientError, ClientOptions, WsUrl};
 pub use config::ServerConfig;
-pub use handle::{ConnId, OwnedMessage, ServerHandle};
+pub use handle::{ConnId, OwnedMessage, ServerHandle, ServerStats};
 pub use handler::{Conn, Handler, HttpResponse, Message, Upgrade};
 pub use listener::bind_reuseport;
 pub use server::{Client, Server};

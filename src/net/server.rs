@@ -2,7 +2,7 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use mio::net::TcpListener;
@@ -124,10 +124,7 @@ where
                 .register(listener, LISTENER, Interest::READABLE)?;
         }
         let waker = Waker::new(poll.registry(), WAKER)?;
-        mailboxes.push(Mailbox {
-            queue: Mutex::new(Vec::new()),
-            waker,
-        });
+        mailboxes.push(Mailbox::new(waker));
         polls.push(poll);
     }
     let handle = ServerHandle::new(mailboxes);

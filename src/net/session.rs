@@ -12,7 +12,7 @@ use super::handle::ConnId;
 use super::transport::Transport;
 use crate::frame::CloseCode;
 use crate::handshake::ClientRequest;
-use crate::protocol::Connection;
+use crate::protocol::{Config, Connection, RestingConnection, Role};
 
 pub(crate) enum Phase {
     /// Reading the upgrade request; `head` holds it while it is partial.
@@ -27,6 +27,9 @@ pub(crate) enum Phase {
     },
     /// The WebSocket connection.
     Open(Box<Connection>),
+    /// The WebSocket connection, idle for a whole timer tick with nothing in
+    /// flight: kept in a few dozen bytes until input or a send wakes it.
+    Resting(RestingConnection),
     /// An HTTP response (a page or a rejection) is being written; the
     /// connection closes after it.
     Http,
@@ -88,13 +91,51 @@ impl Session {
     }
 
     pub fn is_open(&self) -> bool {
-        matches!(self.phase, Phase::Open(_))
+        matches!(self.phase, Phase::Open(_) | Phase::Resting(_))
     }
 
     /// Whether the application knows of this connection (so `on_close` is
     /// owed): open, or a client connection it asked for.
     pub fn is_known_to_handler(&self) -> bool {
-        matches!(self.phase, Phase::Open(_) | Phase::Connecting { .. })
+        matches!(
+            self.phase,
+            Phase::Open(_) | Phase::Resting(_) | Phase::Connecting { .. }
+        )
+    }
+
+    /// A resting connection becomes a whole one again (with `config`, the
+    /// server's: only server connections rest) and counts as active, so it
+    /// is not put back to rest before a whole tick has passed.
+    pub fn wake(&mut self, config: &Config) {
+        if !matches!(self.phase, Phase::Resting(_)) {
+            return;
+        }
+        let Phase::Resting(resting) = std::mem::replace(&mut self.phase, Phase::Http) else {
+            unreachable!("checked above")
+        };
+        let conn = resting.wake(config.clone(), Instant::now());
+        self.phase = Phase::Open(Box::new(conn));
+        self.active = true;
+    }
+
+    /// Puts a server connection with nothing in flight to rest, freeing its
+    /// `Connection` and buffers. Client connections stay whole: their
+    /// config is their own, not the server's that `wake` uses.
+    pub fn rest(&mut self, now: Instant) {
+        let at_rest = match &self.phase {
+            Phase::Open(conn) => conn.role() == Role::Server && conn.is_at_rest(),
+            _ => false,
+        };
+        if !at_rest {
+            return;
+        }
+        let Phase::Open(conn) = std::mem::replace(&mut self.phase, Phase::Http) else {
+            unreachable!("checked above")
+        };
+        self.phase = match conn.rest(now) {
+            Ok(resting) => Phase::Resting(resting),
+            Err(conn) => Phase::Open(conn),
+        };
     }
 
     /// Unsent output bytes.

@@ -286,12 +286,13 @@ impl<H: Handler> Worker<H> {
         let Some(session) = sessions.get_mut(key) else {
             return;
         };
+        session.wake(&config.protocol);
         let input = &mut recv_buf[..n];
         match &mut session.phase {
             Phase::Handshake { .. } => handshake_bytes(session, input, handler, handle, config),
             Phase::Connecting { .. } => response_bytes(session, input, handler, handle),
             Phase::Open(_) => frame_bytes(session, input, handler, handle),
-            Phase::Http | Phase::Draining { .. } => {}
+            Phase::Resting(_) | Phase::Http | Phase::Draining { .. } => {}
         }
     }
 
@@ -452,10 +453,23 @@ impl<H: Handler> Worker<H> {
                         conn.handle_timeout(now);
                         self.after_io(key);
                     } else if !std::mem::take(&mut session.active) {
-                        // Idle for a whole tick: its (empty) payload buffers
-                        // go back to the allocator.
+                        // Idle for a whole tick: at rest when nothing is in
+                        // flight, else its (empty) payload buffers go back
+                        // to the allocator.
                         conn.release_buffers();
+                        session.rest(now);
                     }
+                }
+                Phase::Resting(resting)
+                    if resting
+                        .poll_timeout(&self.config.protocol)
+                        .is_some_and(|t| t <= now) =>
+                {
+                    session.wake(&self.config.protocol);
+                    if let Some(conn) = session.connection() {
+                        conn.handle_timeout(now);
+                    }
+                    self.after_io(key);
                 }
                 Phase::Draining { until } if now >= *until => self.remove(key),
                 _ => {}
@@ -463,6 +477,22 @@ impl<H: Handler> Worker<H> {
         }
         self.scratch_keys = keys;
         self.shrink_if_mostly_vacant();
+        self.publish_stats();
+    }
+
+    fn publish_stats(&self) {
+        let (mut open, mut resting) = (0, 0);
+        for (_, session) in &self.sessions {
+            open += session.is_open() as usize;
+            resting += matches!(session.phase, Phase::Resting(_)) as usize;
+        }
+        let mailbox = self.handle.mailbox(self.index);
+        mailbox
+            .open
+            .store(open, std::sync::atomic::Ordering::Relaxed);
+        mailbox
+            .resting
+            .store(resting, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// After a burst (a flood of short connections), give back the slab
@@ -506,6 +536,7 @@ impl<H: Handler> Worker<H> {
                 }
                 Command::Close(id, code, reason) => {
                     if let Some(key) = self.find(id) {
+                        self.sessions[key].wake(&self.config.protocol);
                         if let Some(conn) = self.sessions[key].connection() {
                             let _ = conn.close(code, &reason);
                         }
@@ -529,6 +560,7 @@ impl<H: Handler> Worker<H> {
     }
 
     fn send_owned(&mut self, key: usize, message: &OwnedMessage) {
+        self.sessions[key].wake(&self.config.protocol);
         if let Some(conn) = self.sessions[key].connection() {
             let _ = match message {
                 OwnedMessage::Text(t) => conn.send_text(t),
@@ -633,6 +665,7 @@ impl<H: Handler> Worker<H> {
                 session.phase,
                 Phase::Handshake { .. } | Phase::Connecting { .. }
             );
+            session.wake(&self.config.protocol);
             if let Some(conn) = session.connection() {
                 let _ = conn.close(CloseCode::GOING_AWAY, "server shutting down");
                 self.after_io(key);

@@ -9,6 +9,7 @@ use super::error::{ProtocolError, SendError};
 use super::extension::{MessageDecoder, MessageEncoder};
 use super::receiver::{Received, Receiver};
 use super::sender::{Role, Sender, State};
+use super::timers::Timers;
 use crate::frame::{CloseCode, Opcode};
 
 /// A sans-IO WebSocket connection for either role (see the crate docs).
@@ -21,9 +22,14 @@ pub struct Connection {
 impl Connection {
     /// A connection whose handshake is complete. `now` starts its timers.
     pub fn new(role: Role, config: Config, now: Instant) -> Self {
+        let timers = Timers::new(&config, now);
+        Connection::with_timers(role, config, timers)
+    }
+
+    pub(crate) fn with_timers(role: Role, config: Config, timers: Timers) -> Self {
         Connection {
             rx: Receiver::new(role == Role::Server, config.clone()),
-            tx: Sender::new(role, config, now),
+            tx: Sender::new(role, config, timers),
         }
     }
 
@@ -42,6 +48,10 @@ impl Connection {
     /// stays free for answering.
     pub fn split(&mut self) -> (&mut Receiver, &mut Sender) {
         (&mut self.rx, &mut self.tx)
+    }
+
+    pub(crate) fn halves(&self) -> (&Receiver, &Sender) {
+        (&self.rx, &self.tx)
     }
 
     pub fn sender(&mut self) -> &mut Sender {

@@ -152,6 +152,15 @@ impl Receiver {
         self.decoder = Some(decoder);
     }
 
+    pub(crate) fn take_decoder(&mut self) -> Option<Box<dyn MessageDecoder>> {
+        self.decoder.take()
+    }
+
+    /// Between messages: no header, frame or message half received.
+    pub(crate) fn is_at_rest(&self) -> bool {
+        self.partial_header.len == 0 && self.frame.is_none() && self.message.is_none()
+    }
+
     /// Feeds bytes from the peer. Masked payloads are unmasked in place in
     /// `input`. Returns how much was consumed and at most one event; call
     /// again with `&mut input[consumed..]` until everything is consumed.

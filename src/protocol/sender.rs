@@ -43,7 +43,8 @@ pub struct Sender {
     out: SendBuffer,
     /// The opcode of the message we are sending in fragments.
     sending_fragmented: Option<Opcode>,
-    keys: Option<MaskKeys>,
+    /// Boxed: 256 bytes of keys that a server never needs.
+    keys: Option<Box<MaskKeys>>,
     /// The answer to the latest ping, while pongs are being coalesced.
     coalesced_pong: Option<([u8; MAX_CONTROL_PAYLOAD], u8)>,
     encoder: Option<Box<dyn MessageEncoder>>,
@@ -63,16 +64,16 @@ impl std::fmt::Debug for Sender {
 }
 
 impl Sender {
-    pub(crate) fn new(role: Role, config: Config, now: Instant) -> Self {
+    pub(crate) fn new(role: Role, config: Config, timers: Timers) -> Self {
         Sender {
             role,
-            timers: Timers::new(&config, now),
+            timers,
             config,
             state: State::Open,
             close_sent: false,
             out: SendBuffer::default(),
             sending_fragmented: None,
-            keys: (role == Role::Client).then(MaskKeys::new),
+            keys: (role == Role::Client).then(|| Box::new(MaskKeys::new())),
             coalesced_pong: None,
             encoder: None,
             encode_scratch: Vec::new(),
@@ -82,6 +83,25 @@ impl Sender {
 
     pub(crate) fn set_encoder(&mut self, encoder: Box<dyn MessageEncoder>) {
         self.encoder = Some(encoder);
+    }
+
+    pub(crate) fn take_encoder(&mut self) -> Option<Box<dyn MessageEncoder>> {
+        self.encoder.take()
+    }
+
+    /// Open, nothing queued or half sent, no close begun: what is left to
+    /// keep is the role and the keepalive timers.
+    pub(crate) fn is_at_rest(&self) -> bool {
+        self.state == State::Open
+            && !self.close_sent
+            && self.out.len() == 0
+            && self.coalesced_pong.is_none()
+            && self.sending_fragmented.is_none()
+            && self.failure.is_none()
+    }
+
+    pub(crate) fn timers_mut(&mut self) -> &mut Timers {
+        &mut self.timers
     }
 
     pub fn role(&self) -> Role {
@@ -304,7 +324,7 @@ impl Sender {
     /// Encodes one frame straight into the send buffer: header first, then
     /// the payload, masked while it is copied on the client side.
     fn write_frame(&mut self, fin: bool, rsv: u8, opcode: Opcode, payload: &[u8]) {
-        let key = self.keys.as_mut().map(MaskKeys::next_key);
+        let key = self.keys.as_deref_mut().map(MaskKeys::next_key);
         let header = FrameHeader {
             fin,
             rsv,

@@ -48,6 +48,26 @@ impl Timers {
         }
     }
 
+    /// Timers that go on from `last_input` and `last_ping` (of a connection
+    /// that rested), as of `now`.
+    pub fn resumed(config: &Config, now: Instant, last_input: Instant, last_ping: Instant) -> Self {
+        Timers {
+            last_input,
+            last_ping,
+            ..Timers::new(config, now)
+        }
+    }
+
+    /// Folds in the input seen since the last `advance` (without running any
+    /// timer) and returns `(last_input, last_ping)`: all a connection at
+    /// rest must keep of its timers.
+    pub fn keepalive_state(&mut self, now: Instant) -> (Instant, Instant) {
+        if std::mem::take(&mut self.input_seen) {
+            self.last_input = self.now.max(now);
+        }
+        (self.last_input, self.last_ping)
+    }
+
     pub fn saw_input(&mut self) {
         self.input_seen = true;
     }
