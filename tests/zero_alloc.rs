@@ -145,8 +145,8 @@ fn the_engine_echoes_without_allocating() {
             stream.write_all(&frame).unwrap();
             stream.read_exact(&mut echo).unwrap();
         };
-        // Warm up past a few timer sweeps (100 ms apart), whose scratch
-        // space is set up on first use.
+        // Warm up past a few timer sweeps (100 ms apart), so whatever they
+        // set up on first use is set up.
         let warm = Instant::now();
         while warm.elapsed() < std::time::Duration::from_millis(350) {
             round_trip();

@@ -38,20 +38,27 @@ pub(crate) enum Phase {
     Draining { until: Instant },
 }
 
+/// An HTTP message written before anything else: a response, or a client's
+/// upgrade request.
+pub(crate) struct Preamble {
+    bytes: Vec<u8>,
+    written: usize,
+}
+
+/// Kept small: an idle server holds one per connection and little else
+/// (what a connection rarely needs is boxed, the peer's address is asked of
+/// the socket when wanted).
 pub(crate) struct Session {
     pub stream: Transport<TcpStream>,
-    pub peer: SocketAddr,
     pub id: ConnId,
     pub phase: Phase,
-    /// An HTTP response, written before anything else.
-    pub preamble: Vec<u8>,
-    pub preamble_written: usize,
+    pub preamble: Option<Box<Preamble>>,
     /// Output passed the high-water mark: not read until it drains.
     pub backed_up: bool,
     /// Deadline for the upgrade request.
     pub handshake_deadline: Instant,
     /// What `on_close` will report: the peer's close, or our error.
-    pub close_info: Option<(CloseCode, String)>,
+    pub close_info: Option<Box<(CloseCode, String)>>,
     /// Failed in a way that ends it now (a bad handshake response).
     pub doomed: bool,
     /// Read or written since the last timer sweep; a connection that was
@@ -61,25 +68,39 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    pub fn new(
-        stream: Transport<TcpStream>,
-        peer: SocketAddr,
-        id: ConnId,
-        deadline: Instant,
-    ) -> Self {
+    pub fn new(stream: Transport<TcpStream>, id: ConnId, deadline: Instant) -> Self {
         Session {
             stream,
-            peer,
             id,
             phase: Phase::Handshake { head: Vec::new() },
-            preamble: Vec::new(),
-            preamble_written: 0,
+            preamble: None,
             backed_up: false,
             handshake_deadline: deadline,
             close_info: None,
             doomed: false,
             active: true,
             subprotocol: None,
+        }
+    }
+
+    /// The peer's address, for logs.
+    pub fn peer(&self) -> Option<SocketAddr> {
+        self.stream.socket().peer_addr().ok()
+    }
+
+    pub fn set_preamble(&mut self, bytes: Vec<u8>) {
+        self.preamble = Some(Box::new(Preamble { bytes, written: 0 }));
+    }
+
+    /// What `on_close` will report (replacing what was noted before).
+    pub fn note_close(&mut self, code: CloseCode, reason: String) {
+        self.close_info = Some(Box::new((code, reason)));
+    }
+
+    /// Like `note_close`, unless something was noted already.
+    pub fn note_close_unless_noted(&mut self, code: CloseCode, reason: String) {
+        if self.close_info.is_none() {
+            self.note_close(code, reason);
         }
     }
 
@@ -140,7 +161,10 @@ impl Session {
 
     /// Unsent output bytes.
     pub fn buffered(&self) -> usize {
-        let preamble = self.preamble.len() - self.preamble_written;
+        let preamble = self
+            .preamble
+            .as_ref()
+            .map_or(0, |p| p.bytes.len() - p.written);
         match &self.phase {
             Phase::Open(conn) => preamble + conn.buffered_amount(),
             _ => preamble,
@@ -151,18 +175,17 @@ impl Session {
     /// write carries every frame queued since the last flush (corking).
     /// Returns whether everything was written.
     pub fn flush(&mut self) -> io::Result<bool> {
-        while self.preamble_written < self.preamble.len() {
-            match self.stream.write(&self.preamble[self.preamble_written..]) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => self.preamble_written += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+        if let Some(preamble) = &mut self.preamble {
+            while preamble.written < preamble.bytes.len() {
+                match self.stream.write(&preamble.bytes[preamble.written..]) {
+                    Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                    Ok(n) => preamble.written += n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
             }
-        }
-        if self.preamble_written > 0 {
-            self.preamble = Vec::new();
-            self.preamble_written = 0;
+            self.preamble = None;
         }
         if let Phase::Open(conn) = &mut self.phase {
             loop {

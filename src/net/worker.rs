@@ -45,8 +45,6 @@ pub(crate) struct Worker<H: Handler> {
     handle: ServerHandle,
     config: Arc<ServerConfig>,
     shutdown_deadline: Option<Instant>,
-    /// Reused for the timer sweep, so it allocates nothing per tick.
-    scratch_keys: Vec<usize>,
 }
 
 impl<H: Handler> Worker<H> {
@@ -69,7 +67,6 @@ impl<H: Handler> Worker<H> {
             handle,
             config,
             shutdown_deadline: None,
-            scratch_keys: Vec::new(),
         }
     }
 
@@ -176,7 +173,7 @@ impl<H: Handler> Worker<H> {
             Interest::READABLE | Interest::WRITABLE,
         )?;
         let deadline = Instant::now() + self.config.handshake_timeout;
-        entry.insert(Session::new(stream, peer, id, deadline));
+        entry.insert(Session::new(stream, id, deadline));
         log::debug!("{id} accepted from {peer}");
         Ok(key)
     }
@@ -225,8 +222,10 @@ impl<H: Handler> Worker<H> {
                     // owed (best effort) before closing.
                     let _ = session.flush();
                     if session.close_info.is_none() && !session.is_open() {
-                        session.close_info =
-                            Some((CloseCode::ABNORMAL, "connection closed by the peer".into()));
+                        session.note_close(
+                            CloseCode::ABNORMAL,
+                            "connection closed by the peer".into(),
+                        );
                     }
                     self.remove(key);
                     return ReadStop::Gone;
@@ -263,9 +262,7 @@ impl<H: Handler> Worker<H> {
                             .socket_mut()
                             .write(super::tls::PLAIN_HTTP_RESPONSE);
                     }
-                    session
-                        .close_info
-                        .get_or_insert((CloseCode::ABNORMAL, format!("read: {e}")));
+                    session.note_close_unless_noted(CloseCode::ABNORMAL, format!("read: {e}"));
                     self.remove(key);
                     return ReadStop::Gone;
                 }
@@ -313,7 +310,7 @@ impl<H: Handler> Worker<H> {
                     (Ok(None), Ok(_)) => *connected = true,
                     (Ok(None), Err(e)) if e.kind() == io::ErrorKind::NotConnected => return,
                     (Ok(Some(e)) | Err(e), _) | (_, Err(e)) => {
-                        session.close_info = Some((CloseCode::ABNORMAL, format!("connect: {e}")));
+                        session.note_close(CloseCode::ABNORMAL, format!("connect: {e}"));
                         self.remove(key);
                         return;
                     }
@@ -325,9 +322,7 @@ impl<H: Handler> Worker<H> {
             Ok(done) => done,
             Err(e) => {
                 log::debug!("{} write: {e}", session.id);
-                session
-                    .close_info
-                    .get_or_insert((CloseCode::ABNORMAL, format!("write: {e}")));
+                session.note_close_unless_noted(CloseCode::ABNORMAL, format!("write: {e}"));
                 self.remove(key);
                 return;
             }
@@ -343,7 +338,7 @@ impl<H: Handler> Worker<H> {
                     let code = conn
                         .failure()
                         .map_or(CloseCode::ABNORMAL, |e| e.close_code());
-                    session.close_info = Some((code, String::new()));
+                    session.note_close(code, String::new());
                 }
             }
             self.notify_closed(key);
@@ -362,7 +357,7 @@ impl<H: Handler> Worker<H> {
                 "{}: slow consumer with {buffered} bytes unsent: disconnecting",
                 session.id
             );
-            session.close_info = Some((CloseCode::POLICY_VIOLATION, "slow consumer".into()));
+            session.note_close(CloseCode::POLICY_VIOLATION, "slow consumer".into());
             self.remove(key);
         } else if buffered > self.config.high_water {
             session.backed_up = true;
@@ -407,7 +402,7 @@ impl<H: Handler> Worker<H> {
             let (code, reason) = session
                 .close_info
                 .take()
-                .unwrap_or((CloseCode::ABNORMAL, String::new()));
+                .map_or((CloseCode::ABNORMAL, String::new()), |info| *info);
             log::debug!("{} closed: {code} {reason}", session.id);
             let id = session.id;
             // Mark it handled: the phase leaves Open right after.
@@ -428,24 +423,28 @@ impl<H: Handler> Worker<H> {
     /// The coarse sweep: handshake deadlines, protocol timers (keepalive,
     /// idle, close handshake) and lingering closes.
     fn sweep(&mut self, now: Instant) {
-        let mut keys = std::mem::take(&mut self.scratch_keys);
-        keys.clear();
-        keys.extend(self.sessions.iter().map(|(k, _)| k));
-        for &key in &keys {
+        // By slot rather than over a list of keys: a list as long as the
+        // slab would be allocated on top of the connections' memory, and
+        // keep the heap below it from shrinking when they rest.
+        for key in 0..self.sessions.capacity() {
             let Some(session) = self.sessions.get_mut(key) else {
                 continue;
             };
             match &mut session.phase {
                 Phase::Handshake { .. } if now >= session.handshake_deadline => {
-                    log::debug!("{}: handshake timeout from {}", session.id, session.peer);
-                    session.preamble =
-                        Rejection::new(408, "handshake not completed in time").response();
+                    log::debug!(
+                        "{}: handshake timeout from {:?}",
+                        session.id,
+                        session.peer()
+                    );
+                    session.set_preamble(
+                        Rejection::new(408, "handshake not completed in time").response(),
+                    );
                     session.phase = Phase::Http;
                     self.after_io(key);
                 }
                 Phase::Connecting { .. } if now >= session.handshake_deadline => {
-                    session.close_info =
-                        Some((CloseCode::ABNORMAL, "connect/handshake timeout".into()));
+                    session.note_close(CloseCode::ABNORMAL, "connect/handshake timeout".into());
                     self.remove(key);
                 }
                 Phase::Open(conn) => {
@@ -475,7 +474,6 @@ impl<H: Handler> Worker<H> {
                 _ => {}
             }
         }
-        self.scratch_keys = keys;
         self.shrink_if_mostly_vacant();
         self.publish_stats();
     }
@@ -496,13 +494,12 @@ impl<H: Handler> Worker<H> {
     }
 
     /// After a burst (a flood of short connections), give back the slab
-    /// and scratch space it left behind, so memory returns to what the
-    /// connections alive now need.
+    /// space it left behind, so memory returns to what the connections
+    /// alive now need.
     fn shrink_if_mostly_vacant(&mut self) {
         const KEEP: usize = 1024;
         if self.sessions.capacity() > KEEP && self.sessions.len() * 4 < self.sessions.capacity() {
             self.sessions.shrink_to_fit();
-            self.scratch_keys = Vec::new();
         }
     }
 
@@ -641,7 +638,7 @@ impl<H: Handler> Worker<H> {
         };
         let request = options.request(url);
         let session = &mut self.sessions[key];
-        session.preamble = request.bytes().to_vec();
+        session.set_preamble(request.bytes().to_vec());
         session.phase = Phase::Connecting {
             request: Box::new(request),
             options: Box::new(options),
@@ -733,7 +730,7 @@ fn handshake_bytes<H: Handler>(
                         &b"method not allowed\n"[..],
                     )
                 };
-                session.preamble = response.to_bytes();
+                session.set_preamble(response.to_bytes());
                 session.phase = Phase::Http;
                 return;
             }
@@ -746,11 +743,16 @@ fn handshake_bytes<H: Handler>(
             };
             // The 101 goes first in the output, before anything on_open sends.
             conn.sender().queue_unsent(&accepted.response());
+            // Asked of the socket here rather than kept for every connection.
+            let Ok(peer) = session.stream.socket().peer_addr() else {
+                session.doomed = true;
+                return;
+            };
             let upgrade = Upgrade {
                 request: &request,
                 subprotocol: accepted.subprotocol.as_deref(),
                 extensions: accepted.extensions.as_deref(),
-                peer: session.peer,
+                peer,
             };
             let mut c = Conn {
                 id: session.id,
@@ -763,12 +765,7 @@ fn handshake_bytes<H: Handler>(
                 reject(session, &rejection);
                 return;
             }
-            log::debug!(
-                "{} open {} from {}",
-                session.id,
-                request.target,
-                session.peer
-            );
+            log::debug!("{} open {} from {peer}", session.id, request.target,);
             session.subprotocol = accepted.subprotocol.map(String::into_boxed_str);
             session.phase = Phase::Open(Box::new(conn));
             len
@@ -805,11 +802,11 @@ fn accept_upgrade(
 
 fn reject(session: &mut Session, rejection: &Rejection) {
     log::debug!(
-        "{} handshake from {} refused: {rejection}",
+        "{} handshake from {:?} refused: {rejection}",
         session.id,
-        session.peer
+        session.peer()
     );
-    session.preamble = rejection.response();
+    session.set_preamble(rejection.response());
     session.phase = Phase::Http;
 }
 
@@ -834,7 +831,7 @@ fn response_bytes<H: Handler>(
         Ok(Some(verified)) => verified,
         Ok(None) => return,
         Err(e) => {
-            session.close_info = Some((CloseCode::ABNORMAL, format!("handshake: {e}")));
+            session.note_close(CloseCode::ABNORMAL, format!("handshake: {e}"));
             session.doomed = true;
             return;
         }
@@ -842,7 +839,7 @@ fn response_bytes<H: Handler>(
     let conn = match options.connection(&response, Instant::now()) {
         Ok(conn) => conn,
         Err(e) => {
-            session.close_info = Some((CloseCode::ABNORMAL, format!("handshake: {e}")));
+            session.note_close(CloseCode::ABNORMAL, format!("handshake: {e}"));
             session.doomed = true;
             return;
         }
@@ -883,7 +880,7 @@ fn frame_bytes<H: Handler>(
             Ok(received) => received,
             Err(error) => {
                 log::debug!("{}: {error}", session.id);
-                session.close_info = Some((error.close_code(), error.to_string()));
+                session.note_close(error.close_code(), error.to_string());
                 return;
             }
         };
@@ -904,7 +901,7 @@ fn frame_bytes<H: Handler>(
             Event::Ping(payload) => handler.on_ping(&mut c, payload),
             Event::Pong(payload) => handler.on_pong(&mut c, payload),
             Event::Close { code, reason } => {
-                session.close_info = Some((code, reason.to_string()));
+                session.close_info = Some(Box::new((code, reason.to_string())));
             }
         }
     }
