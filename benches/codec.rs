@@ -1,12 +1,13 @@
 //! The receive hot path: header parse + unmask + validate of small masked
-//! text frames, raw and through the protocol `Connection`
+//! text frames, raw and through the protocol `Connection`; and messages per
+//! second through a client → server pipe in memory, whole and fragmented
 //! (`cargo bench --bench codec`).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use simdws::frame::{FrameHeader, HeaderRules, Parsed};
+use simdws::frame::{FrameHeader, HeaderRules, Opcode, Parsed};
 use simdws::mask;
 use simdws::protocol::{Config, Connection, Event, Role};
 use simdws::utf8::StreamingUtf8;
@@ -68,35 +69,60 @@ fn receive_path(c: &mut Criterion) {
     }
 }
 
-/// Messages per second through a client → server pipe in memory.
+/// Queues one message on `client`, whole or in four fragments.
+fn send(client: &mut Connection, payload: &[u8], fragmented: bool) {
+    if !fragmented {
+        client.send_binary(payload).unwrap();
+        return;
+    }
+    let quarter = payload.len().div_ceil(4);
+    let mut pieces = payload.chunks(quarter.max(1)).peekable();
+    let mut opcode = Opcode::Binary;
+    while let Some(piece) = pieces.next() {
+        client
+            .send_fragment(opcode, piece, pieces.peek().is_none())
+            .unwrap();
+        opcode = Opcode::Continuation;
+    }
+}
+
+/// Messages per second through a client → server pipe in memory, whole
+/// and in four fragments each (which the receiver assembles).
 fn in_memory_pipe(c: &mut Criterion) {
     for size in [20usize, 1024, 64 << 10] {
         let payload = vec![b'a'; size];
         let mut group = c.benchmark_group(format!("pipe/{size}"));
         group.throughput(Throughput::Elements(100));
-        let now = Instant::now();
-        let mut client = Connection::new(Role::Client, Config::default(), now);
-        let mut server = Connection::new(Role::Server, Config::default(), now);
-        let mut wire = Vec::new();
-        group.bench_function("100 binary messages", |b| {
-            b.iter(|| {
-                for _ in 0..100 {
-                    client.send_binary(&payload).unwrap();
-                }
-                wire.clear();
-                wire.extend_from_slice(client.poll_transmit());
-                let n = wire.len();
-                client.advance_transmit(n);
-                let mut at = 0;
-                let mut count = 0;
-                while at < wire.len() {
-                    let r = server.receive(&mut wire[at..]).unwrap();
-                    count += r.event.is_some() as usize;
-                    at += r.consumed;
-                }
-                assert_eq!(count, 100);
-            })
-        });
+        for fragmented in [false, true] {
+            let now = Instant::now();
+            let mut client = Connection::new(Role::Client, Config::default(), now);
+            let mut server = Connection::new(Role::Server, Config::default(), now);
+            let mut wire = Vec::new();
+            let name = if fragmented {
+                "100 binary messages, 4 fragments each"
+            } else {
+                "100 binary messages"
+            };
+            group.bench_function(name, |b| {
+                b.iter(|| {
+                    for _ in 0..100 {
+                        send(&mut client, &payload, fragmented);
+                    }
+                    wire.clear();
+                    wire.extend_from_slice(client.poll_transmit());
+                    let n = wire.len();
+                    client.advance_transmit(n);
+                    let mut at = 0;
+                    let mut count = 0;
+                    while at < wire.len() {
+                        let r = server.receive(&mut wire[at..]).unwrap();
+                        count += r.event.is_some() as usize;
+                        at += r.consumed;
+                    }
+                    assert_eq!(count, 100);
+                })
+            });
+        }
         group.finish();
     }
 }
