@@ -19,6 +19,25 @@ pub enum Message<'a> {
     Binary(&'a [u8]),
 }
 
+impl<'a> Message<'a> {
+    /// The payload, text or not.
+    pub fn as_bytes(&self) -> &'a [u8] {
+        match *self {
+            Message::Text(text) => text.as_bytes(),
+            Message::Binary(bytes) => bytes,
+        }
+    }
+}
+
+impl From<Message<'_>> for super::OwnedMessage {
+    fn from(message: Message<'_>) -> Self {
+        match message {
+            Message::Text(text) => super::OwnedMessage::Text(text.to_string()),
+            Message::Binary(bytes) => super::OwnedMessage::Binary(bytes.to_vec()),
+        }
+    }
+}
+
 /// The upgrade request, for [`Handler::on_open`] to accept or refuse.
 #[derive(Debug)]
 pub struct Upgrade<'a> {

@@ -68,10 +68,7 @@ impl Handler for App {
             let _ = conn.send_message(message);
             return;
         }
-        let shared = Arc::new(match message {
-            Message::Text(t) => OwnedMessage::Text(t.to_string()),
-            Message::Binary(b) => OwnedMessage::Binary(b.to_vec()),
-        });
+        let shared = Arc::new(OwnedMessage::from(message));
         let members: Vec<ConnId> = self
             .room
             .lock()

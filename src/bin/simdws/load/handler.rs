@@ -63,11 +63,7 @@ impl LoadHandler {
     fn send_next(&mut self, conn: &mut Conn<'_>) {
         self.next_seq = self.next_seq.wrapping_add(1);
         self.outgoing.build(self.next_seq, self.plan.micros());
-        let _ = if self.outgoing.is_text() {
-            conn.send_text(self.outgoing.as_str())
-        } else {
-            conn.send_binary(self.outgoing.bytes())
-        };
+        let _ = conn.send_message(self.outgoing.message());
     }
 }
 
@@ -177,12 +173,7 @@ pub fn pace(
                 seq = seq.wrapping_add(1);
                 let scheduled = due.saturating_duration_since(plan.started).as_micros() as u64;
                 payload.build(seq, scheduled);
-                let message = if payload.is_text() {
-                    OwnedMessage::Text(payload.as_str().to_string())
-                } else {
-                    OwnedMessage::Binary(payload.bytes().to_vec())
-                };
-                handle.send(id, message);
+                handle.send(id, OwnedMessage::from(payload.message()));
             }
             due += interval;
         }

@@ -5,15 +5,27 @@
 //! message. The rest is a fixed filler: multi-byte UTF-8 for text (so the
 //! server's validator works), pseudo-random bytes for binary.
 
+use simdws::net::Message;
+
 /// Bytes taken by the sequence number (8 hex digits), the time in
 /// microseconds (11, about 200 days) and a check digit (1).
 pub const HEADER: usize = 20;
 
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
 /// The header's digits: a damaged digit changes the check digit's sum.
-fn header(seq: u32, micros: u64) -> String {
-    let digits = format!("{seq:08x}{:011x}", micros & 0xfff_ffff_ffff);
-    let sum: u32 = digits.chars().filter_map(|c| c.to_digit(16)).sum();
-    format!("{digits}{:x}", sum % 16)
+/// Written by hand, not with `format!`: this runs twice per message.
+fn header(seq: u32, micros: u64) -> [u8; HEADER] {
+    let mut out = [0u8; HEADER];
+    let value = (u128::from(seq) << 44) | u128::from(micros & 0xfff_ffff_ffff);
+    let mut sum = 0;
+    for (i, digit) in out[..HEADER - 1].iter_mut().enumerate() {
+        let nibble = (value >> (4 * (HEADER - 2 - i))) as usize & 0xf;
+        sum += nibble;
+        *digit = HEX[nibble];
+    }
+    out[HEADER - 1] = HEX[sum % 16];
+    out
 }
 
 /// Characters of 2, 3 and 4 bytes, and ASCII, for text payloads.
@@ -24,10 +36,25 @@ const TEXT_PIECES: [&str; 4] = ["é", "中", "😀", "a"];
 /// payload is a copy and checking an echo is a comparison: the load
 /// generator must not be what limits the run.
 pub struct Payload {
-    text: bool,
     size: usize,
-    filler: Vec<u8>,
-    buf: Vec<u8>,
+    filler: Filler,
+    /// The payload being sent, kept as a `String` for text so it needs no
+    /// validation per message (an ASCII header and whole characters).
+    buf: Filler,
+}
+
+enum Filler {
+    Text(String),
+    Binary(Vec<u8>),
+}
+
+impl Filler {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Filler::Text(text) => text.as_bytes(),
+            Filler::Binary(bytes) => bytes,
+        }
+    }
 }
 
 impl Payload {
@@ -47,39 +74,51 @@ impl Payload {
                 filler.extend_from_slice(&bytes[..bytes.len().min(room)]);
             }
         }
-        Payload {
-            text,
-            size,
-            filler,
-            buf: Vec::with_capacity(size),
+        let (filler, buf) = if text {
+            let filler = String::from_utf8(filler).expect("whole characters");
+            (
+                Filler::Text(filler),
+                Filler::Text(String::with_capacity(size)),
+            )
+        } else {
+            (
+                Filler::Binary(filler),
+                Filler::Binary(Vec::with_capacity(size)),
+            )
+        };
+        Payload { size, filler, buf }
+    }
+
+    /// The payload last built: text or binary.
+    pub fn message(&self) -> Message<'_> {
+        match &self.buf {
+            Filler::Text(text) => Message::Text(text),
+            Filler::Binary(bytes) => Message::Binary(bytes),
         }
-    }
-
-    pub fn is_text(&self) -> bool {
-        self.text
-    }
-
-    pub fn bytes(&self) -> &[u8] {
-        &self.buf
-    }
-
-    /// The payload as text (built from whole characters; the check is
-    /// simdutf8's, a few µs for 64 KiB).
-    pub fn as_str(&self) -> &str {
-        simdws::utf8::to_str(&self.buf).expect("text payloads are built from whole characters")
     }
 
     /// Fills the buffer with the payload for (`seq`, `micros`).
     pub fn build(&mut self, seq: u32, micros: u64) {
-        self.buf.clear();
-        self.buf.extend_from_slice(header(seq, micros).as_bytes());
-        self.buf.extend_from_slice(&self.filler);
+        let header = header(seq, micros);
+        match (&mut self.buf, &self.filler) {
+            (Filler::Text(buf), Filler::Text(filler)) => {
+                buf.clear();
+                buf.push_str(std::str::from_utf8(&header).expect("hex digits"));
+                buf.push_str(filler);
+            }
+            (Filler::Binary(buf), Filler::Binary(filler)) => {
+                buf.clear();
+                buf.extend_from_slice(&header);
+                buf.extend_from_slice(filler);
+            }
+            _ => unreachable!("made of the same kind"),
+        }
     }
 
     /// When `echo` is exactly a payload of this kind and size, the send
     /// time it carries.
     pub fn verify(&self, echo: &[u8]) -> Option<u64> {
-        if echo.len() != self.size || echo[HEADER.min(echo.len())..] != self.filler[..] {
+        if echo.len() != self.size || echo[HEADER.min(echo.len())..] != *self.filler.bytes() {
             return None;
         }
         parse(echo).map(|(_, micros)| micros)
@@ -88,10 +127,14 @@ impl Payload {
 
 /// Reads (`seq`, `micros`) back from a payload.
 fn parse(payload: &[u8]) -> Option<(u32, u64)> {
-    let text = std::str::from_utf8(payload.get(..HEADER)?).ok()?;
-    let seq = u32::from_str_radix(text.get(..8)?, 16).ok()?;
-    let micros = u64::from_str_radix(text.get(8..19)?, 16).ok()?;
-    (header(seq, micros) == text).then_some((seq, micros))
+    let digits = payload.get(..HEADER)?;
+    let mut value = 0u128;
+    for &digit in &digits[..HEADER - 1] {
+        let nibble = (digit as char).to_digit(16)?;
+        value = value << 4 | u128::from(nibble);
+    }
+    let (seq, micros) = ((value >> 44) as u32, (value & 0xfff_ffff_ffff) as u64);
+    (header(seq, micros) == digits).then_some((seq, micros))
 }
 
 #[cfg(test)]
@@ -104,7 +147,7 @@ mod tests {
             for text in [true, false] {
                 let mut payload = Payload::new(text, size);
                 payload.build(77, 123_456);
-                let mut sent = payload.bytes().to_vec();
+                let mut sent = payload.message().as_bytes().to_vec();
                 assert_eq!(sent.len(), size);
                 if text {
                     assert!(std::str::from_utf8(&sent).is_ok());
