@@ -60,9 +60,10 @@ impl LoadHandler {
         }
     }
 
-    fn send_next(&mut self, conn: &mut Conn<'_>) {
+    /// Sends the next message, stamped `now` (µs since the start).
+    fn send_next(&mut self, conn: &mut Conn<'_>, now: u64) {
         self.next_seq = self.next_seq.wrapping_add(1);
-        self.outgoing.build(self.next_seq, self.plan.micros());
+        self.outgoing.build(self.next_seq, now);
         let _ = conn.send_message(self.outgoing.message());
     }
 }
@@ -76,8 +77,9 @@ impl Handler for LoadHandler {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(conn.id());
+        let now = self.plan.micros();
         for _ in 0..self.plan.pipeline {
-            self.send_next(conn);
+            self.send_next(conn, now);
         }
     }
 
@@ -107,7 +109,9 @@ impl Handler for LoadHandler {
             None => self.counters.add(&self.counters.mismatches, 1),
         }
         if self.plan.pipeline > 0 && !self.counters.stopping.load(Ordering::Relaxed) {
-            self.send_next(conn);
+            // Stamped with the instant its echo's arrival was read: the
+            // clock is read once per message, not twice.
+            self.send_next(conn, now);
         }
     }
 

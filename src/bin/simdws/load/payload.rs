@@ -103,7 +103,7 @@ impl Payload {
         match (&mut self.buf, &self.filler) {
             (Filler::Text(buf), Filler::Text(filler)) => {
                 buf.clear();
-                buf.push_str(std::str::from_utf8(&header).expect("hex digits"));
+                buf.extend(header.iter().map(|&digit| char::from(digit)));
                 buf.push_str(filler);
             }
             (Filler::Binary(buf), Filler::Binary(filler)) => {
