@@ -103,6 +103,11 @@ pub fn run(raw: &[String]) -> Result<(), String> {
             max_frame_size: s.size.max(Config::default().max_frame_size),
             ..Config::default()
         },
+        // Always read: a generator that stops reading while its own output
+        // is backed up deadlocks against a server that does the same (what
+        // is queued is bounded by --pipeline × --size anyway).
+        high_water: usize::MAX / 4,
+        max_buffered: usize::MAX / 2,
         ..ServerConfig::default()
     };
     let (c, l, p) = (counters.clone(), latencies.clone(), plan.clone());
