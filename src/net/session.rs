@@ -227,3 +227,12 @@ impl Session {
         }
     }
 }
+
+#[cfg(all(test, target_pointer_width = "64"))]
+mod tests {
+    /// An idle server holds one `Session` per connection and little else.
+    #[test]
+    fn a_session_stays_within_136_bytes() {
+        assert!(std::mem::size_of::<super::Session>() <= 136);
+    }
+}

@@ -92,3 +92,15 @@ impl Connection {
         })
     }
 }
+
+#[cfg(all(test, target_pointer_width = "64"))]
+mod tests {
+    use super::*;
+
+    /// What an idle connection costs is the point of resting: keep it small.
+    #[test]
+    fn a_resting_connection_fits_in_48_bytes() {
+        assert!(std::mem::size_of::<RestingConnection>() <= 48);
+        assert!(std::mem::size_of::<RestingConnection>() * 10 < std::mem::size_of::<Connection>());
+    }
+}
