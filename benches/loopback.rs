@@ -7,33 +7,14 @@
 //! `taskset -c 0,1 cargo bench --bench loopback`.
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use simdws::net::{Conn, Handler, Message, Server, ServerConfig};
 use simdws::protocol::{Config, Connection, Role};
 
-struct Echo;
-
-impl Handler for Echo {
-    fn on_message(&mut self, conn: &mut Conn<'_>, message: Message<'_>) {
-        let _ = conn.send_message(message);
-    }
-}
-
-/// An upgraded raw client stream.
-fn connect(server: &Server) -> TcpStream {
-    let mut stream = TcpStream::connect(server.local_addr()).unwrap();
-    stream.set_nodelay(true).unwrap();
-    stream
-        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
-        .unwrap();
-    let mut head = [0u8; 129];
-    stream.read_exact(&mut head).unwrap();
-    assert!(head.starts_with(b"HTTP/1.1 101"));
-    stream
-}
+#[path = "../tests/support/raw_echo.rs"]
+mod raw_echo;
+use raw_echo::{echo_server, upgraded_stream};
 
 /// `count` masked binary frames of `size` bytes, back to back (masked once:
 /// the client's own cost is not what is measured).
@@ -46,13 +27,8 @@ fn frames(size: usize, count: usize) -> Vec<u8> {
 }
 
 fn loopback_echo(c: &mut Criterion) {
-    let config = ServerConfig {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        workers: 1,
-        ..ServerConfig::default()
-    };
-    let server = Server::start(config, |_, _| Echo).unwrap();
-    let mut stream = connect(&server);
+    let server = echo_server();
+    let mut stream = upgraded_stream(&server);
     for size in [20usize, 1024, 64 << 10] {
         let mut group = c.benchmark_group(format!("loopback/{size}"));
         // 16 × 64 KiB written before reading could fill every socket buffer

@@ -6,12 +6,14 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use simdws::net::{Conn, Handler, Message, Server, ServerConfig};
 use simdws::protocol::{Config, Connection, Event, Role};
+
+#[path = "support/raw_echo.rs"]
+mod raw_echo;
+use raw_echo::{echo_server, upgraded_stream};
 
 struct Counting;
 
@@ -110,29 +112,9 @@ fn the_protocol_echoes_without_allocating() {
     }
 }
 
-struct Echo;
-
-impl Handler for Echo {
-    fn on_message(&mut self, conn: &mut Conn<'_>, message: Message<'_>) {
-        let _ = conn.send_message(message);
-    }
-}
-
 fn the_engine_echoes_without_allocating() {
-    let config = ServerConfig {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        workers: 1,
-        ..ServerConfig::default()
-    };
-    let server = Server::start(config, |_, _| Echo).unwrap();
-    let mut stream = TcpStream::connect(server.local_addr()).unwrap();
-    stream.set_nodelay(true).unwrap();
-    stream
-        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
-        .unwrap();
-    let mut head = [0u8; 129];
-    stream.read_exact(&mut head).unwrap();
-    assert!(head.starts_with(b"HTTP/1.1 101"));
+    let server = echo_server();
+    let mut stream = upgraded_stream(&server);
     for size in [20usize, 1024, 16 << 10] {
         // A masked binary frame, built once (the key stays the same: only
         // the server's work is measured here).

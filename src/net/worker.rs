@@ -479,18 +479,15 @@ impl<H: Handler> Worker<H> {
     }
 
     fn publish_stats(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
         let (mut open, mut resting) = (0, 0);
         for (_, session) in &self.sessions {
             open += session.is_open() as usize;
             resting += matches!(session.phase, Phase::Resting(_)) as usize;
         }
         let mailbox = self.handle.mailbox(self.index);
-        mailbox
-            .open
-            .store(open, std::sync::atomic::Ordering::Relaxed);
-        mailbox
-            .resting
-            .store(resting, std::sync::atomic::Ordering::Relaxed);
+        mailbox.open.store(open, Relaxed);
+        mailbox.resting.store(resting, Relaxed);
     }
 
     /// After a burst (a flood of short connections), give back the slab

@@ -1,0 +1,40 @@
+//! An in-process echo server (one worker) and a raw, already upgraded
+//! client socket to it: for measuring the engine alone, with the client's
+//! frames built beforehand (the zero-allocation test, the loopback bench).
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+
+use simdws::net::{Conn, Handler, Message, Server, ServerConfig};
+
+pub struct Echo;
+
+impl Handler for Echo {
+    fn on_message(&mut self, conn: &mut Conn<'_>, message: Message<'_>) {
+        let _ = conn.send_message(message);
+    }
+}
+
+/// An echo server with one worker on a free loopback port.
+pub fn echo_server() -> Server {
+    let config = ServerConfig {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        workers: 1,
+        ..ServerConfig::default()
+    };
+    Server::start(config, |_, _| Echo).unwrap()
+}
+
+/// A client socket past the handshake (its fixed 129-byte 101 read).
+pub fn upgraded_stream(server: &Server) -> TcpStream {
+    let mut stream = TcpStream::connect(server.local_addr()).unwrap();
+    stream.set_nodelay(true).unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        .unwrap();
+    let mut head = [0u8; 129];
+    stream.read_exact(&mut head).unwrap();
+    assert!(head.starts_with(b"HTTP/1.1 101"));
+    stream
+}
