@@ -31,6 +31,7 @@
 pub mod deflate;
 pub mod frame;
 pub mod handshake;
+pub mod http;
 pub mod mask;
 pub mod protocol;
 pub mod utf8;

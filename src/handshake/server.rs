@@ -93,28 +93,57 @@ impl std::error::Error for Rejection {}
 /// Reason phrases for the statuses this crate sends.
 pub fn status_text(status: u16) -> &'static str {
     match status {
+        100 => "Continue",
         101 => "Switching Protocols",
         200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        204 => "No Content",
+        206 => "Partial Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        304 => "Not Modified",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
         400 => "Bad Request",
+        401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
         408 => "Request Timeout",
+        409 => "Conflict",
+        410 => "Gone",
+        411 => "Length Required",
+        413 => "Content Too Large",
+        414 => "URI Too Long",
+        415 => "Unsupported Media Type",
+        417 => "Expectation Failed",
+        429 => "Too Many Requests",
         426 => "Upgrade Required",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
         503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        505 => "HTTP Version Not Supported",
         _ => "Error",
     }
 }
 
-/// A parsed HTTP request head, borrowing the bytes it was parsed from.
+/// An HTTP request: its head, borrowing the bytes it was parsed from, and
+/// its body (empty for an upgrade, and for a body the handler streams).
 #[derive(Clone, Debug)]
 pub struct Request<'b> {
     pub method: &'b str,
     /// The request target, query included.
     pub target: &'b str,
+    /// The minor version: 1 for HTTP/1.1, 0 for HTTP/1.0.
+    pub version: u8,
     pub headers: Vec<(&'b str, &'b [u8])>,
+    /// The whole body, de-chunked.
+    pub body: &'b [u8],
 }
 
 impl<'b> Request<'b> {
@@ -174,49 +203,15 @@ pub fn find_head_end(buf: &[u8], from: usize) -> Option<usize> {
         })
 }
 
-/// Parses the request head at the start of `buf`. `Ok(None)` means more
-/// bytes are needed; `Ok(Some((request, len)))` also gives the head's length,
-/// so bytes after it (early frames) stay for the frame decoder.
+/// Parses the request head at the start of `buf` (strictly: see
+/// [`crate::http::parse_head`]). `Ok(None)` means more bytes are needed;
+/// `Ok(Some((request, len)))` also gives the head's length, so bytes after
+/// it (early frames) stay for the frame decoder.
 pub fn parse_request<'b>(
     buf: &'b [u8],
     limits: &RequestLimits,
 ) -> Result<Option<(Request<'b>, usize)>, Rejection> {
-    let mut storage = vec![httparse::EMPTY_HEADER; limits.max_headers];
-    let mut req = httparse::Request::new(&mut storage);
-    let len = match req.parse(buf) {
-        Ok(httparse::Status::Complete(len)) => len,
-        Ok(httparse::Status::Partial) => {
-            return if buf.len() > limits.max_bytes {
-                Err(limits.head_too_large())
-            } else {
-                Ok(None)
-            };
-        }
-        Err(httparse::Error::TooManyHeaders) => {
-            return Err(Rejection::new(
-                431,
-                format!("more than {} header lines", limits.max_headers),
-            ));
-        }
-        Err(e) => return Err(Rejection::new(400, format!("malformed HTTP request: {e}"))),
-    };
-    if len > limits.max_bytes {
-        return Err(limits.head_too_large());
-    }
-    if req.version != Some(1) {
-        return Err(Rejection::new(400, "HTTP/1.1 or later is required"));
-    }
-    let method = req.method.unwrap_or_default();
-    let target = req.path.unwrap_or_default();
-    let headers = req.headers.iter().map(|h| (h.name, h.value)).collect();
-    Ok(Some((
-        Request {
-            method,
-            target,
-            headers,
-        },
-        len,
-    )))
+    crate::http::parse_head(buf, limits)
 }
 
 /// Decides which of the client's extension offers to accept.
@@ -274,6 +269,12 @@ pub fn accept(
     policy: &ServerPolicy,
     extensions: Option<&mut dyn ExtensionNegotiator>,
 ) -> Result<Accepted, Rejection> {
+    if request.version < 1 {
+        return Err(Rejection::new(400, "HTTP/1.1 or later is required"));
+    }
+    if !request.body.is_empty() {
+        return Err(Rejection::new(400, "an upgrade request has no body"));
+    }
     if request.method != "GET" {
         return Err(
             Rejection::new(405, "a WebSocket handshake must use GET").with_header("Allow", "GET")

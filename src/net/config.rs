@@ -18,8 +18,11 @@ pub struct ServerConfig {
     pub request_limits: RequestLimits,
     /// Subprotocols and allowed origins.
     pub policy: ServerPolicy,
-    /// A client must finish its upgrade request within this (slowloris).
+    /// A client must finish each request head within this (slowloris),
+    /// an upgrade request's included; else 408.
     pub handshake_timeout: Duration,
+    /// Plain HTTP requests: bodies, keep-alive, their timeouts.
+    pub http: HttpConfig,
     /// Above this much unsent output a connection is not read until it
     /// drains below half of it.
     pub high_water: usize,
@@ -53,6 +56,7 @@ impl Default for ServerConfig {
             request_limits: RequestLimits::default(),
             policy: ServerPolicy::default(),
             handshake_timeout: Duration::from_secs(10),
+            http: HttpConfig::default(),
             high_water: 1 << 20,
             max_buffered: 64 << 20,
             recv_buffer: 512 << 10,
@@ -64,6 +68,34 @@ impl Default for ServerConfig {
             tls: None,
             #[cfg(feature = "deflate")]
             deflate: None,
+        }
+    }
+}
+
+/// How plain HTTP/1.1 requests are read (see [`crate::http`]).
+#[derive(Clone, Debug)]
+pub struct HttpConfig {
+    /// The largest body handed to `on_request` whole; a longer one gets
+    /// 413. Bodies a handler streams (`Handler::streams_body`) are not
+    /// bound by it.
+    pub max_body: usize,
+    /// A request body must arrive in full within this after its head;
+    /// else 408 (a slow body holds nothing for long).
+    pub body_timeout: Duration,
+    /// A keep-alive connection idle this long between requests is closed.
+    pub keep_alive_timeout: Duration,
+    /// Input kept while a response is held (requests pipelined behind it);
+    /// past it the connection is not read until the response is given.
+    pub max_pipelined: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            max_body: 1 << 20,
+            body_timeout: Duration::from_secs(30),
+            keep_alive_timeout: Duration::from_secs(60),
+            max_pipelined: 64 << 10,
         }
     }
 }

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use mio::Waker;
 
+use super::handler::{HttpResponse, RequestId};
 use crate::frame::CloseCode;
 
 /// Identifies a connection across the server: worker, slab slot and a
@@ -61,6 +62,14 @@ pub(crate) enum Command {
     Send(ConnId, Arc<OwnedMessage>),
     Broadcast(Arc<OwnedMessage>),
     Close(ConnId, CloseCode, String),
+    /// The held answer to a plain HTTP request.
+    Respond(RequestId, Box<HttpResponse>),
+    /// A piece of a streamed response body; `end` finishes it.
+    Body {
+        id: RequestId,
+        piece: Vec<u8>,
+        end: bool,
+    },
     /// A stream an embedder accepted: `read` holds bytes it already read;
     /// `upgraded` says whether it already answered the handshake.
     Adopt {
@@ -179,6 +188,40 @@ impl ServerHandle {
         for worker in 0..self.shared.mailboxes.len() {
             self.post(worker, Command::Broadcast(message.clone()));
         }
+    }
+
+    /// Answers a plain HTTP request held with `Reply::Later`, from any
+    /// thread. Dropped if the request is gone (its client left, which
+    /// `Handler::on_request_abandoned` reported) or was answered already.
+    /// A [streamed](HttpResponse::streamed) response goes on with
+    /// [`ServerHandle::send_body`] and ends with [`ServerHandle::end_body`].
+    pub fn respond(&self, id: RequestId, response: HttpResponse) {
+        self.post(id.conn.worker(), Command::Respond(id, Box::new(response)));
+    }
+
+    /// The next piece of a streamed response's body.
+    pub fn send_body(&self, id: RequestId, piece: impl Into<Vec<u8>>) {
+        let piece = piece.into();
+        self.post(
+            id.conn.worker(),
+            Command::Body {
+                id,
+                piece,
+                end: false,
+            },
+        );
+    }
+
+    /// Ends a streamed response's body.
+    pub fn end_body(&self, id: RequestId) {
+        self.post(
+            id.conn.worker(),
+            Command::Body {
+                id,
+                piece: Vec::new(),
+                end: true,
+            },
+        );
     }
 
     /// Starts the close handshake on a connection.

@@ -10,6 +10,7 @@ use super::handle::{ConnId, ServerHandle};
 use super::transport::Transport;
 use crate::frame::{CloseCode, Opcode};
 use crate::handshake::{ClientResponse, Rejection, Request};
+pub use crate::http::HttpResponse;
 use crate::protocol::{SendError, Sender};
 
 /// A message from the peer, borrowed from the receive buffer.
@@ -63,46 +64,111 @@ impl Upgrade<'_> {
     }
 }
 
-/// A plain HTTP response (for requests that are not upgrades, such as the
-/// page `serve` delivers). The connection closes after it.
-#[derive(Clone, Debug)]
-pub struct HttpResponse {
-    pub status: u16,
-    pub content_type: &'static str,
-    pub body: std::borrow::Cow<'static, [u8]>,
+/// Identifies one HTTP request on one connection, so that a response held
+/// for later ([`Reply::Later`]) can be given from anywhere with
+/// [`ServerHandle::respond`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RequestId {
+    pub(crate) conn: ConnId,
+    /// Which request of the connection (1 for the first).
+    pub(crate) seq: u32,
 }
 
-impl HttpResponse {
-    pub fn new(
-        status: u16,
-        content_type: &'static str,
-        body: impl Into<std::borrow::Cow<'static, [u8]>>,
-    ) -> Self {
-        HttpResponse {
-            status,
-            content_type,
-            body: body.into(),
-        }
+impl RequestId {
+    /// The connection the request came on.
+    pub fn conn(&self) -> ConnId {
+        self.conn
+    }
+}
+
+impl std::fmt::Display for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}#{}", self.conn, self.seq)
+    }
+}
+
+/// How a handler answers a plain HTTP request.
+#[derive(Debug)]
+pub enum Reply {
+    /// This response, now.
+    Now(HttpResponse),
+    /// Later, through [`ServerHandle::respond`] with the request's
+    /// [`HttpConn::request_id`], from any thread. Requests pipelined behind
+    /// it wait (responses go out in order); if the client goes away first,
+    /// [`Handler::on_request_abandoned`] says so.
+    Later,
+}
+
+impl From<HttpResponse> for Reply {
+    fn from(response: HttpResponse) -> Self {
+        Reply::Now(response)
+    }
+}
+
+/// A plain HTTP request's connection, as the handler sees it.
+pub struct HttpConn<'a> {
+    pub(crate) id: RequestId,
+    pub(crate) handle: &'a ServerHandle,
+}
+
+impl HttpConn<'_> {
+    /// The request being handled, for answering it later.
+    pub fn request_id(&self) -> RequestId {
+        self.id
     }
 
-    pub(crate) fn to_bytes(&self) -> Vec<u8> {
-        let mut out = format!(
-            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
-            self.status,
-            crate::handshake::status_text(self.status),
-            self.content_type,
-            self.body.len()
-        )
-        .into_bytes();
-        out.extend_from_slice(&self.body);
-        out
+    pub fn conn_id(&self) -> ConnId {
+        self.id.conn
+    }
+
+    /// A handle for answering later, sending, and the rest.
+    pub fn handle(&self) -> &ServerHandle {
+        self.handle
     }
 }
 
 /// What a server or client application implements. Every method but
 /// `on_message` has a default.
 pub trait Handler {
-    /// A request that is not a WebSocket upgrade. The default answers 426.
+    /// A plain HTTP request (not a WebSocket upgrade), body included, on a
+    /// keep-alive connection. Answer now, or hold it and answer later
+    /// ([`Reply::Later`]). The default answers GET and HEAD with
+    /// [`Handler::on_http`] and anything else with 405.
+    fn on_request(&mut self, conn: &mut HttpConn<'_>, request: &Request<'_>) -> Reply {
+        let _ = conn;
+        if request.method == "GET" || request.method == "HEAD" {
+            Reply::Now(self.on_http(request))
+        } else {
+            Reply::Now(
+                HttpResponse::text(405, "method not allowed\n").with_header("Allow", "GET, HEAD"),
+            )
+        }
+    }
+
+    /// Whether this request's body should reach the handler in pieces
+    /// ([`Handler::on_body`]) rather than whole. Asked once per request
+    /// with a body; a streamed body is not bound by the body limit. Then
+    /// [`Handler::on_request`] sees the head with an empty body.
+    fn streams_body(&mut self, request: &Request<'_>) -> bool {
+        let _ = request;
+        false
+    }
+
+    /// A piece of a streamed body; `end` on the last call (with an empty
+    /// piece). The response may be given before, during or after.
+    fn on_body(&mut self, conn: &mut HttpConn<'_>, piece: &[u8], end: bool) {
+        let _ = (conn, piece, end);
+    }
+
+    /// The client went away (or the server shut down) before a held or
+    /// streamed response was complete: the request is gone, and answering
+    /// it now does nothing.
+    fn on_request_abandoned(&mut self, id: RequestId) {
+        let _ = id;
+    }
+
+    /// The simple form of [`Handler::on_request`]: a GET or HEAD answered
+    /// at once. The default answers 426.
     fn on_http(&mut self, request: &Request<'_>) -> HttpResponse {
         let _ = request;
         HttpResponse::new(

@@ -9,14 +9,16 @@ use mio::net::TcpStream;
 
 use super::client::ClientOptions;
 use super::handle::ConnId;
+use super::http::HttpSession;
 use super::transport::Transport;
 use crate::frame::CloseCode;
 use crate::handshake::ClientRequest;
 use crate::protocol::{Config, Connection, RestingConnection, Role};
 
 pub(crate) enum Phase {
-    /// Reading the upgrade request; `head` holds it while it is partial.
-    Handshake { head: Vec<u8> },
+    /// HTTP/1.1: requests read and answered (keep-alive, pipelined, held
+    /// for later) until one upgrades or the connection ends.
+    Http(Box<HttpSession>),
     /// A client connection: TCP connecting (until `connected`), the request
     /// written from `preamble`, the response read into `head`.
     Connecting {
@@ -30,19 +32,27 @@ pub(crate) enum Phase {
     /// The WebSocket connection, idle for a whole timer tick with nothing in
     /// flight: kept in a few dozen bytes until input or a send wakes it.
     Resting(RestingConnection),
-    /// An HTTP response (a page or a rejection) is being written; the
+    /// The last HTTP response (a rejection, or the answer to a request
+    /// that did not keep the connection alive) is being written; the
     /// connection closes after it.
-    Http,
+    LastResponse,
     /// Our side is done: write side shut, input read and discarded until the
     /// peer closes or `until` passes.
     Draining { until: Instant },
 }
 
-/// An HTTP message written before anything else: a response, or a client's
+/// HTTP bytes written before any WebSocket frame: responses, or a client's
 /// upgrade request.
-pub(crate) struct Preamble {
+#[derive(Default)]
+pub(crate) struct RawOutput {
     bytes: Vec<u8>,
     written: usize,
+}
+
+impl RawOutput {
+    fn unwritten(&self) -> usize {
+        self.bytes.len() - self.written
+    }
 }
 
 /// Kept small: an idle server holds one per connection and little else
@@ -52,10 +62,11 @@ pub(crate) struct Session {
     pub stream: Transport<TcpStream>,
     pub id: ConnId,
     pub phase: Phase,
-    pub preamble: Option<Box<Preamble>>,
+    /// HTTP output not yet written (boxed: idle connections have none).
+    pub raw_out: Option<Box<RawOutput>>,
     /// Output passed the high-water mark: not read until it drains.
     pub backed_up: bool,
-    /// Deadline for the upgrade request.
+    /// Deadline for a client connection's connect and handshake.
     pub handshake_deadline: Instant,
     /// What `on_close` will report: the peer's close, or our error.
     pub close_info: Option<Box<(CloseCode, String)>>,
@@ -68,12 +79,12 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    pub fn new(stream: Transport<TcpStream>, id: ConnId, deadline: Instant) -> Self {
+    pub fn new(stream: Transport<TcpStream>, id: ConnId, phase: Phase, deadline: Instant) -> Self {
         Session {
             stream,
             id,
-            phase: Phase::Handshake { head: Vec::new() },
-            preamble: None,
+            phase,
+            raw_out: None,
             backed_up: false,
             handshake_deadline: deadline,
             close_info: None,
@@ -88,8 +99,21 @@ impl Session {
         self.stream.socket().peer_addr().ok()
     }
 
-    pub fn set_preamble(&mut self, bytes: Vec<u8>) {
-        self.preamble = Some(Box::new(Preamble { bytes, written: 0 }));
+    /// Queues HTTP bytes, after any not yet written.
+    pub fn queue_raw(&mut self, bytes: &[u8]) {
+        self.raw_output().extend_from_slice(bytes);
+    }
+
+    /// The HTTP output buffer to append to.
+    pub fn raw_output(&mut self) -> &mut Vec<u8> {
+        raw_output(&mut self.raw_out)
+    }
+
+    /// Sends a final HTTP response (a rejection, a timeout); the
+    /// connection closes once it is written.
+    pub fn finish_with(&mut self, response: &[u8]) {
+        self.queue_raw(response);
+        self.phase = Phase::LastResponse;
     }
 
     /// What `on_close` will report (replacing what was noted before).
@@ -131,7 +155,8 @@ impl Session {
         if !matches!(self.phase, Phase::Resting(_)) {
             return;
         }
-        let Phase::Resting(resting) = std::mem::replace(&mut self.phase, Phase::Http) else {
+        let Phase::Resting(resting) = std::mem::replace(&mut self.phase, Phase::LastResponse)
+        else {
             unreachable!("checked above")
         };
         let conn = resting.wake(config.clone(), Instant::now());
@@ -150,7 +175,7 @@ impl Session {
         if !at_rest {
             return;
         }
-        let Phase::Open(conn) = std::mem::replace(&mut self.phase, Phase::Http) else {
+        let Phase::Open(conn) = std::mem::replace(&mut self.phase, Phase::LastResponse) else {
             unreachable!("checked above")
         };
         self.phase = match conn.rest(now) {
@@ -159,12 +184,20 @@ impl Session {
         };
     }
 
+    /// Frees output storage that holds nothing (an idle connection).
+    pub fn release_raw_output(&mut self) {
+        if self
+            .raw_out
+            .as_ref()
+            .is_some_and(|out| out.unwritten() == 0)
+        {
+            self.raw_out = None;
+        }
+    }
+
     /// Unsent output bytes.
     pub fn buffered(&self) -> usize {
-        let preamble = self
-            .preamble
-            .as_ref()
-            .map_or(0, |p| p.bytes.len() - p.written);
+        let preamble = self.raw_out.as_ref().map_or(0, |out| out.unwritten());
         match &self.phase {
             Phase::Open(conn) => preamble + conn.buffered_amount(),
             _ => preamble,
@@ -175,17 +208,20 @@ impl Session {
     /// write carries every frame queued since the last flush (corking).
     /// Returns whether everything was written.
     pub fn flush(&mut self) -> io::Result<bool> {
-        if let Some(preamble) = &mut self.preamble {
-            while preamble.written < preamble.bytes.len() {
-                match self.stream.write(&preamble.bytes[preamble.written..]) {
+        if let Some(out) = &mut self.raw_out {
+            while out.written < out.bytes.len() {
+                match self.stream.write(&out.bytes[out.written..]) {
                     Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                    Ok(n) => preamble.written += n,
+                    Ok(n) => out.written += n,
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(e) => return Err(e),
                 }
             }
-            self.preamble = None;
+            // Written out: keep the storage while the connection is busy
+            // (the sweep frees it when idle).
+            out.bytes.clear();
+            out.written = 0;
         }
         if let Phase::Open(conn) = &mut self.phase {
             loop {
@@ -235,4 +271,9 @@ mod tests {
     fn a_session_stays_within_136_bytes() {
         assert!(std::mem::size_of::<super::Session>() <= 136);
     }
+}
+
+/// The output buffer in `slot`, made when there is none.
+pub(crate) fn raw_output(slot: &mut Option<Box<RawOutput>>) -> &mut Vec<u8> {
+    &mut slot.get_or_insert_with(Box::default).bytes
 }

@@ -13,11 +13,13 @@ use slab::Slab;
 use super::client::{ClientOptions, WsUrl};
 use super::config::ServerConfig;
 use super::handle::{Command, ConnId, OwnedMessage, ServerHandle};
-use super::handler::{Conn, Handler, HttpResponse, Message, Upgrade};
+use super::handler::{Conn, Handler, Message};
+use super::http::{self as http_phase, HttpContext, HttpSession, Wait};
 use super::session::{Phase, Session};
 use super::transport::Transport;
 use crate::frame::CloseCode;
-use crate::handshake::{self, Rejection};
+use crate::handshake::Rejection;
+use crate::http::http_date;
 use crate::protocol::{Connection, Event, Role};
 
 /// Why a read loop stopped.
@@ -45,6 +47,8 @@ pub(crate) struct Worker<H: Handler> {
     handle: ServerHandle,
     config: Arc<ServerConfig>,
     shutdown_deadline: Option<Instant>,
+    /// The HTTP `Date` header's value, refreshed every tick.
+    date: [u8; 29],
 }
 
 impl<H: Handler> Worker<H> {
@@ -67,6 +71,7 @@ impl<H: Handler> Worker<H> {
             handle,
             config,
             shutdown_deadline: None,
+            date: http_date(std::time::SystemTime::now()),
         }
     }
 
@@ -172,8 +177,14 @@ impl<H: Handler> Worker<H> {
             Token(key),
             Interest::READABLE | Interest::WRITABLE,
         )?;
-        let deadline = Instant::now() + self.config.handshake_timeout;
-        entry.insert(Session::new(stream, id, deadline));
+        let now = Instant::now();
+        let phase = Phase::Http(Box::new(HttpSession::new(&self.config, now)));
+        entry.insert(Session::new(
+            stream,
+            id,
+            phase,
+            now + self.config.handshake_timeout,
+        ));
         log::debug!("{id} accepted from {peer}");
         Ok(key)
     }
@@ -210,7 +221,12 @@ impl<H: Handler> Worker<H> {
                 }
                 return ReadStop::Drained;
             }
-            if session.backed_up || matches!(session.phase, Phase::Http) {
+            let paused = match &session.phase {
+                Phase::LastResponse => true,
+                Phase::Http(http) => http.input_paused(&self.config),
+                _ => false,
+            };
+            if session.backed_up || paused {
                 return ReadStop::Drained;
             }
             if session.connection().is_some_and(|c| c.is_finished()) {
@@ -278,6 +294,7 @@ impl<H: Handler> Worker<H> {
             handler,
             handle,
             config,
+            date,
             ..
         } = self;
         let Some(session) = sessions.get_mut(key) else {
@@ -286,10 +303,18 @@ impl<H: Handler> Worker<H> {
         session.wake(&config.protocol);
         let input = &mut recv_buf[..n];
         match &mut session.phase {
-            Phase::Handshake { .. } => handshake_bytes(session, input, handler, handle, config),
+            Phase::Http(_) => {
+                let mut cx = HttpContext {
+                    handler,
+                    handle,
+                    config,
+                    date,
+                };
+                http_phase::http_bytes(session, input, &mut cx);
+            }
             Phase::Connecting { .. } => response_bytes(session, input, handler, handle),
             Phase::Open(_) => frame_bytes(session, input, handler, handle),
-            Phase::Resting(_) | Phase::Http | Phase::Draining { .. } => {}
+            Phase::Resting(_) | Phase::LastResponse | Phase::Draining { .. } => {}
         }
     }
 
@@ -328,7 +353,7 @@ impl<H: Handler> Worker<H> {
             }
         };
         let finished = match &session.phase {
-            Phase::Http => all_written,
+            Phase::LastResponse => all_written,
             Phase::Open(conn) => conn.is_finished(),
             _ => false,
         };
@@ -398,6 +423,14 @@ impl<H: Handler> Worker<H> {
         let Some(session) = self.sessions.get_mut(key) else {
             return;
         };
+        if let Phase::Http(http) = &session.phase {
+            if let Some(owed) = http.owed(session.id) {
+                log::debug!("{owed}: the client left before the answer");
+                session.phase = Phase::LastResponse;
+                self.handler.on_request_abandoned(owed);
+            }
+            return;
+        }
         if session.is_known_to_handler() {
             let (code, reason) = session
                 .close_info
@@ -406,7 +439,7 @@ impl<H: Handler> Worker<H> {
             log::debug!("{} closed: {code} {reason}", session.id);
             let id = session.id;
             // Mark it handled: the phase leaves Open right after.
-            session.phase = Phase::Http;
+            session.phase = Phase::LastResponse;
             self.handler.on_close(id, code, &reason);
         }
     }
@@ -423,6 +456,7 @@ impl<H: Handler> Worker<H> {
     /// The coarse sweep: handshake deadlines, protocol timers (keepalive,
     /// idle, close handshake) and lingering closes.
     fn sweep(&mut self, now: Instant) {
+        self.date = http_date(std::time::SystemTime::now());
         // By slot rather than over a list of keys: a list as long as the
         // slab would be allocated on top of the connections' memory, and
         // keep the heap below it from shrinking when they rest.
@@ -430,19 +464,31 @@ impl<H: Handler> Worker<H> {
             let Some(session) = self.sessions.get_mut(key) else {
                 continue;
             };
+            let active = std::mem::take(&mut session.active);
             match &mut session.phase {
-                Phase::Handshake { .. } if now >= session.handshake_deadline => {
-                    log::debug!(
-                        "{}: handshake timeout from {:?}",
-                        session.id,
-                        session.peer()
-                    );
-                    session.set_preamble(
-                        Rejection::new(408, "handshake not completed in time").response(),
-                    );
-                    session.phase = Phase::Http;
-                    self.after_io(key);
-                }
+                Phase::Http(http) => match http.due(now) {
+                    Some(Wait::Idle) => {
+                        log::debug!("{}: keep-alive connection idle: closing", session.id);
+                        self.remove(key);
+                    }
+                    Some(wait @ (Wait::Head | Wait::Body)) => {
+                        let what = if wait == Wait::Head {
+                            "request head"
+                        } else {
+                            "request body"
+                        };
+                        log::debug!("{}: {what} timeout from {:?}", session.id, session.peer());
+                        session.finish_with(
+                            &Rejection::new(408, format!("{what} not received in time")).response(),
+                        );
+                        self.after_io(key);
+                    }
+                    None if !active => {
+                        http.release_buffers();
+                        session.release_raw_output();
+                    }
+                    None => {}
+                },
                 Phase::Connecting { .. } if now >= session.handshake_deadline => {
                     session.note_close(CloseCode::ABNORMAL, "connect/handshake timeout".into());
                     self.remove(key);
@@ -451,7 +497,7 @@ impl<H: Handler> Worker<H> {
                     if conn.poll_timeout().is_some_and(|t| t <= now) {
                         conn.handle_timeout(now);
                         self.after_io(key);
-                    } else if !std::mem::take(&mut session.active) {
+                    } else if !active {
                         // Idle for a whole tick: at rest when nothing is in
                         // flight, else its (empty) payload buffers go back
                         // to the allocator.
@@ -528,6 +574,16 @@ impl<H: Handler> Worker<H> {
                         self.after_io(key);
                     }
                 }
+                Command::Respond(id, response) => {
+                    self.answer_later(id, |session, cx| {
+                        http_phase::respond_later(session, id, &response, cx)
+                    });
+                }
+                Command::Body { id, piece, end } => {
+                    self.answer_later(id, |session, cx| {
+                        http_phase::body_later(session, id, &piece, end, cx)
+                    });
+                }
                 Command::Close(id, code, reason) => {
                     if let Some(key) = self.find(id) {
                         self.sessions[key].wake(&self.config.protocol);
@@ -546,6 +602,36 @@ impl<H: Handler> Worker<H> {
                 Command::Shutdown => self.begin_shutdown(),
             }
         }
+    }
+
+    /// Applies a held answer (or a piece of one) to its request, then goes
+    /// on reading: requests kept behind it, and input paused for it.
+    fn answer_later<F>(&mut self, id: super::handler::RequestId, apply: F)
+    where
+        F: FnOnce(&mut Session, &mut HttpContext<'_, H>) -> bool,
+    {
+        let Some(key) = self.find(id.conn) else {
+            log::debug!("{id}: answered after its connection closed");
+            return;
+        };
+        let Worker {
+            sessions,
+            handler,
+            handle,
+            config,
+            date,
+            ..
+        } = self;
+        let mut cx = HttpContext {
+            handler,
+            handle,
+            config,
+            date,
+        };
+        if !apply(&mut sessions[key], &mut cx) {
+            log::debug!("{id}: not waiting for an answer (already answered, or gone)");
+        }
+        self.on_readable(key, true);
     }
 
     fn find(&self, id: ConnId) -> Option<usize> {
@@ -597,7 +683,13 @@ impl<H: Handler> Worker<H> {
                 frame_bytes(session, &mut read, handler, handle);
             }
         } else if !read.is_empty() {
-            handshake_bytes(session, &mut read, handler, handle, config);
+            let mut cx = HttpContext {
+                handler,
+                handle,
+                config,
+                date: &self.date,
+            };
+            http_phase::http_bytes(session, &mut read, &mut cx);
         }
         // Bytes may have arrived before registration; read them now.
         self.on_readable(key, true);
@@ -635,7 +727,7 @@ impl<H: Handler> Worker<H> {
         };
         let request = options.request(url);
         let session = &mut self.sessions[key];
-        session.set_preamble(request.bytes().to_vec());
+        session.queue_raw(request.bytes());
         session.phase = Phase::Connecting {
             request: Box::new(request),
             options: Box::new(options),
@@ -655,10 +747,7 @@ impl<H: Handler> Worker<H> {
         let keys: Vec<usize> = self.sessions.iter().map(|(k, _)| k).collect();
         for key in keys {
             let session = &mut self.sessions[key];
-            let handshaking = matches!(
-                session.phase,
-                Phase::Handshake { .. } | Phase::Connecting { .. }
-            );
+            let handshaking = matches!(session.phase, Phase::Http(_) | Phase::Connecting { .. });
             session.wake(&self.config.protocol);
             if let Some(conn) = session.connection() {
                 let _ = conn.close(CloseCode::GOING_AWAY, "server shutting down");
@@ -668,143 +757,6 @@ impl<H: Handler> Worker<H> {
             }
         }
     }
-}
-
-/// Bytes of an upgrade request. Parses straight from the receive buffer
-/// when the request arrived in one read (the usual case); copies only a
-/// partial request.
-fn handshake_bytes<H: Handler>(
-    session: &mut Session,
-    input: &mut [u8],
-    handler: &mut H,
-    handle: &ServerHandle,
-    config: &ServerConfig,
-) {
-    let Phase::Handshake { head } = &mut session.phase else {
-        return;
-    };
-    let from_head = !head.is_empty();
-    if from_head {
-        // Parse only once the head is complete, scanning only the new bytes
-        // for its end: each byte is looked at once however slowly it comes.
-        let scanned = head.len();
-        head.extend_from_slice(input);
-        if handshake::find_head_end(head, scanned).is_none() {
-            if head.len() > config.request_limits.max_bytes {
-                let rejection = config.request_limits.head_too_large();
-                reject(session, &rejection);
-            }
-            return;
-        }
-    }
-    let mut owned = Vec::new();
-    let buf: &mut [u8] = if from_head {
-        owned = std::mem::take(head);
-        &mut owned
-    } else {
-        input
-    };
-    let parsed = handshake::parse_request(buf, &config.request_limits);
-    let head_len = match parsed {
-        Ok(None) => {
-            // Incomplete: keep it (bounded by the limit parse_request applies).
-            let keep = if from_head { owned } else { buf.to_vec() };
-            session.phase = Phase::Handshake { head: keep };
-            return;
-        }
-        Err(rejection) => {
-            reject(session, &rejection);
-            return;
-        }
-        Ok(Some((request, len))) => {
-            if !request.is_upgrade() {
-                let response = if request.method == "GET" || request.method == "HEAD" {
-                    handler.on_http(&request)
-                } else {
-                    HttpResponse::new(
-                        405,
-                        "text/plain; charset=utf-8",
-                        &b"method not allowed\n"[..],
-                    )
-                };
-                session.set_preamble(response.to_bytes());
-                session.phase = Phase::Http;
-                return;
-            }
-            let (accepted, mut conn) = match accept_upgrade(&request, config) {
-                Ok(accepted) => accepted,
-                Err(rejection) => {
-                    reject(session, &rejection);
-                    return;
-                }
-            };
-            // The 101 goes first in the output, before anything on_open sends.
-            conn.sender().queue_unsent(&accepted.response());
-            // Asked of the socket here rather than kept for every connection.
-            let Ok(peer) = session.stream.socket().peer_addr() else {
-                session.doomed = true;
-                return;
-            };
-            let upgrade = Upgrade {
-                request: &request,
-                subprotocol: accepted.subprotocol.as_deref(),
-                extensions: accepted.extensions.as_deref(),
-                peer,
-            };
-            let mut c = Conn {
-                id: session.id,
-                tx: conn.sender(),
-                stream: &mut session.stream,
-                handle,
-                subprotocol: accepted.subprotocol.as_deref(),
-            };
-            if let Err(rejection) = handler.on_open(&mut c, &upgrade) {
-                reject(session, &rejection);
-                return;
-            }
-            log::debug!("{} open {} from {peer}", session.id, request.target,);
-            session.subprotocol = accepted.subprotocol.map(String::into_boxed_str);
-            session.phase = Phase::Open(Box::new(conn));
-            len
-        }
-    };
-    // Frames that arrived in the same read as the request.
-    if head_len < buf.len() {
-        frame_bytes(session, &mut buf[head_len..], handler, handle);
-    }
-}
-
-/// Checks the upgrade request against the policy and builds the connection,
-/// with permessage-deflate when it was offered and is enabled.
-fn accept_upgrade(
-    request: &handshake::Request<'_>,
-    config: &ServerConfig,
-) -> Result<(handshake::Accepted, Connection), Rejection> {
-    let conn = Connection::new(Role::Server, config.protocol.clone(), Instant::now());
-    #[cfg(feature = "deflate")]
-    if let Some(deflate) = &config.deflate {
-        let mut negotiator = crate::deflate::DeflateNegotiator::new(deflate);
-        let accepted = handshake::accept(request, &config.policy, Some(&mut negotiator))?;
-        let conn = match negotiator.agreement() {
-            Some(agreement) => {
-                let (decoder, encoder) = agreement.codec(deflate);
-                conn.with_extension(decoder, encoder)
-            }
-            None => conn,
-        };
-        return Ok((accepted, conn));
-    }
-    Ok((handshake::accept(request, &config.policy, None)?, conn))
-}
-
-fn reject(session: &mut Session, rejection: &Rejection) {
-    log::debug!(
-        "{} handshake from {:?} refused: {rejection}",
-        session.id,
-        session.peer()
-    );
-    session.set_preamble(rejection.response());
-    session.phase = Phase::Http;
 }
 
 /// Bytes of a client connection's handshake response.
@@ -861,7 +813,7 @@ fn response_bytes<H: Handler>(
 
 /// Decodes frames in place and hands each event to the handler, with the
 /// connection's sending half to answer on.
-fn frame_bytes<H: Handler>(
+pub(crate) fn frame_bytes<H: Handler>(
     session: &mut Session,
     input: &mut [u8],
     handler: &mut H,
