@@ -85,9 +85,12 @@ fn version_rejection(buf: &[u8]) -> Rejection {
     let line = buf[..line_end]
         .strip_suffix(b"\r")
         .unwrap_or(&buf[..line_end]);
-    let version = line.rsplit(|&b| b == b' ').next().unwrap_or_default();
-    let well_formed = matches!(version, [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
-        if major.is_ascii_digit() && minor.is_ascii_digit());
+    // method SP target SP version, nothing more (RFC 9112 §3).
+    let mut parts = line.split(|&b| b == b' ');
+    let (_, _, version) = (parts.next(), parts.next(), parts.next().unwrap_or_default());
+    let well_formed = parts.next().is_none()
+        && matches!(version, [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
+            if major.is_ascii_digit() && minor.is_ascii_digit());
     if well_formed {
         Rejection::new(
             505,

@@ -79,6 +79,12 @@ impl RequestId {
     pub fn conn(&self) -> ConnId {
         self.conn
     }
+
+    /// Which request of its connection this is: 1 for the first, and one
+    /// more for each request a keep-alive connection carries after it.
+    pub fn number(&self) -> u32 {
+        self.seq
+    }
 }
 
 impl std::fmt::Display for RequestId {

@@ -108,12 +108,15 @@ impl HttpSession {
     /// Sets the timer for what the connection now waits for; a wait that
     /// goes on keeps its deadline (a slow client cannot extend it).
     fn update_timer(&mut self, config: &ServerConfig, now: Instant) {
-        let wait = match self.current {
+        let wait = if !self.reader.between_requests() {
+            Some(Wait::Body)
+        } else if self.current.is_some() {
             // Held: the handler decides how long; no timer of ours.
-            Some(c) if c.body_read => None,
-            Some(_) => Some(Wait::Body),
-            None if self.reader.is_idle() => Some(Wait::Idle),
-            None => Some(Wait::Head),
+            None
+        } else if self.reader.is_idle() {
+            Some(Wait::Idle)
+        } else {
+            Some(Wait::Head)
         };
         if self.timer.map(|(w, _)| w) == wait {
             return;

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 const USAGE: &str = "usage:
   simdws serve [--addr 127.0.0.1:9001] [--workers N] [--max-message-size BYTES]
                [--max-frame-size BYTES] [--idle-timeout SECS] [--ping-interval SECS]
-               [--handshake-timeout SECS] [--max-request-head BYTES] [--allow-origin ORIGIN,...]
+               [--handshake-timeout SECS] [--max-request-head BYTES] [--max-body BYTES] [--allow-origin ORIGIN,...]
                [--no-deflate] [--deflate-window-bits 9..15] [--deflate-no-context-takeover]
                [--tls-cert FILE --tls-key FILE | --tls-self-signed [--tls-save DIR]]
   simdws load --url ws://HOST:PORT/PATH [--conns N] [--size BYTES] [--text|--binary]

@@ -10,18 +10,27 @@ use std::path::PathBuf;
 use simdws::deflate::DeflateConfig;
 use simdws::frame::CloseCode;
 use simdws::handshake::{Rejection, Request};
+use simdws::http::HttpResponse;
 use simdws::net::tls;
 use simdws::net::{
-    Conn, ConnId, Handler, HttpResponse, Message, OwnedMessage, Server, ServerConfig, ServerHandle,
-    Upgrade,
+    Conn, ConnId, Handler, HttpConn, Message, OwnedMessage, Reply, RequestId, Server, ServerConfig,
+    ServerHandle, Upgrade,
 };
 
 use crate::args::Args;
 
 const PAGE: &str = include_str!("page.html");
+const FAVICON: &str = include_str!("favicon.svg");
 
-/// Members of the chat room, across all workers.
-type Room = Arc<Mutex<HashSet<ConnId>>>;
+/// The chat room, across all workers: WebSocket members, and HTTP
+/// long-polls held until the next message.
+#[derive(Default)]
+struct RoomState {
+    members: HashSet<ConnId>,
+    polls: HashSet<RequestId>,
+}
+
+type Room = Arc<Mutex<RoomState>>;
 
 struct App {
     handle: ServerHandle,
@@ -30,19 +39,86 @@ struct App {
     chatting: HashSet<ConnId>,
 }
 
-impl Handler for App {
-    fn on_http(&mut self, request: &Request<'_>) -> HttpResponse {
-        match request.path() {
-            "/" | "/index.html" => {
-                HttpResponse::new(200, "text/html; charset=utf-8", PAGE.as_bytes())
+impl App {
+    fn room(&self) -> std::sync::MutexGuard<'_, RoomState> {
+        self.room.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A message for everyone in the room: members get it over their
+    /// WebSocket, waiting polls as their (held) response. Returns how many.
+    fn say(&self, message: OwnedMessage) -> usize {
+        let (members, polls) = {
+            let mut room = self.room();
+            let members: Vec<ConnId> = room.members.iter().copied().collect();
+            (members, std::mem::take(&mut room.polls))
+        };
+        if !polls.is_empty() {
+            let response = match &message {
+                OwnedMessage::Text(text) => HttpResponse::text(200, text.clone()),
+                OwnedMessage::Binary(bytes) => {
+                    HttpResponse::new(200, "application/octet-stream", bytes.clone())
+                }
+            };
+            for poll in &polls {
+                self.handle.respond(*poll, response.clone());
             }
-            "/echo" | "/chat" => HttpResponse::new(
-                426,
-                "text/plain; charset=utf-8",
-                &b"this endpoint speaks WebSocket only: send Upgrade: websocket\n"[..],
-            ),
-            _ => HttpResponse::new(404, "text/plain; charset=utf-8", &b"not found\n"[..]),
         }
+        let shared = Arc::new(message);
+        for member in &members {
+            self.handle.send_shared(*member, shared.clone());
+        }
+        members.len() + polls.len()
+    }
+
+    fn health(&self) -> HttpResponse {
+        let stats = self.handle.stats();
+        let polls = self.room().polls.len();
+        let body = format!(
+            "{{\"status\":\"ok\",\"websockets\":{},\"resting\":{},\"waiting_polls\":{polls}}}\n",
+            stats.open, stats.resting
+        );
+        HttpResponse::new(200, "application/json", body.into_bytes())
+            .with_header("Cache-Control", "no-store")
+    }
+}
+
+impl Handler for App {
+    fn on_request(&mut self, conn: &mut HttpConn<'_>, request: &Request<'_>) -> Reply {
+        match (request.method, request.path()) {
+            ("GET" | "HEAD", "/" | "/index.html") => {
+                HttpResponse::new(200, "text/html; charset=utf-8", PAGE.as_bytes()).into()
+            }
+            ("GET" | "HEAD", "/favicon.ico") => {
+                HttpResponse::new(200, "image/svg+xml", FAVICON.as_bytes()).into()
+            }
+            ("GET" | "HEAD", "/healthz") => self.health().into(),
+            ("GET", "/chat/poll") => {
+                self.room().polls.insert(conn.request_id());
+                Reply::Later
+            }
+            ("POST", "/chat/say") => {
+                let message = match std::str::from_utf8(request.body) {
+                    Ok(text) => OwnedMessage::Text(text.to_string()),
+                    Err(_) => OwnedMessage::Binary(request.body.to_vec()),
+                };
+                let reached = self.say(message);
+                HttpResponse::text(200, format!("sent to {reached}\n")).into()
+            }
+            (_, "/echo" | "/chat") => HttpResponse::text(
+                426,
+                "this endpoint speaks WebSocket only: send Upgrade: websocket\n",
+            )
+            .with_header("Upgrade", "websocket")
+            .into(),
+            (_, "/" | "/index.html" | "/favicon.ico" | "/healthz" | "/chat/poll" | "/chat/say") => {
+                HttpResponse::text(405, "method not allowed\n").into()
+            }
+            _ => HttpResponse::text(404, "not found\n").into(),
+        }
+    }
+
+    fn on_request_abandoned(&mut self, id: RequestId) {
+        self.room().polls.remove(&id);
     }
 
     fn on_open(&mut self, conn: &mut Conn<'_>, upgrade: &Upgrade<'_>) -> Result<(), Rejection> {
@@ -50,10 +126,7 @@ impl Handler for App {
             "/" | "/echo" => Ok(()),
             "/chat" => {
                 self.chatting.insert(conn.id());
-                self.room
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(conn.id());
+                self.room().members.insert(conn.id());
                 Ok(())
             }
             other => Err(Rejection::new(
@@ -68,26 +141,13 @@ impl Handler for App {
             let _ = conn.send_message(message);
             return;
         }
-        let shared = Arc::new(OwnedMessage::from(message));
-        let members: Vec<ConnId> = self
-            .room
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .copied()
-            .collect();
-        for member in members {
-            self.handle.send_shared(member, shared.clone());
-        }
+        self.say(OwnedMessage::from(message));
     }
 
     fn on_close(&mut self, id: ConnId, code: CloseCode, reason: &str) {
         log::info!("{id} closed: {code} {reason}");
         if self.chatting.remove(&id) {
-            self.room
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&id);
+            self.room().members.remove(&id);
         }
     }
 }
@@ -169,6 +229,7 @@ pub fn run(raw: &[String]) -> Result<(), String> {
         config.policy.allowed_origins =
             Some(origins.split(',').map(|o| o.trim().to_string()).collect());
     }
+    config.http.max_body = args.get("max-body", config.http.max_body)?;
     config.deflate = deflate_policy(&mut args)?;
     config.tls = tls_config(&mut args)?;
     args.finish()?;
@@ -182,7 +243,7 @@ pub fn run(raw: &[String]) -> Result<(), String> {
     })
     .map_err(|e| format!("cannot listen: {e}"))?;
     let addr = server.local_addr();
-    println!("simdws serving on http{scheme}://{addr}/ (WebSocket: ws{scheme}://{addr}/echo, ws{scheme}://{addr}/chat); Ctrl-C stops");
+    println!("simdws serving on http{scheme}://{addr}/ (WebSocket: ws{scheme}://{addr}/echo, ws{scheme}://{addr}/chat; HTTP: /healthz, GET /chat/poll, POST /chat/say); Ctrl-C stops");
     let handle = server.handle();
     ctrlc::set_handler(move || {
         log::info!("shutting down: closing connections with 1001");
