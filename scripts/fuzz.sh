@@ -12,7 +12,7 @@ command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 secs=${SECS:-20}
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(frame_header frame_oracle connection handshake extension_headers deflate_inflate kernels_differential)
+[ ${#targets[@]} -gt 0 ] || targets=(frame_header frame_oracle connection handshake extension_headers deflate_inflate kernels_differential http_request)
 cargo +nightly fuzz build -O 2>&1 | grep -E "^error" -A5 || true
 mkdir -p logs
 for t in "${targets[@]}"; do

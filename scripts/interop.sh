@@ -33,7 +33,8 @@ if ! command -v chromium >/dev/null; then
     command -v chromium >/dev/null || { echo "FATAL: could not install Debian's chromium for the browser test"; exit 1; }
 fi
 export NODE_PATH="$PWD/$node_dir/node_modules"
-cargo build -q --release --bin simdws --example interop_client
+command -v curl >/dev/null || { as_root apt-get update -qq; DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq curl >/dev/null; }
+cargo build -q --release --bin simdws --example interop_client --example http_echo
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened"; return 1; }
@@ -48,6 +49,17 @@ serve() { # serve PORT LOG [ARGS...]: starts `simdws serve`, sets $serve_pid
     pids+=("$serve_pid")
     wait_port "$port"
 }
+
+# HTTP/1.1 clients against examples/http_echo: curl, Python http.client,
+# Node's fetch, and the h1spec cases.
+port=$(free_port)
+target/release/examples/http_echo --addr "127.0.0.1:$port" --workers 2 > "$out/http-echo.log" 2>&1 &
+pids+=($!)
+wait_port "$port"
+tests/interop/http_curl.sh "$port"
+"$venv/bin/python" tests/interop/http_python.py "$port"
+node tests/interop/http_node_fetch.mjs "$port"
+H1_TARGET="127.0.0.1:$port" cargo test -q --release --test http_compliance -- --nocapture 2>&1 | grep -E "h1spec cases|test result"
 
 # Their clients against serve.
 port=$(free_port)

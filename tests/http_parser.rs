@@ -249,6 +249,17 @@ fn head_and_header_count_limits_at_the_limit_and_one_past() {
         read_all(&past.as_bytes()[..201], &[], reader_limits(), false),
         vec![Seen::Refused(431)]
     );
+    // A malformed head past the limit: 431 however it is split (the fuzz
+    // target http_request found it answered 400 whole and 431 split).
+    let mut malformed = head_of(201).into_bytes();
+    malformed[2] = b'\x01';
+    for cut in [0, 100, 201] {
+        assert_eq!(
+            read_all(&malformed, &[cut], reader_limits(), false),
+            vec![Seen::Refused(431)],
+            "cut at {cut}"
+        );
+    }
     let headers = |n: usize| {
         format!(
             "GET / HTTP/1.1\r\nHost: x\r\n{}\r\n",

@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         Ok(None) => {}
-        Err(rejection) => assert!(rejection.response().starts_with(b"HTTP/1.1 4")),
+        Err(rejection) => assert!(matches!(rejection.status, 400..=599)),
     }
     let request = ClientRequest::new("h:1", "/", &["chat"], Some("permessage-deflate"), &[]);
     let _ = request.verify(data, 8192);

@@ -258,6 +258,11 @@ impl<'s> Cursor<'s> {
             // A partial head is all kept: nothing is used yet.
             return Ok((0, Step::NeedMore));
         };
+        // Too long is judged before malformed: a split head is refused for
+        // its length before it is complete, so a whole one must be too.
+        if end > self.limits.head.max_bytes {
+            return Err(self.limits.head.head_too_large());
+        }
         let Some((request, head_len)) = parse_head(&data[..end], &self.limits.head)? else {
             return Err(Rejection::new(400, "malformed HTTP request head"));
         };

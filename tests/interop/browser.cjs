@@ -116,6 +116,30 @@ async function main() {
     await page.click("#chat-send");
     await other.waitForFunction(() => document.getElementById("chat-log").textContent.includes("alice: hi bob"));
     ok(true, "chat message from one page reaches the other");
+
+    // HTTP beside the WebSockets: the page's own fetch of /healthz shows in
+    // its header, and a POST from the page reaches the room's WebSockets.
+    await page.waitForFunction(() => /server: ok · \d+ WebSockets/.test(document.getElementById("health").textContent));
+    ok(true, "the page fetched /healthz while its WebSockets are open");
+    const http = await page.evaluate(async () => {
+      const results = [];
+      for (let i = 0; i < 5; i++) {
+        const h = await (await fetch("/healthz")).json();
+        results.push(h.status === "ok" && h.websockets >= 2);
+      }
+      const said = await fetch("/chat/say", { method: "POST", body: "alice (over HTTP): hello room" });
+      return { health: results.every(Boolean), said: said.status, text: (await said.text()).trim() };
+    });
+    ok(http.health, "five fetches of /healthz count the open WebSockets");
+    ok(http.said === 200 && /^sent to [2-9]/.test(http.text), `POST /chat/say answered: ${JSON.stringify(http)}`);
+    await other.waitForFunction(() => document.getElementById("chat-log").textContent.includes("alice (over HTTP): hello room"));
+    ok(true, "a message POSTed over HTTP reaches the other page's WebSocket");
+    await page.fill("#chat-text", "typed and posted");
+    await page.click("#chat-post");
+    await other.waitForFunction(() => document.getElementById("chat-log").textContent.includes("(over HTTP): typed and posted"));
+    ok(true, "the page's 'Send over HTTP' button reaches the room");
+    const icon = await page.evaluate(async () => (await fetch("/favicon.ico")).status);
+    ok(icon === 200, `favicon served (${icon})`);
     await page.setViewportSize({ width: 1200, height: 760 });
     await page.screenshot({ path: shotPath });
 
