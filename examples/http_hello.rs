@@ -11,7 +11,9 @@ struct Hello;
 
 impl Handler for Hello {
     fn on_request(&mut self, _conn: &mut HttpConn<'_>, _request: &Request<'_>) -> Reply {
-        HttpResponse::new(200, "text/plain", &b"Hello, World!"[..]).into()
+        // As hyper's hello example answers: Date and Content-Length, no
+        // Content-Type.
+        HttpResponse::new(200, "", &b"Hello, World!"[..]).into()
     }
 
     fn on_message(&mut self, _conn: &mut Conn<'_>, _message: Message<'_>) {}

@@ -56,7 +56,7 @@ step "aarch64 (NEON) under qemu-user ($(elapsed))"
 # which only the test binary's qemu runner could start, so it stays x86_64).
 SIMDWS_EXPECT_KERNEL=neon cargo test --target aarch64-unknown-linux-gnu --lib \
     --test mask_equivalence --test utf8_streaming --test frame_codec \
-    --test protocol --test handshake --test engine --test deflate
+    --test protocol --test handshake --test engine --test deflate --test http_parser
 
 if [ "${SKIP_MIRI:-0}" = 1 ]; then
     step "Miri: SKIPPED because SKIP_MIRI=1 was set"
@@ -73,8 +73,8 @@ else
     step "Miri: kernels with AVX2 and AVX-512 enabled (scalar, words, SSE2, AVX2, AVX-512) ($(elapsed))"
     SIMDWS_EXPECT_KERNEL=avx512 RUSTFLAGS="-C target-feature=+avx2,+avx512f,+avx512bw" \
         cargo +nightly miri test --test mask_equivalence
-    step "Miri: frame codec, streaming UTF-8, protocol state machine ($(elapsed))"
-    cargo +nightly miri test --lib --test frame_codec --test utf8_streaming --test protocol
+    step "Miri: frame codec, streaming UTF-8, protocol state machine, HTTP reader ($(elapsed))"
+    cargo +nightly miri test --lib --test frame_codec --test utf8_streaming --test protocol --test http_parser
 fi
 
 step "fuzz smoke: every cargo-fuzz target for 20 s, from the seeds ($(elapsed))"

@@ -203,6 +203,10 @@ fn malformed_heads_get_400_and_unknown_versions_505() {
         "GET / HTTP/1.1\r\nHost: x\r\n\rSome-Header: Test\r\n\r\n",
         "GET / HTTP/1.1\nHost: x\n\n",
         "GET / HTTP/1.1\r\nHost: x\nOther: y\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: x\r\n\n",
+        "\nGET / HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: x  \nOther: y\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: x\r\nEmpty:\n\r\n",
         "GET / HTTP/1.1\r\nHost: x\r\n folded: y\r\n\r\n",
         "GET / HTTX/1.1\r\nHost: x\r\n\r\n",
         "G\x01T / HTTP/1.1\r\nHost: x\r\n\r\n",
@@ -212,10 +216,13 @@ fn malformed_heads_get_400_and_unknown_versions_505() {
     assert_eq!(status("GET / HTTP/9.9\r\nHost: x\r\n\r\n"), Some(505));
     assert_eq!(status("GET / HTTP/2.0\r\nHost: x\r\n\r\n"), Some(505));
     // Edge cases that are valid.
-    assert_eq!(
-        whole(b"GET / HTTP/1.1\r\nhoSt:\texample.com\r\nempty:\r\nX-E: \r\n\r\n"),
-        vec![request("GET", "/", b"")]
-    );
+    for valid in [
+        &b"GET / HTTP/1.1\r\nhoSt:\texample.com\r\nempty:\r\nX-E: \r\n\r\n"[..],
+        b"GET / HTTP/1.1\r\nHost: x \t \r\nY:  a  b  \r\n\r\n",
+        b"\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n",
+    ] {
+        assert_eq!(whole(valid), vec![request("GET", "/", b"")], "{valid:?}");
+    }
 }
 
 #[test]

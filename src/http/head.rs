@@ -3,6 +3,8 @@
 //! ends, a missing or repeated `Host`, ambiguous body framing) is refused
 //! here, each with its status.
 
+use std::mem::MaybeUninit;
+
 use crate::handshake::{Rejection, Request, RequestLimits};
 
 /// How the body of a request is delimited (RFC 9112 §6.3).
@@ -16,8 +18,9 @@ pub enum Framing {
     Chunked,
 }
 
-/// httparse wants a slice of header slots; this many live on the stack, so
-/// the common head costs no allocation for them.
+/// httparse wants a slice of header slots; this many live on the stack,
+/// uninitialised, so the common head costs neither an allocation nor a
+/// clearing of them.
 const STACK_HEADERS: usize = 96;
 
 /// Parses the head at the start of `buf`. `Ok(None)` means it has not
@@ -28,16 +31,16 @@ pub fn parse_head<'b>(
     buf: &'b [u8],
     limits: &RequestLimits,
 ) -> Result<Option<(Request<'b>, usize)>, Rejection> {
-    let mut stack = [httparse::EMPTY_HEADER; STACK_HEADERS];
+    let mut stack = [const { MaybeUninit::<httparse::Header<'b>>::uninit() }; STACK_HEADERS];
     let mut heap = Vec::new();
-    let slots: &mut [httparse::Header<'b>] = if limits.max_headers <= STACK_HEADERS {
+    let slots: &mut [MaybeUninit<httparse::Header<'b>>] = if limits.max_headers <= STACK_HEADERS {
         &mut stack[..limits.max_headers]
     } else {
-        heap.resize(limits.max_headers, httparse::EMPTY_HEADER);
+        heap.resize_with(limits.max_headers, MaybeUninit::uninit);
         &mut heap
     };
-    let mut req = httparse::Request::new(slots);
-    let len = match req.parse(buf) {
+    let mut req = httparse::Request::new(&mut []);
+    let len = match req.parse_with_uninit_headers(buf, slots) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => {
             return if buf.len() > limits.max_bytes {
@@ -58,7 +61,7 @@ pub fn parse_head<'b>(
     if len > limits.max_bytes {
         return Err(limits.head_too_large());
     }
-    if let Some(at) = bare_lf(&buf[..len]) {
+    if let Some(at) = bare_lf(&buf[..len], &req) {
         return Err(Rejection::new(
             400,
             format!("line ending at byte {at} is a bare LF: CRLF is required"),
@@ -104,11 +107,59 @@ fn version_rejection(buf: &[u8]) -> Rejection {
     }
 }
 
-/// The position of the first LF not preceded by CR (httparse accepts them;
-/// RFC 9112 §2.2 lets a server refuse them, and servers that disagree on
-/// line ends are how requests get smuggled).
-fn bare_lf(head: &[u8]) -> Option<usize> {
-    memchr::memchr_iter(b'\n', head).find(|&at| at == 0 || head[at - 1] != b'\r')
+/// The position of a LF not preceded by CR, if the head has one (httparse
+/// accepts them; RFC 9112 §2.2 lets a server refuse them, and servers that
+/// disagree on line ends are how requests get smuggled).
+///
+/// Each line's end is found from where httparse's slices end (the target,
+/// each header value), so the head is not scanned byte by byte again; only
+/// a head whose slices do not lie in it falls back to a scan.
+fn bare_lf(head: &[u8], req: &httparse::Request<'_, '_>) -> Option<usize> {
+    let scan = || memchr::memchr_iter(b'\n', head).find(|&at| at == 0 || head[at - 1] != b'\r');
+    let cr_at = |at: usize| head.get(at) == Some(&b'\r');
+    let (Some(method), Some(target)) = (req.method, req.path) else {
+        return scan();
+    };
+    let (Some(method_at), Some(target_at)) = (
+        offset_in(head, method.as_bytes()),
+        offset_in(head, target.as_bytes()),
+    ) else {
+        return scan();
+    };
+    // Empty lines httparse skipped before the request line.
+    if let Some(at) = head[..method_at]
+        .iter()
+        .enumerate()
+        .find_map(|(i, &b)| (b == b'\n' && (i == 0 || head[i - 1] != b'\r')).then_some(i))
+    {
+        return Some(at);
+    }
+    // The request line: target, " HTTP/1.x", CRLF.
+    let line_end = target_at + target.len() + " HTTP/1.1".len();
+    if !cr_at(line_end) {
+        return Some(line_end);
+    }
+    for header in req.headers.iter() {
+        let Some(value_at) = offset_in(head, header.value) else {
+            return scan();
+        };
+        // httparse trims trailing blanks off the value.
+        let mut end = value_at + header.value.len();
+        while matches!(head.get(end), Some(b' ' | b'\t')) {
+            end += 1;
+        }
+        if !cr_at(end) {
+            return Some(end);
+        }
+    }
+    // The blank line that ends the head.
+    (!cr_at(head.len() - 2)).then_some(head.len() - 1)
+}
+
+/// Where `part` starts within `whole`, when it is a slice of it.
+fn offset_in(whole: &[u8], part: &[u8]) -> Option<usize> {
+    let (start, at) = (whole.as_ptr() as usize, part.as_ptr() as usize);
+    (at >= start && at + part.len() <= start + whole.len()).then(|| at - start)
 }
 
 /// HTTP/1.1 requires exactly one `Host` (RFC 9112 §3.2); HTTP/1.0 may omit

@@ -241,13 +241,31 @@ impl<'s> Cursor<'s> {
     }
 
     fn head<'a>(
-        mut self,
+        self,
         data: &'a [u8],
         streams: &mut dyn FnMut(&Request<'_>) -> bool,
     ) -> Result<(usize, Step<'a>), Rejection>
     where
         's: 'a,
     {
+        // The usual head arrives whole in one read: parse it at once.
+        if *self.scanned == 0 {
+            match parse_head(data, &self.limits.head) {
+                Ok(Some((request, head_len))) => {
+                    return self.framed(data, request, head_len, streams)
+                }
+                Ok(None) => {}
+                // Judged only once the head is complete (or too long), as
+                // it would be had it come in pieces.
+                Err(rejection) => match find_head_end(data, 0) {
+                    Some(end) if end > self.limits.head.max_bytes => {
+                        return Err(self.limits.head.head_too_large())
+                    }
+                    Some(_) => return Err(rejection),
+                    None => {}
+                },
+            }
+        }
         // Parse only a complete head, scanning each byte once for its end
         // however slowly it comes.
         let Some(end) = find_head_end(data, *self.scanned) else {
@@ -266,6 +284,21 @@ impl<'s> Cursor<'s> {
         let Some((request, head_len)) = parse_head(&data[..end], &self.limits.head)? else {
             return Err(Rejection::new(400, "malformed HTTP request head"));
         };
+        self.framed(data, request, head_len, streams)
+    }
+
+    /// A complete head: its body framed, and the request handed out whole,
+    /// or its head first with the body to stream, or kept for its body.
+    fn framed<'a>(
+        mut self,
+        data: &'a [u8],
+        request: Request<'a>,
+        head_len: usize,
+        streams: &mut dyn FnMut(&Request<'_>) -> bool,
+    ) -> Result<(usize, Step<'a>), Rejection>
+    where
+        's: 'a,
+    {
         *self.scanned = 0;
         *self.continued = false;
         match framing(&request)? {

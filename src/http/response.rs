@@ -97,10 +97,25 @@ impl HttpResponse {
         };
         // 1xx, 204 and 304 have no body and no framing headers.
         let bodiless = self.status < 200 || self.status == 204 || self.status == 304;
-        out.extend_from_slice(b"HTTP/1.1 ");
-        push_decimal(out, u64::from(self.status));
-        out.push(b' ');
-        out.extend_from_slice(status_text(self.status).as_bytes());
+        let text = status_text(self.status);
+        out.reserve(128 + self.content_type.len() + text.len() + self.body.len());
+        let status = self.status.min(999);
+        out.extend_from_slice(&[
+            b'H',
+            b'T',
+            b'T',
+            b'P',
+            b'/',
+            b'1',
+            b'.',
+            b'1',
+            b' ',
+            b'0' + (status / 100) as u8,
+            b'0' + (status / 10 % 10) as u8,
+            b'0' + (status % 10) as u8,
+            b' ',
+        ]);
+        out.extend_from_slice(text.as_bytes());
         out.extend_from_slice(b"\r\nDate: ");
         out.extend_from_slice(date);
         if !self.content_type.is_empty() {
@@ -132,10 +147,11 @@ impl HttpResponse {
             }
         }
         let keep_alive = framing.keep_alive && body_framing != BodyFraming::UntilClose;
-        out.extend_from_slice(if keep_alive {
-            b"\r\nConnection: keep-alive\r\n\r\n".as_slice()
-        } else {
-            b"\r\nConnection: close\r\n\r\n".as_slice()
+        // HTTP/1.1 stays open unless told; HTTP/1.0 closes unless told.
+        out.extend_from_slice(match (keep_alive, framing.chunked_allowed) {
+            (true, true) => b"\r\n\r\n".as_slice(),
+            (true, false) => b"\r\nConnection: keep-alive\r\n\r\n".as_slice(),
+            (false, _) => b"\r\nConnection: close\r\n\r\n".as_slice(),
         });
         if !framing.head_only && !bodiless {
             write_body_piece(out, body_framing, &self.body);
@@ -249,7 +265,7 @@ mod tests {
         let r = HttpResponse::text(200, "hello").with_header("X-A", "1");
         assert_eq!(
             written(&r, true, false),
-            "HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nContent-Type: text/plain; charset=utf-8\r\nX-A: 1\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\nhello"
+            "HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nContent-Type: text/plain; charset=utf-8\r\nX-A: 1\r\nContent-Length: 5\r\n\r\nhello"
         );
         assert!(
             written(&r, false, true).ends_with("Content-Length: 5\r\nConnection: close\r\n\r\n")

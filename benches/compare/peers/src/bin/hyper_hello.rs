@@ -1,7 +1,7 @@
 //! hyper 1 HTTP/1.1 server, one thread (current-thread tokio runtime):
 //! `hyper_hello PORT`. Every request gets 200 `Hello, World!` (hyper adds
-//! Date and Content-Length), keep-alive and pipelining on, as hyper's own
-//! hello example serves.
+//! Date and Content-Length, and no Content-Type), keep-alive and pipelining
+//! on, as hyper's own hello example serves.
 use std::convert::Infallible;
 
 use bytes::Bytes;
@@ -13,10 +13,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 async fn hello(_: Request<hyper::body::Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
-    Ok(Response::builder()
-        .header("Content-Type", "text/plain")
-        .body(Full::new(Bytes::from_static(b"Hello, World!")))
-        .unwrap())
+    Ok(Response::new(Full::new(Bytes::from_static(b"Hello, World!"))))
 }
 
 #[tokio::main(flavor = "current_thread")]
