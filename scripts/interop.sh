@@ -44,7 +44,7 @@ trap cleanup EXIT
 
 serve() { # serve PORT LOG [ARGS...]: starts `simdws serve`, sets $serve_pid
     local port=$1 log=$2; shift 2
-    RUST_LOG=info target/release/simdws serve --addr "127.0.0.1:$port" --workers 2 "$@" > "$log" 2>&1 &
+    RUST_LOG=${SERVE_LOG:-info} target/release/simdws serve --addr "127.0.0.1:$port" --workers 2 "$@" > "$log" 2>&1 &
     serve_pid=$!
     pids+=("$serve_pid")
     wait_port "$port"
@@ -110,7 +110,7 @@ target/release/examples/interop_client "wss://localhost:$(cat "$out/python-tls-s
 # The browser: serve's page and the API; a second serve refuses foreign
 # origins (403); SIGINT to the first shows a server-initiated close.
 port=$(free_port)
-serve "$port" "$out/serve-browser.log"
+SERVE_LOG=info,simdws::serve=debug serve "$port" "$out/serve-browser.log"
 browser_pid=$serve_pid
 guarded=$(free_port)
 serve "$guarded" "$out/serve-guarded.log" --allow-origin http://allowed.example
@@ -118,6 +118,6 @@ profile=$(mktemp -d)
 node tests/interop/browser.cjs "http://127.0.0.1:$port" "http://127.0.0.1:$guarded" "$browser_pid" "$out/page.png" "$profile"
 rm -rf "$profile"
 # The browser's close with 4000 and its reason reached the server's handler.
-grep -q "closed: 4000 bye from the browser" "$out/serve-browser.log" \
+grep -q "closed: 4000 bye from the browser ✓" "$out/serve-browser.log" \
     || { echo "FAILED: serve did not see the browser's close 4000 with its reason"; exit 1; }
 echo "interop: the server saw the browser's close 4000 with its reason"

@@ -127,7 +127,8 @@ fn echoes_text_and_binary_of_every_size() {
     c.close(CloseCode(4000), "done").unwrap();
     assert_eq!(
         c.recv().unwrap(),
-        OwnedEvent::Close(CloseCode(4000), String::new())
+        OwnedEvent::Close(CloseCode(4000), "done".into()),
+        "the close is echoed with its reason"
     );
     let (_, code, reason) = server.closes.recv_timeout(Duration::from_secs(5)).unwrap();
     assert_eq!(
@@ -533,6 +534,31 @@ fn the_event_loop_client_connects_sends_and_reports_failures() {
         }
         _ => panic!("expected a close"),
     }
+    // A client engine shutting down says so: the server is told 1001
+    // "client shutting down", not that the server is.
+    client
+        .connect(&server.url("/echo"), ClientOptions::default())
+        .unwrap();
+    assert!(matches!(next(), Note::Connected(None)));
+    assert!(matches!(next(), Note::Text(_)));
+    assert!(matches!(next(), Note::Closed(CloseCode::NORMAL, _)));
+    let _ = server.closes.recv_timeout(Duration::from_secs(5));
+    struct Quiet;
+    impl Handler for Quiet {
+        fn on_message(&mut self, _: &mut Conn<'_>, _: Message<'_>) {}
+    }
+    let quiet = Client::start(config(), |_, _| Quiet).unwrap();
+    quiet
+        .connect(&server.url("/echo"), ClientOptions::default())
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    while server.closes.try_recv().is_ok() {}
+    quiet.shutdown();
+    let (_, code, reason) = server.closes.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(
+        (code, reason.as_str()),
+        (CloseCode::GOING_AWAY, "client shutting down")
+    );
     client.shutdown();
     picky.handle().shutdown();
     picky.join();

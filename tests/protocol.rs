@@ -382,9 +382,11 @@ fn peer_initiated_close_is_echoed() {
         vec![OwnedEvent::Close(CloseCode(4000), "bye ✓".into())]
     );
     assert_eq!(conn.state(), State::Closed);
+    // The echo carries the code and the reason, as npm `ws` and Python
+    // `websockets` answer (a browser shows the reason in its CloseEvent).
     assert_eq!(
         sent_by(&mut conn),
-        vec![OwnedEvent::Close(CloseCode(4000), String::new())]
+        vec![OwnedEvent::Close(CloseCode(4000), "bye ✓".into())]
     );
     assert!(conn.is_finished());
     assert_eq!(conn.send_text("late"), Err(SendError::Closed));

@@ -200,3 +200,60 @@ fn a_deflate_bomb_gets_1009_and_the_server_stays_small() {
     c.send_text("still here").unwrap();
     assert_eq!(c.recv().unwrap(), OwnedEvent::Text("still here".into()));
 }
+
+/// `simdws load` as a user runs it against `serve`.
+fn load(serve: &Serve, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_simdws"))
+        .args(["load", "--url", &format!("ws://{}/", serve.addr)])
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("simdws load runs")
+}
+
+#[test]
+fn load_with_messages_sends_exactly_that_many() {
+    let serve = Serve::start();
+    for (conns, pipeline) in [("4", "1"), ("10", "16")] {
+        let out = load(
+            &serve,
+            &[
+                "--conns",
+                conns,
+                "--pipeline",
+                pipeline,
+                "--size",
+                "64",
+                "--messages",
+                "1000",
+                "--warmup",
+                "0.2",
+                "--json",
+            ],
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.contains("\"messages\":1000,"),
+            "--messages 1000 with {conns} x {pipeline} in flight: {stdout}"
+        );
+    }
+}
+
+#[test]
+fn load_idle_ends_without_false_warnings() {
+    let serve = Serve::start();
+    let out = load(&serve, &["--idle", "200", "--duration", "1"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        !stderr.contains("closed during the run"),
+        "closing its own idle connections is not a failure: {stderr}"
+    );
+    let said = format!("{}{stderr}", String::from_utf8_lossy(&out.stdout));
+    assert!(said.contains("200 of 200 connections open"), "{said}");
+}

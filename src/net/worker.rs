@@ -741,6 +741,12 @@ impl<H: Handler> Worker<H> {
             return;
         }
         self.shutdown_deadline = Some(Instant::now() + self.config.shutdown_timeout);
+        // Workers without a listener run client connections.
+        let reason = if self.listener.is_some() {
+            "server shutting down"
+        } else {
+            "client shutting down"
+        };
         if let Some(mut listener) = self.listener.take() {
             let _ = self.poll.registry().deregister(&mut listener);
         }
@@ -750,7 +756,7 @@ impl<H: Handler> Worker<H> {
             let handshaking = matches!(session.phase, Phase::Http(_) | Phase::Connecting { .. });
             session.wake(&self.config.protocol);
             if let Some(conn) = session.connection() {
-                let _ = conn.close(CloseCode::GOING_AWAY, "server shutting down");
+                let _ = conn.close(CloseCode::GOING_AWAY, reason);
                 self.after_io(key);
             } else if handshaking {
                 self.remove(key);

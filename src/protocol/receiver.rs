@@ -463,7 +463,8 @@ impl Receiver {
         let parsed = parse_close_payload(&self.control[..self.control_len as usize])
             .ok()
             .flatten();
-        tx.peer_closed(parsed.map(|(code, _)| code));
+        let (code, reason) = parsed.map_or((None, ""), |(code, reason)| (Some(code), reason));
+        tx.peer_closed(code, reason);
         let (code, reason) = parsed.unwrap_or((CloseCode::NO_STATUS, ""));
         Event::Close { code, reason }
     }

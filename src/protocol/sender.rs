@@ -287,11 +287,13 @@ impl Sender {
         }
     }
 
-    /// The peer's close frame arrived: echo its code unless we closed first
-    /// (an empty close is answered empty), and the handshake is over.
-    pub(crate) fn peer_closed(&mut self, code: Option<CloseCode>) {
+    /// The peer's close frame arrived: echo its code and reason unless we
+    /// closed first (an empty close is answered empty), as npm `ws` and
+    /// Python `websockets` do, so a browser's `CloseEvent.reason` shows what
+    /// it sent. The handshake is over.
+    pub(crate) fn peer_closed(&mut self, code: Option<CloseCode>, reason: &str) {
         if !self.close_sent {
-            self.write_close(code, "");
+            self.write_close(code, reason);
         }
         self.state = State::Closed;
     }

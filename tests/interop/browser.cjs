@@ -56,11 +56,12 @@ async function apiChecks(url) {
   ws.send(bigText);
   check((await recv()) === bigText, "1 MiB+ text message");
   const closed = new Promise((resolve) => { ws.onclose = (e) => { order.push("close"); resolve(e); }; });
-  ws.close(4000, "bye from the browser");
+  ws.close(4000, "bye from the browser ✓");
   check(ws.readyState === 2, "readyState 2 while closing");
   const event = await closed;
   check(ws.readyState === 3, "readyState 3 when closed");
   check(event.code === 4000 && event.wasClean, `close 4000 completed cleanly (code ${event.code}, clean ${event.wasClean})`);
+  check(event.reason === "bye from the browser ✓", `the server echoed the close reason (got ${JSON.stringify(event.reason)})`);
   check(order[0] === "open" && order[order.length - 1] === "close" && !order.includes("error"), `events in order: ${order.join(",")}`);
   return passed;
 }

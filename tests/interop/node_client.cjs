@@ -71,7 +71,7 @@ async function main() {
   const done = closed(ws);
   ws.close(4000, "bye from node");
   const c = await done;
-  ok(c.code === 4000, `close 4000 echoed (got ${c.code})`);
+  ok(c.code === 4000 && c.reason === "bye from node", `close 4000 echoed with its reason (got ${c.code} ${JSON.stringify(c.reason)})`);
 
   try {
     await open("/nowhere", []);

@@ -47,7 +47,8 @@ async def main():
         latency = await asyncio.wait_for(pong, 5)
         ok(latency >= 0, "ping answered with a pong")
         await ws.close(4000, "bye from python")
-        ok(ws.close_code == 4000 and ws.close_reason == "", "close 4000 echoed by the server")
+        ok(ws.close_code == 4000 and ws.close_reason == "bye from python",
+           f"close 4000 echoed by the server with its reason (got {ws.close_code} {ws.close_reason!r})")
 
     # permessage-deflate: context takeover on/off, window bits 9 and 15.
     for takeover in (True, False):

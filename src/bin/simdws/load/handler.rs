@@ -60,8 +60,12 @@ impl LoadHandler {
         }
     }
 
-    /// Sends the next message, stamped `now` (µs since the start).
+    /// Sends the next message, stamped `now` (µs since the start), unless
+    /// the run's message budget is spent.
     fn send_next(&mut self, conn: &mut Conn<'_>, now: u64) {
+        if !self.counters.may_send() {
+            return;
+        }
         self.next_seq = self.next_seq.wrapping_add(1);
         self.outgoing.build(self.next_seq, now);
         let _ = conn.send_message(self.outgoing.message());
@@ -99,8 +103,10 @@ impl Handler for LoadHandler {
             self.histogram.reset(); // the warm-up is over
         }
         self.measuring = measuring;
+        let measured_from = self.counters.measured_from_us.load(Ordering::Relaxed);
         match sent_at {
-            Some(sent_at) if measuring => {
+            // Echoes of warm-up messages are not counted.
+            Some(sent_at) if measuring && sent_at >= measured_from => {
                 let _ = self.histogram.record(now.saturating_sub(sent_at).max(1));
                 self.counters.add(&self.counters.messages, 1);
                 self.counters.add(&self.counters.bytes, echo.len() as u64);
@@ -173,7 +179,7 @@ pub fn pace(
                     Some(open[turn % open.len()])
                 }
             };
-            if let Some(id) = target {
+            if let Some(id) = target.filter(|_| counters.may_send()) {
                 seq = seq.wrapping_add(1);
                 let scheduled = due.saturating_duration_since(plan.started).as_micros() as u64;
                 payload.build(seq, scheduled);

@@ -150,6 +150,10 @@ pub fn run(raw: &[String]) -> Result<(), String> {
             s.duration
         ));
         std::thread::sleep(s.duration);
+        // The closes that follow are ours, not the server's doing.
+        counters
+            .stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         client.shutdown();
         return Ok(());
     }
@@ -164,13 +168,15 @@ pub fn run(raw: &[String]) -> Result<(), String> {
         .rate
         .map(|rate| handler::pace(rate, client.handle(), plan.clone(), counters.clone()));
     std::thread::sleep(s.warmup);
-    counters
-        .measuring
-        .store(true, std::sync::atomic::Ordering::SeqCst);
     let measured_from = Instant::now();
+    counters.start_measuring(
+        measured_from.duration_since(started).as_micros() as u64,
+        s.messages,
+    );
     let mut last = (0u64, Instant::now());
     loop {
-        std::thread::sleep(Duration::from_millis(250));
+        // Short sleeps: with --messages the run ends soon after the last echo.
+        std::thread::sleep(Duration::from_millis(10));
         let elapsed = measured_from.elapsed();
         let done = counters.get(&counters.messages);
         if last.1.elapsed() >= Duration::from_secs(1) {

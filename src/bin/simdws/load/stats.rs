@@ -17,9 +17,33 @@ pub struct Counters {
     pub mismatches: AtomicU64,
     pub connected: AtomicU64,
     pub connection_errors: AtomicU64,
+    /// When measuring began, in µs since the start: only echoes of messages
+    /// sent from then on are counted.
+    pub measured_from_us: AtomicU64,
+    /// Messages still to send while measuring (`--messages N`), so the run
+    /// sends exactly N, not whatever a periodic check lets through.
+    pub to_send: AtomicU64,
 }
 
 impl Counters {
+    /// Starts measuring at `now_us`, with `budget` messages to send.
+    pub fn start_measuring(&self, now_us: u64, budget: Option<u64>) {
+        self.to_send
+            .store(budget.unwrap_or(u64::MAX), Ordering::SeqCst);
+        self.measured_from_us.store(now_us, Ordering::SeqCst);
+        self.measuring.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether one more message may be sent: always during the warm-up,
+    /// then while the budget lasts.
+    pub fn may_send(&self) -> bool {
+        !self.measuring.load(Ordering::Relaxed)
+            || self
+                .to_send
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                .is_ok()
+    }
+
     pub fn get(&self, counter: &AtomicU64) -> u64 {
         counter.load(Ordering::Relaxed)
     }
