@@ -34,7 +34,7 @@ if ! command -v chromium >/dev/null; then
 fi
 export NODE_PATH="$PWD/$node_dir/node_modules"
 command -v curl >/dev/null || { as_root apt-get update -qq; DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq curl >/dev/null; }
-cargo build -q --release --bin simdws --example interop_client --example http_echo
+cargo build -q --release --bin simdws --example interop_client --example http_echo --example embed
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened"; return 1; }
@@ -60,6 +60,13 @@ tests/interop/http_curl.sh "$port"
 "$venv/bin/python" tests/interop/http_python.py "$port"
 node tests/interop/http_node_fetch.mjs "$port"
 H1_TARGET="127.0.0.1:$port" cargo test -q --release --test http_compliance -- --nocapture 2>&1 | grep -E "h1spec cases|test result"
+
+# The embedding example survives resets and idle clients.
+port=$(free_port)
+target/release/examples/embed "127.0.0.1:$port" > "$out/embed.log" 2>&1 &
+pids+=($!)
+wait_port "$port"
+"$venv/bin/python" tests/interop/embed_check.py "127.0.0.1:$port"
 
 # Their clients against serve.
 port=$(free_port)

@@ -257,3 +257,78 @@ fn load_idle_ends_without_false_warnings() {
     let said = format!("{}{stderr}", String::from_utf8_lossy(&out.stdout));
     assert!(said.contains("200 of 200 connections open"), "{said}");
 }
+
+fn simdws(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_simdws"));
+    command.args(args).env_remove("SIMDWS_KERNEL");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().expect("simdws runs")
+}
+
+#[test]
+fn kernel_names_agree_and_a_bad_simdws_kernel_is_an_error() {
+    let available = String::from_utf8(simdws(&["kernels"], &[]).stdout).unwrap();
+    let detected = String::from_utf8(simdws(&["kernel"], &[]).stdout).unwrap();
+    assert!(
+        available.lines().any(|k| k == detected.trim()),
+        "`kernel` says {detected:?}, `kernels` lists {available:?}"
+    );
+    let forced = simdws(&["kernel"], &[("SIMDWS_KERNEL", "words")]);
+    assert_eq!(String::from_utf8_lossy(&forced.stdout).trim(), "words");
+    for (bad, says) in [
+        ("bogus", "unknown kernel"),
+        ("neon", "cannot run on this CPU"),
+    ] {
+        if bad == "neon" && cfg!(target_arch = "aarch64") {
+            continue;
+        }
+        let out = simdws(&["kernel"], &[("SIMDWS_KERNEL", bad)]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "SIMDWS_KERNEL={bad}: {stderr}");
+        assert!(
+            stderr.contains(says) && stderr.contains("words"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_second_server_on_a_port_in_use_fails_instead_of_sharing_it() {
+    let first = Serve::start();
+    let out = simdws(&["serve", "--addr", &first.addr], &[("RUST_LOG", "warn")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a second serve must not start: {stderr}"
+    );
+    assert!(stderr.contains("already in use"), "{stderr}");
+    // The library says the same to an embedder.
+    let config = simdws::net::ServerConfig {
+        addr: first.addr.parse().unwrap(),
+        ..Default::default()
+    };
+    struct Nothing;
+    impl simdws::net::Handler for Nothing {
+        fn on_message(&mut self, _: &mut simdws::net::Conn<'_>, _: simdws::net::Message<'_>) {}
+    }
+    let err = simdws::net::Server::start(config, |_, _| Nothing)
+        .err()
+        .expect("refused");
+    assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
+    // Every request still reaches the first server.
+    for _ in 0..8 {
+        let mut c = serve_process_http(&first.addr);
+        c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut answer = String::new();
+        c.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    }
+}
+
+fn serve_process_http(addr: &str) -> TcpStream {
+    TcpStream::connect(addr).unwrap()
+}

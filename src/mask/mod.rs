@@ -38,6 +38,12 @@ pub const TINY: usize = 16;
 /// its call and setup; below it the inline baseline lanes win.
 pub const WIDE: usize = 512;
 
+impl std::fmt::Display for Kernel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// One implementation of the kernels. Every variant computes exactly what
 /// [`Kernel::Scalar`] computes; the tests check that for each one this CPU
 /// can run.
@@ -79,13 +85,14 @@ impl Kernel {
     /// Picks the widest supported kernel, unless the `SIMDWS_KERNEL`
     /// environment variable names another supported one (`words`, `sse2`,
     /// `avx2`, `avx512`, `neon`, `scalar`): tests and benchmarks use it to
-    /// run everything on one forced path.
+    /// run everything on one forced path. A name that is unknown, or a
+    /// kernel this CPU cannot run, is logged as an error (programs check it
+    /// up front with [`Kernel::from_env`]) and the widest kernel is used.
     #[cold]
     fn detect_and_cache() -> Kernel {
-        let forced = std::env::var("SIMDWS_KERNEL").ok().and_then(|name| {
-            ALL.into_iter()
-                .find(|k| format!("{k:?}").eq_ignore_ascii_case(name.trim()))
-                .filter(|k| k.is_supported())
+        let forced = Kernel::from_env().unwrap_or_else(|e| {
+            log::error!("{e}");
+            None
         });
         let best = forced
             .or_else(|| Self::available().into_iter().last())
@@ -93,6 +100,56 @@ impl Kernel {
         let index = ALL.iter().position(|k| *k == best).unwrap_or(1);
         DETECTED.store(index as u8 + 1, Ordering::Relaxed);
         best
+    }
+
+    /// The kernel's name, as `SIMDWS_KERNEL` and `simdws kernels` spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kernel::Scalar => "scalar",
+            Kernel::Words => "words",
+            Kernel::Sse2 => "sse2",
+            Kernel::Avx2 => "avx2",
+            Kernel::Avx512 => "avx512",
+            Kernel::Neon => "neon",
+        }
+    }
+
+    /// The kernel named `name` (as [`Kernel::name`] spells it, any case),
+    /// if this CPU can run it; else an error that lists the names it can.
+    pub fn from_name(name: &str) -> Result<Kernel, String> {
+        let names = || {
+            Kernel::available()
+                .iter()
+                .map(|k| k.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match ALL
+            .into_iter()
+            .find(|k| k.name().eq_ignore_ascii_case(name.trim()))
+        {
+            Some(kernel) if kernel.is_supported() => Ok(kernel),
+            Some(kernel) => Err(format!(
+                "kernel {} cannot run on this CPU; it can run: {}",
+                kernel.name(),
+                names()
+            )),
+            None => Err(format!(
+                "unknown kernel {name:?}; this CPU can run: {}",
+                names()
+            )),
+        }
+    }
+
+    /// The kernel `SIMDWS_KERNEL` forces, if it is set; an error when it
+    /// names no kernel this CPU can run.
+    pub fn from_env() -> Result<Option<Kernel>, String> {
+        match std::env::var("SIMDWS_KERNEL") {
+            Ok(name) => Kernel::from_name(&name)
+                .map(Some)
+                .map_err(|e| format!("SIMDWS_KERNEL={name}: {e}")),
+            Err(_) => Ok(None),
+        }
     }
 
     /// Every kernel this CPU can run, narrowest first.

@@ -33,6 +33,8 @@ impl Server {
         F: Fn(usize, &ServerHandle) -> H + Send + Sync + 'static,
     {
         let workers = config.workers.max(1);
+        // Only this server's workers may share the port.
+        super::listener::claim(config.addr)?;
         let first = bind_reuseport(config.addr, config.backlog)?;
         // With port 0 the first bind picks the port; the others share it.
         let local_addr = first.local_addr()?;

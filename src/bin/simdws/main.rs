@@ -23,17 +23,22 @@ const USAGE: &str = "usage:
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // A mistyped SIMDWS_KERNEL must not pass silently.
+    if let Err(message) = simdws::mask::Kernel::from_env() {
+        eprintln!("simdws: {message}");
+        return ExitCode::from(2);
+    }
     let result = match args.first().map(String::as_str) {
         Some("serve") => serve::run(&args[1..]),
         Some("load") => load::run(&args[1..]),
         Some("kernel") => {
-            println!("{:?}", simdws::mask::Kernel::detected());
+            println!("{}", simdws::mask::Kernel::detected());
             Ok(())
         }
         Some("kernels") => {
             for kernel in simdws::mask::Kernel::available() {
                 if kernel != simdws::mask::Kernel::Scalar {
-                    println!("{}", format!("{kernel:?}").to_lowercase());
+                    println!("{kernel}");
                 }
             }
             Ok(())
