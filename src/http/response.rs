@@ -235,13 +235,14 @@ fn push_hex(out: &mut Vec<u8>, mut n: u64) {
 }
 
 /// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the `Date` header's
-/// form; always 29 bytes.
+/// form; always 29 bytes. Formatted in place: the engine refreshes it every
+/// tick, and its loop must not allocate.
 pub fn http_date(at: SystemTime) -> [u8; 29] {
-    let text = httpdate::fmt_http_date(at);
+    use std::io::Write as _;
     let mut out = *b"Thu, 01 Jan 1970 00:00:00 GMT";
-    if text.len() == out.len() {
-        out.copy_from_slice(text.as_bytes());
-    }
+    let mut cursor = &mut out[..];
+    // 29 bytes for every date httpdate formats (years 1970 to 9999).
+    let _ = write!(cursor, "{}", httpdate::HttpDate::from(at));
     out
 }
 
