@@ -14,6 +14,7 @@ use simdws::protocol::{
     Role,
 };
 
+#[path = "support/frames.rs"]
 mod common;
 use common::{feed_all, frame};
 

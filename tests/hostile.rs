@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use simdws::net::OwnedEvent;
 use simdws::protocol::{Config, Connection, Role};
 
+#[path = "support/frames.rs"]
 mod common;
 #[path = "support/serve_process.rs"]
 mod serve_process;

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use simdws::http::{HttpResponse, Request};
 use simdws::net::*;
 
+#[path = "support/frames.rs"]
 mod common;
 #[path = "support/http_client.rs"]
 mod http_client;

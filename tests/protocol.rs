@@ -8,6 +8,7 @@ use proptest::prelude::*;
 use simdws::frame::{CloseCode, FrameHeader, HeaderRules, Opcode, Parsed, RSV1};
 use simdws::protocol::*;
 
+#[path = "support/frames.rs"]
 mod common;
 use common::{drive, feed_all, frame};
 

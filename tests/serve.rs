@@ -13,6 +13,7 @@ use simdws::frame::{CloseCode, RSV1};
 use simdws::net::{BlockingClient, ClientError, ClientOptions, OwnedEvent, WsUrl};
 use simdws::protocol::{Config, Connection, Role};
 
+#[path = "support/frames.rs"]
 mod common;
 #[path = "support/serve_process.rs"]
 mod serve_process;

@@ -61,13 +61,16 @@ fn echo_in_memory(
     let n = wire.len();
     client.advance_transmit(n);
     let mut at = 0;
+    let mut arrived = 0;
     while at < wire.len() {
         let received = server.receive(&mut wire[at..]).unwrap();
         at += received.consumed;
         if let Some(Event::Binary(data)) = received.event {
-            assert_eq!(data.len(), payload.len());
+            assert_eq!(data, payload, "the server received what was sent");
+            arrived += 1;
         }
     }
+    assert_eq!(arrived, 1, "one message reached the server");
     // The server answers with the same bytes (what an echo handler does).
     server.send_binary(payload).unwrap();
     wire.clear();
@@ -75,10 +78,16 @@ fn echo_in_memory(
     let n = wire.len();
     server.advance_transmit(n);
     let mut at = 0;
+    let mut echoed = 0;
     while at < wire.len() {
         let received = client.receive(&mut wire[at..]).unwrap();
         at += received.consumed;
+        if let Some(Event::Binary(data)) = received.event {
+            assert_eq!(data, payload, "the echo is what was sent");
+            echoed += 1;
+        }
     }
+    assert_eq!(echoed, 1, "one echo reached the client");
 }
 
 /// The count is process-wide, and the test harness's own thread allocates
@@ -123,9 +132,17 @@ fn the_engine_echoes_without_allocating() {
         let frame = client.poll_transmit().to_vec();
         let echo_len = size + if size < 126 { 2 } else { 4 };
         let mut echo = vec![0u8; echo_len];
+        let header_len = echo_len - size;
         let mut round_trip = || {
+            echo.fill(0);
             stream.write_all(&frame).unwrap();
             stream.read_exact(&mut echo).unwrap();
+            // A whole unmasked binary frame, with every byte echoed.
+            assert_eq!(echo[0], 0x82, "{size} B: an unfragmented binary frame");
+            assert!(
+                echo[header_len..].iter().all(|&b| b == 0x5a),
+                "{size} B: the echo arrived whole"
+            );
         };
         // Warm up past a few timer sweeps (100 ms apart), so whatever they
         // set up on first use is set up.
@@ -144,7 +161,6 @@ fn the_engine_echoes_without_allocating() {
             per_message, 0.0,
             "{size} B: {per_message} allocations per echo in the engine"
         );
-        assert_eq!(echo[echo_len - 1], 0x5a);
     }
     server.handle().shutdown();
     server.join();

@@ -1,5 +1,5 @@
-//! Helpers shared by the protocol-level test crates: raw client frames and
-//! a driver that feeds a connection in pieces.
+//! Raw client frames, and a driver that feeds a connection in pieces: for
+//! the test crates that speak the protocol by hand.
 #![allow(dead_code)]
 
 use simdws::mask::apply_mask;
