@@ -351,7 +351,7 @@ fn refused_and_plain_http_requests_get_a_status() {
         let _ = raw.read_to_string(&mut response);
         response
     };
-    let plain = get("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    let plain = get("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert!(plain.starts_with("HTTP/1.1 426 "), "{plain}");
     let bad_version = get("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n");
     assert!(
@@ -368,7 +368,7 @@ fn refused_and_plain_http_requests_get_a_status() {
         "{}",
         &huge[..huge.len().min(200)]
     );
-    let post = get("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+    let post = get("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
     assert!(post.starts_with("HTTP/1.1 405 "), "{post}");
 }
 

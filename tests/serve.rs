@@ -33,7 +33,8 @@ fn serves_the_page_echo_and_chat() {
     let serve = Serve::start();
 
     let mut raw = TcpStream::connect(&serve.addr).unwrap();
-    raw.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    raw.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
     let mut page = String::new();
     raw.read_to_string(&mut page).unwrap();
     assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{}", &page[..80]);
@@ -72,6 +73,11 @@ fn serves_the_page_echo_and_chat() {
         bob.recv().unwrap(),
         OwnedEvent::Close(CloseCode::NORMAL, _)
     ));
+    // Whoever stays hears that someone left.
+    assert_eq!(
+        alice.recv().unwrap(),
+        OwnedEvent::Text("a member left the room (1 remain)".into())
+    );
 }
 
 #[test]

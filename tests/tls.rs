@@ -155,7 +155,7 @@ fn alpn_is_http_1_1_and_http_is_answered_over_tls() {
     let config = tls::client_config_trusting_pem(cert.as_bytes()).unwrap();
     let mut stream = TlsStream::client(socket, config, "localhost", false).unwrap();
     stream
-        .write_all(b"GET /missing HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .write_all(b"GET /missing HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         .unwrap();
     let mut response = Vec::new();
     let _ = stream.read_to_end(&mut response);

@@ -12,7 +12,57 @@ use super::sender::{Role, Sender, State};
 use super::timers::Timers;
 use crate::frame::{CloseCode, Opcode};
 
-/// A sans-IO WebSocket connection for either role (see the crate docs).
+/// A sans-IO WebSocket connection for either role, after the handshake.
+///
+/// # The contract
+///
+/// The connection does no IO and reads no clock; the caller drives it:
+///
+/// 1. **Bytes in.** Give everything read from the transport to
+///    [`receive`](Connection::receive), again and again with the rest
+///    (`&mut input[consumed..]`) until all is consumed: each call returns at
+///    most one event. Masked payloads are unmasked in place, so events
+///    borrow the caller's buffer; handle each before the next call.
+///    Partial frames are kept inside; the caller never keeps a tail.
+/// 2. **Messages in.** `send_text`, `send_binary`, `ping`, `close` (or a
+///    [`Sender`] from [`split`](Connection::split), to answer while an event
+///    is borrowed) queue frames; nothing is written yet.
+/// 3. **Bytes out.** After receiving and sending, write
+///    [`poll_transmit`](Connection::poll_transmit) to the transport, then
+///    report what it took with
+///    [`advance_transmit`](Connection::advance_transmit). Pongs and the
+///    close echo queued by `receive` go out the same way.
+/// 4. **Time in.** Wake at [`poll_timeout`](Connection::poll_timeout) and
+///    call [`handle_timeout`](Connection::handle_timeout) with the current
+///    instant: keepalive pings, the idle timeout and the close deadline.
+/// 5. **The end.** When [`is_finished`](Connection::is_finished), the close
+///    handshake is over (or failed: [`failure`](Connection::failure)) and
+///    everything is written: close the transport.
+///
+/// ```
+/// use std::time::Instant;
+/// use simdws::protocol::{Config, Connection, Event, Role};
+///
+/// let now = Instant::now();
+/// let (mut client, mut server) = (
+///     Connection::new(Role::Client, Config::default(), now),
+///     Connection::new(Role::Server, Config::default(), now),
+/// );
+/// client.send_text("ping?").unwrap();
+/// // Bytes out of one, into the other.
+/// let mut wire = client.poll_transmit().to_vec();
+/// client.advance_transmit(wire.len());
+/// let mut at = 0;
+/// while at < wire.len() {
+///     let received = server.receive(&mut wire[at..]).unwrap();
+///     at += received.consumed;
+///     if let Some(Event::Text(text)) = received.event {
+///         assert_eq!(text, "ping?");
+///     }
+/// }
+/// server.send_text("pong!").unwrap();
+/// assert!(!server.poll_transmit().is_empty());
+/// ```
 #[derive(Debug)]
 pub struct Connection {
     rx: Receiver,

@@ -148,7 +148,14 @@ impl Handler for App {
         // Debug: a busy server closes thousands of connections a minute.
         log::debug!("{id} closed: {code} {reason}");
         if self.chatting.remove(&id) {
-            self.room().members.remove(&id);
+            let remain = {
+                let mut room = self.room();
+                room.members.remove(&id);
+                room.members.len()
+            };
+            self.say(OwnedMessage::Text(format!(
+                "a member left the room ({remain} remain)"
+            )));
         }
     }
 }
