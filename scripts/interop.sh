@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 WEBSOCKETS_VERSION=17.4
 WS_VERSION=8.23.0
 PLAYWRIGHT_VERSION=1.65.1
+WEBSOCKET_PKG_VERSION=1.0.35
 out=target/interop
 venv=target/interop-venv
 node_dir=target/interop-node
@@ -21,11 +22,12 @@ if ! "$venv/bin/python" -c "import websockets, sys; sys.exit(websockets.__versio
     "$venv/bin/pip" install -q "websockets==$WEBSOCKETS_VERSION"
 fi
 if [ "$(node -p "require('./$node_dir/node_modules/ws/package.json').version" 2>/dev/null)" != "$WS_VERSION" ] \
-   || [ "$(node -p "require('./$node_dir/node_modules/playwright-core/package.json').version" 2>/dev/null)" != "$PLAYWRIGHT_VERSION" ]; then
+   || [ "$(node -p "require('./$node_dir/node_modules/playwright-core/package.json').version" 2>/dev/null)" != "$PLAYWRIGHT_VERSION" ] \
+   || [ "$(node -p "require('./$node_dir/node_modules/websocket/package.json').version" 2>/dev/null)" != "$WEBSOCKET_PKG_VERSION" ]; then
     command -v npm >/dev/null || { echo "FATAL: npm is needed for the interop tests"; exit 1; }
     mkdir -p "$node_dir"
     [ -f "$node_dir/package.json" ] || echo '{"private": true}' > "$node_dir/package.json"
-    (cd "$node_dir" && npm install --no-audit --no-fund --silent "ws@$WS_VERSION" "playwright-core@$PLAYWRIGHT_VERSION")
+    (cd "$node_dir" && npm install --no-audit --no-fund --silent "ws@$WS_VERSION" "playwright-core@$PLAYWRIGHT_VERSION" "websocket@$WEBSOCKET_PKG_VERSION")
 fi
 if ! command -v chromium >/dev/null; then
     as_root apt-get update -qq
@@ -73,6 +75,7 @@ port=$(free_port)
 serve "$port" "$out/serve-clients.log"
 "$venv/bin/python" tests/interop/python_client.py "ws://127.0.0.1:$port"
 node tests/interop/node_client.cjs "ws://127.0.0.1:$port"
+node tests/interop/websocket_pkg_clients.cjs "ws://127.0.0.1:$port"
 
 # A server-initiated close, seen by each: SIGINT makes serve close with 1001.
 port=$(free_port)
@@ -87,7 +90,9 @@ node tests/interop/node_server_close.cjs "ws://127.0.0.1:$port" "$serve_pid"
 pids+=($!)
 node tests/interop/node_server.cjs > "$out/node-server.port" &
 pids+=($!)
-for f in python-server node-server; do
+node tests/interop/websocket_pkg_server.cjs > "$out/websocket-pkg-server.port" &
+pids+=($!)
+for f in python-server node-server websocket-pkg-server; do
     for _ in $(seq 100); do [ -s "$out/$f.port" ] && break; sleep 0.1; done
 done
 # Plain, then permessage-deflate with context takeover on/off, window bits
@@ -96,6 +101,8 @@ for variant in plain deflate deflate-no-takeover deflate-9 deflate-9-no-takeover
     target/release/examples/interop_client "ws://127.0.0.1:$(cat "$out/python-server.port")/" "python websockets $WEBSOCKETS_VERSION" "$variant"
     target/release/examples/interop_client "ws://127.0.0.1:$(cat "$out/node-server.port")/" "node ws $WS_VERSION" "$variant"
 done
+# The npm websocket package has no permessage-deflate: plain only.
+PEER_CLOSE_ANSWER=1000 target/release/examples/interop_client "ws://127.0.0.1:$(cat "$out/websocket-pkg-server.port")/" "npm websocket $WEBSOCKET_PKG_VERSION (tutorial server)" plain
 
 # TLS: serve with a certificate generated at start-up (saved for the peers
 # to trust); their clients over wss://, ours against a Python wss server,
