@@ -1,7 +1,7 @@
 //! The application's side of the engine: a [`Handler`] per worker thread
 //! (no `Sync` needed), called with a [`Conn`] to answer on.
 
-use std::io::{IoSlice, Write};
+use std::io::{ErrorKind, IoSlice, Write};
 use std::net::SocketAddr;
 
 use mio::net::TcpStream;
@@ -269,10 +269,21 @@ impl Conn<'_> {
         if payload.len() >= WRITEV_THRESHOLD {
             if let Some((head, head_len)) = self.tx.start_unbuffered(opcode, payload.len())? {
                 let header = &head[..head_len];
-                let written = self
+                let written = match self
                     .stream
                     .write_vectored(&[IoSlice::new(header), IoSlice::new(payload)])
-                    .unwrap_or(0);
+                {
+                    Ok(written) => written,
+                    // The socket is full: everything is queued below.
+                    Err(e)
+                        if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) =>
+                    {
+                        0
+                    }
+                    // The connection is broken; the loop closes it when it
+                    // next reads or writes. Nothing is queued.
+                    Err(e) => return Err(SendError::Transport(e.kind())),
+                };
                 if written < head_len {
                     self.tx.queue_unsent(&header[written..]);
                     self.tx.queue_unsent(payload);

@@ -111,6 +111,9 @@ pub enum SendError {
     InvalidCloseCode(CloseCode),
     /// A fragment's opcode must be Text, Binary or Continuation.
     NotDataOpcode(Opcode),
+    /// Writing to the transport failed (the engine writes large messages
+    /// straight away): the connection is broken and is being closed.
+    Transport(std::io::ErrorKind),
 }
 
 impl fmt::Display for SendError {
@@ -121,6 +124,7 @@ impl fmt::Display for SendError {
             SendError::ControlTooLong => f.write_str("control payload over 125 bytes"),
             SendError::InvalidCloseCode(c) => write!(f, "close code {c} may not be sent"),
             SendError::NotDataOpcode(op) => write!(f, "{op:?} is not a data opcode"),
+            SendError::Transport(kind) => write!(f, "writing to the transport failed: {kind}"),
         }
     }
 }
