@@ -128,6 +128,12 @@ impl Session {
         }
     }
 
+    /// The WebSocket connection to act on, woken first if it rests.
+    pub fn woken_connection(&mut self, config: &Config) -> Option<&mut Connection> {
+        self.wake(config);
+        self.connection()
+    }
+
     pub fn connection(&mut self) -> Option<&mut Connection> {
         match &mut self.phase {
             Phase::Open(conn) => Some(conn),

@@ -1,0 +1,129 @@
+//! New connections: accepted from the listener, or adopted from an
+//! embedder that accepted them itself.
+
+use std::io;
+use std::time::Instant;
+
+use mio::net::TcpStream;
+use mio::{Interest, Token};
+
+use super::dispatch::frame_bytes;
+use super::Worker;
+use crate::net::handle::ConnId;
+use crate::net::handler::Handler;
+use crate::net::http::{self as http_phase, HttpContext, HttpSession};
+use crate::net::session::{Phase, Session};
+use crate::net::transport::Transport;
+use crate::protocol::{Connection, Role};
+
+impl<H: Handler> Worker<H> {
+    pub(super) fn accept_all(&mut self) {
+        loop {
+            let Some(listener) = self.listener.as_ref() else {
+                return;
+            };
+            match listener.accept() {
+                Ok((stream, peer)) => {
+                    let accepted = match self.server_transport(stream) {
+                        Ok(transport) => self.insert(transport, peer),
+                        Err(e) => Err(e),
+                    };
+                    if let Err(e) = accepted {
+                        log::warn!("registering {peer}: {e}");
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    // EMFILE and friends: stop for this turn, the edge comes
+                    // back with the next connection.
+                    log::warn!("accept: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// An accepted socket, with TLS when the server has it.
+    fn server_transport(&self, stream: TcpStream) -> io::Result<Transport<TcpStream>> {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &self.config.tls {
+            let stream = crate::net::tls::TlsStream::server(stream, tls.clone())?;
+            return Ok(Transport::Tls(Box::new(stream)));
+        }
+        Ok(Transport::Plain(stream))
+    }
+
+    pub(super) fn insert(
+        &mut self,
+        mut stream: Transport<TcpStream>,
+        peer: std::net::SocketAddr,
+    ) -> io::Result<usize> {
+        stream.socket().set_nodelay(true)?;
+        let entry = self.sessions.vacant_entry();
+        let key = entry.key();
+        self.generation = self.generation.wrapping_add(1);
+        let id = ConnId::new(self.index, self.generation, key);
+        self.poll.registry().register(
+            stream.socket_mut(),
+            Token(key),
+            Interest::READABLE | Interest::WRITABLE,
+        )?;
+        let now = Instant::now();
+        let phase = Phase::Http(Box::new(HttpSession::new(&self.config, now)));
+        entry.insert(Session::new(
+            stream,
+            id,
+            phase,
+            now + self.config.handshake_timeout,
+        ));
+        log::debug!("{id} accepted from {peer}");
+        Ok(key)
+    }
+
+    pub(super) fn adopt(&mut self, stream: std::net::TcpStream, mut read: Vec<u8>, upgraded: bool) {
+        let peer = match stream.peer_addr() {
+            Ok(peer) => peer,
+            Err(e) => {
+                log::warn!("adopting a stream: {e}");
+                return;
+            }
+        };
+        if let Err(e) = stream.set_nonblocking(true) {
+            log::warn!("adopting {peer}: {e}");
+            return;
+        }
+        let key = match self.insert(Transport::Plain(TcpStream::from_std(stream)), peer) {
+            Ok(key) => key,
+            Err(e) => {
+                log::warn!("adopting {peer}: {e}");
+                return;
+            }
+        };
+        let Worker {
+            sessions,
+            handler,
+            handle,
+            config,
+            ..
+        } = self;
+        let session = &mut sessions[key];
+        if upgraded {
+            let conn = Connection::new(Role::Server, config.protocol.clone(), Instant::now());
+            session.phase = Phase::Open(Box::new(conn));
+            if !read.is_empty() {
+                frame_bytes(session, &mut read, handler, handle);
+            }
+        } else if !read.is_empty() {
+            let mut cx = HttpContext {
+                handler,
+                handle,
+                config,
+                date: &self.date,
+            };
+            http_phase::http_bytes(session, &mut read, &mut cx);
+        }
+        // Bytes may have arrived before registration; read them now.
+        self.resume(key);
+    }
+}

@@ -1,0 +1,59 @@
+//! Client connections on the same loops: a non-blocking connect, the
+//! upgrade request queued to go out once it is connected.
+
+use mio::net::TcpStream;
+
+use super::Worker;
+use crate::frame::CloseCode;
+use crate::net::client::{ClientOptions, WsUrl};
+use crate::net::handle::ConnId;
+use crate::net::handler::Handler;
+use crate::net::session::Phase;
+
+impl<H: Handler> Worker<H> {
+    /// Starts a client connection: a non-blocking connect, the request
+    /// queued to go out once connected.
+    pub(super) fn connect(
+        &mut self,
+        addr: std::net::SocketAddr,
+        url: &WsUrl,
+        options: ClientOptions,
+    ) {
+        let connected = match options.bind {
+            None => TcpStream::connect(addr),
+            Some(ip) => crate::net::listener::connect_from(ip, addr),
+        };
+        let stream = match connected {
+            Ok(stream) => stream,
+            Err(e) => {
+                log::debug!("connect {addr}: {e}");
+                let id = ConnId::unassigned(self.index);
+                self.handler
+                    .on_close(id, CloseCode::ABNORMAL, &format!("connect: {e}"));
+                return;
+            }
+        };
+        let inserted = options
+            .transport(stream, url, true)
+            .and_then(|transport| self.insert(transport, addr));
+        let key = match inserted {
+            Ok(key) => key,
+            Err(e) => {
+                log::debug!("registering a connection to {addr}: {e}");
+                let id = ConnId::unassigned(self.index);
+                self.handler
+                    .on_close(id, CloseCode::ABNORMAL, &format!("connect: {e}"));
+                return;
+            }
+        };
+        let request = options.request(url);
+        let session = &mut self.sessions[key];
+        session.queue_raw(request.bytes());
+        session.phase = Phase::Connecting {
+            request: Box::new(request),
+            options: Box::new(options),
+            head: Vec::new(),
+            connected: false,
+        };
+    }
+}

@@ -1,0 +1,108 @@
+//! WebSocket bytes to the handler's callbacks: a client connection's
+//! handshake response, then frames decoded in place, each event handed to
+//! the handler with the connection's sending half to answer on.
+
+use std::time::Instant;
+
+use crate::frame::CloseCode;
+use crate::net::handle::ServerHandle;
+use crate::net::handler::{Conn, Handler, Message};
+use crate::net::session::{Phase, Session};
+use crate::protocol::Event;
+
+/// Bytes of a client connection's handshake response.
+pub(super) fn response_bytes<H: Handler>(
+    session: &mut Session,
+    input: &mut [u8],
+    handler: &mut H,
+    handle: &ServerHandle,
+) {
+    let Phase::Connecting {
+        request,
+        options,
+        head,
+        ..
+    } = &mut session.phase
+    else {
+        return;
+    };
+    head.extend_from_slice(input);
+    let (response, len) = match request.verify(head, 16 << 10) {
+        Ok(Some(verified)) => verified,
+        Ok(None) => return,
+        Err(e) => {
+            session.note_close(CloseCode::ABNORMAL, format!("handshake: {e}"));
+            session.doomed = true;
+            return;
+        }
+    };
+    let conn = match options.connection(&response, Instant::now()) {
+        Ok(conn) => conn,
+        Err(e) => {
+            session.note_close(CloseCode::ABNORMAL, format!("handshake: {e}"));
+            session.doomed = true;
+            return;
+        }
+    };
+    let mut rest = std::mem::take(head);
+    session.subprotocol = response.subprotocol.clone().map(String::into_boxed_str);
+    session.phase = Phase::Open(Box::new(conn));
+    if let Phase::Open(conn) = &mut session.phase {
+        let mut c = Conn {
+            id: session.id,
+            tx: conn.sender(),
+            stream: &mut session.stream,
+            handle,
+            subprotocol: session.subprotocol.as_deref(),
+        };
+        handler.on_connect(&mut c, &response);
+    }
+    if len < rest.len() {
+        frame_bytes(session, &mut rest[len..], handler, handle);
+    }
+}
+
+/// Decodes frames in place and hands each event to the handler, with the
+/// connection's sending half to answer on.
+pub(crate) fn frame_bytes<H: Handler>(
+    session: &mut Session,
+    input: &mut [u8],
+    handler: &mut H,
+    handle: &ServerHandle,
+) {
+    let Phase::Open(conn) = &mut session.phase else {
+        return;
+    };
+    let (rx, tx) = conn.split();
+    let mut at = 0;
+    while at < input.len() {
+        let received = match rx.receive(&mut input[at..], tx) {
+            Ok(received) => received,
+            Err(error) => {
+                log::debug!("{}: {error}", session.id);
+                session.note_close(error.close_code(), error.to_string());
+                return;
+            }
+        };
+        at += received.consumed;
+        let Some(event) = received.event else {
+            continue;
+        };
+        let mut c = Conn {
+            id: session.id,
+            tx,
+            stream: &mut session.stream,
+            handle,
+            subprotocol: session.subprotocol.as_deref(),
+        };
+        match event {
+            Event::Text(text) => handler.on_message(&mut c, Message::Text(text)),
+            Event::Binary(data) => handler.on_message(&mut c, Message::Binary(data)),
+            Event::Ping(payload) => handler.on_ping(&mut c, payload),
+            Event::Pong(payload) => handler.on_pong(&mut c, payload),
+            Event::Close { code, reason } => {
+                session.close_info = Some(Box::new((code, reason.to_string())));
+            }
+        }
+    }
+}

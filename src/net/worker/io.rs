@@ -1,0 +1,280 @@
+//! Reading and writing one connection until it would block.
+//!
+//! Edge-triggered: a readable edge is read until `WouldBlock`. Reading
+//! stops while unsent output is past the high-water mark, and goes on as
+//! soon as a flush makes room again, since input that waited will not
+//! announce itself with a new edge. That loop is [`Worker::drive`]'s; no
+//! step calls back into another.
+
+use std::io::{self, Read};
+use std::time::Instant;
+
+use super::dispatch::{frame_bytes, response_bytes};
+use super::{Outcome, Worker};
+use crate::frame::CloseCode;
+use crate::net::handler::{Conn, Handler};
+use crate::net::http::{self as http_phase, HttpContext};
+use crate::net::session::Phase;
+
+/// Why reading stopped, when the connection goes on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ReadStop {
+    /// Nothing more to read now (or reading is paused).
+    Drained,
+    /// Output passed the high-water mark with input possibly left.
+    OutputFull,
+}
+
+/// What a write left.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Written {
+    /// Written (or waiting for the socket), nothing else to do.
+    Done,
+    /// Output that had backed up drained: input that waited must be read.
+    RoomAgain,
+    End,
+}
+
+impl<H: Handler> Worker<H> {
+    /// Reads (when `read` is `Some(exhaust)`: until `WouldBlock` even after a
+    /// short read, when `exhaust`), answers and writes, until the connection
+    /// would block either way.
+    pub(super) fn drive(&mut self, key: usize, read: Option<bool>) -> Outcome {
+        let mut read = read;
+        loop {
+            let stop = match read {
+                Some(exhaust) => match self.read(key, exhaust) {
+                    Ok(stop) => stop,
+                    Err(end) => return end,
+                },
+                None => ReadStop::Drained,
+            };
+            match self.write(key) {
+                Written::End => return Outcome::End,
+                Written::RoomAgain => {
+                    read = Some(true);
+                    continue;
+                }
+                Written::Done => {}
+            }
+            let Some(session) = self.sessions.get(key) else {
+                return Outcome::Keep;
+            };
+            let room = !session.backed_up && session.buffered() <= self.config.high_water;
+            if !(stop == ReadStop::OutputFull && room) {
+                return Outcome::Keep;
+            }
+        }
+    }
+
+    /// Reads and handles input until the socket is drained, reading pauses,
+    /// or output passes the high-water mark. `Err` ends the connection.
+    fn read(&mut self, key: usize, exhaust: bool) -> Result<ReadStop, Outcome> {
+        loop {
+            let Some(session) = self.sessions.get_mut(key) else {
+                return Ok(ReadStop::Drained);
+            };
+            if let Phase::Draining { .. } = session.phase {
+                if session.drain_input(&mut self.recv_buf) {
+                    return Err(Outcome::End);
+                }
+                return Ok(ReadStop::Drained);
+            }
+            let paused = match &session.phase {
+                Phase::LastResponse => true,
+                Phase::Http(http) => http.input_paused(&self.config),
+                _ => false,
+            };
+            if session.backed_up || paused {
+                return Ok(ReadStop::Drained);
+            }
+            if session.connection().is_some_and(|c| c.is_finished()) {
+                return Ok(ReadStop::Drained);
+            }
+            match session.stream.read(&mut self.recv_buf) {
+                Ok(0) => {
+                    // A half-closed peer still reads: give it what it is
+                    // owed (best effort) before closing.
+                    let _ = session.flush();
+                    if session.close_info.is_none() && !session.is_open() {
+                        session.note_close(
+                            CloseCode::ABNORMAL,
+                            "connection closed by the peer".into(),
+                        );
+                    }
+                    return Err(Outcome::End);
+                }
+                Ok(n) => {
+                    session.active = true;
+                    self.process(key, n);
+                    let Some(session) = self.sessions.get(key) else {
+                        return Ok(ReadStop::Drained);
+                    };
+                    if session.doomed {
+                        return Err(Outcome::End);
+                    }
+                    if session.buffered() > self.config.high_water {
+                        return Ok(ReadStop::OutputFull);
+                    }
+                    // A short read drained the socket: the next edge will
+                    // announce more, so no read that only says WouldBlock.
+                    if n < self.recv_buf.len() && !exhaust {
+                        return Ok(ReadStop::Drained);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(ReadStop::Drained),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    log::debug!("{} read: {e}", session.id);
+                    #[cfg(feature = "tls")]
+                    if crate::net::tls::is_not_tls(&e) {
+                        // Plain HTTP on the TLS port: say so, as nginx does.
+                        use std::io::Write as _;
+                        let _ = session
+                            .stream
+                            .socket_mut()
+                            .write(crate::net::tls::PLAIN_HTTP_RESPONSE);
+                    }
+                    session.note_close_unless_noted(CloseCode::ABNORMAL, format!("read: {e}"));
+                    return Err(Outcome::End);
+                }
+            }
+        }
+    }
+
+    /// Handles `n` fresh bytes at the start of the receive buffer, as the
+    /// connection's phase reads them.
+    fn process(&mut self, key: usize, n: usize) {
+        let Worker {
+            sessions,
+            recv_buf,
+            handler,
+            handle,
+            config,
+            date,
+            ..
+        } = self;
+        let Some(session) = sessions.get_mut(key) else {
+            return;
+        };
+        session.wake(&config.protocol);
+        let input = &mut recv_buf[..n];
+        match &mut session.phase {
+            Phase::Http(_) => {
+                let mut cx = HttpContext {
+                    handler,
+                    handle,
+                    config,
+                    date,
+                };
+                http_phase::http_bytes(session, input, &mut cx);
+            }
+            Phase::Connecting { .. } => response_bytes(session, input, handler, handle),
+            Phase::Open(_) => frame_bytes(session, input, handler, handle),
+            Phase::Resting(_) | Phase::LastResponse | Phase::Draining { .. } => {}
+        }
+    }
+
+    /// Flushes, applies backpressure, and moves a finished connection to
+    /// draining.
+    fn write(&mut self, key: usize) -> Written {
+        let Some(session) = self.sessions.get_mut(key) else {
+            return Written::Done;
+        };
+        match &mut session.phase {
+            Phase::Draining { .. } => return Written::Done,
+            Phase::Connecting { connected, .. } if !*connected => {
+                // A non-blocking connect is done when the socket is writable:
+                // then it has a peer address, or a pending error.
+                let socket = session.stream.socket();
+                match (socket.take_error(), socket.peer_addr()) {
+                    (Ok(None), Ok(_)) => *connected = true,
+                    (Ok(None), Err(e)) if e.kind() == io::ErrorKind::NotConnected => {
+                        return Written::Done
+                    }
+                    (Ok(Some(e)) | Err(e), _) | (_, Err(e)) => {
+                        session.note_close(CloseCode::ABNORMAL, format!("connect: {e}"));
+                        return Written::End;
+                    }
+                }
+            }
+            _ => {}
+        }
+        let all_written = match session.flush() {
+            Ok(done) => done,
+            Err(e) => {
+                log::debug!("{} write: {e}", session.id);
+                session.note_close_unless_noted(CloseCode::ABNORMAL, format!("write: {e}"));
+                return Written::End;
+            }
+        };
+        let finished = match &session.phase {
+            Phase::LastResponse => all_written,
+            Phase::Open(conn) => conn.is_finished(),
+            _ => false,
+        };
+        if finished {
+            if let Phase::Open(conn) = &session.phase {
+                if session.close_info.is_none() {
+                    let code = conn
+                        .failure()
+                        .map_or(CloseCode::ABNORMAL, |e| e.close_code());
+                    session.note_close(code, String::new());
+                }
+            }
+            // The handler hears of the end now, not after the linger.
+            self.notify_closed(key);
+            let until = Instant::now() + self.config.linger;
+            let Some(session) = self.sessions.get_mut(key) else {
+                return Written::Done;
+            };
+            session.start_draining(until);
+            return if session.drain_input(&mut self.recv_buf) {
+                Written::End
+            } else {
+                Written::Done
+            };
+        }
+        let buffered = session.buffered();
+        if buffered > self.config.max_buffered {
+            log::warn!(
+                "{}: slow consumer with {buffered} bytes unsent: disconnecting",
+                session.id
+            );
+            session.note_close(CloseCode::POLICY_VIOLATION, "slow consumer".into());
+            return Written::End;
+        }
+        if buffered > self.config.high_water {
+            session.backed_up = true;
+        } else if session.backed_up && buffered <= self.config.high_water / 2 {
+            session.backed_up = false;
+            self.call_on_drain(key);
+            return Written::RoomAgain;
+        }
+        Written::Done
+    }
+
+    fn call_on_drain(&mut self, key: usize) {
+        let Worker {
+            sessions,
+            handler,
+            handle,
+            ..
+        } = self;
+        let Some(session) = sessions.get_mut(key) else {
+            return;
+        };
+        let id = session.id;
+        let subprotocol = session.subprotocol.as_deref();
+        if let Phase::Open(conn) = &mut session.phase {
+            let mut c = Conn {
+                id,
+                tx: conn.sender(),
+                stream: &mut session.stream,
+                handle,
+                subprotocol,
+            };
+            handler.on_drain(&mut c);
+        }
+    }
+}

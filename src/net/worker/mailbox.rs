@@ -1,0 +1,136 @@
+//! Commands from other threads, through the worker's mailbox: sends,
+//! broadcasts, closes, held HTTP answers, adoptions, dials and shutdown.
+
+use std::time::Instant;
+
+use super::{Outcome, Worker};
+use crate::frame::CloseCode;
+use crate::net::handle::{Command, OwnedMessage};
+use crate::net::handler::{Handler, RequestId};
+use crate::net::http::{self as http_phase, HttpContext};
+use crate::net::session::{Phase, Session};
+
+impl<H: Handler> Worker<H> {
+    pub(super) fn drain_mailbox(&mut self) {
+        let commands = {
+            let mailbox = self.handle.mailbox(self.index);
+            let mut queue = mailbox.queue.lock().unwrap_or_else(|e| e.into_inner());
+            std::mem::take(&mut *queue)
+        };
+        for command in commands {
+            match command {
+                Command::Send(id, message) => {
+                    if let Some(key) = self.find(id) {
+                        self.send_owned(key, &message);
+                        self.flush_out(key);
+                    }
+                }
+                Command::Broadcast(message) => {
+                    let keys: Vec<usize> = self
+                        .sessions
+                        .iter()
+                        .filter(|(_, s)| s.is_open())
+                        .map(|(k, _)| k)
+                        .collect();
+                    for key in keys {
+                        self.send_owned(key, &message);
+                        self.flush_out(key);
+                    }
+                }
+                Command::Respond(id, response) => {
+                    self.answer_later(id, |session, cx| {
+                        http_phase::respond_later(session, id, &response, cx)
+                    });
+                }
+                Command::Body { id, piece, end } => {
+                    self.answer_later(id, |session, cx| {
+                        http_phase::body_later(session, id, &piece, end, cx)
+                    });
+                }
+                Command::Close(id, code, reason) => {
+                    if let Some(key) = self.find(id) {
+                        if let Some(conn) =
+                            self.sessions[key].woken_connection(&self.config.protocol)
+                        {
+                            let _ = conn.close(code, &reason);
+                        }
+                        self.flush_out(key);
+                    }
+                }
+                Command::Adopt {
+                    stream,
+                    read,
+                    upgraded,
+                } => self.adopt(stream, read, upgraded),
+                Command::Connect { addr, url, options } => self.connect(addr, &url, *options),
+                Command::Shutdown => self.begin_shutdown(),
+            }
+        }
+    }
+
+    /// Applies a held answer (or a piece of one) to its request, then goes
+    /// on reading: requests kept behind it, and input paused for it.
+    fn answer_later<F>(&mut self, id: RequestId, apply: F)
+    where
+        F: FnOnce(&mut Session, &mut HttpContext<'_, H>) -> bool,
+    {
+        let Some(key) = self.find(id.conn) else {
+            log::debug!("{id}: answered after its connection closed");
+            return;
+        };
+        let Worker {
+            sessions,
+            handler,
+            handle,
+            config,
+            date,
+            ..
+        } = self;
+        let mut cx = HttpContext {
+            handler,
+            handle,
+            config,
+            date,
+        };
+        if !apply(&mut sessions[key], &mut cx) {
+            log::debug!("{id}: not waiting for an answer (already answered, or gone)");
+        }
+        self.resume(key);
+    }
+
+    fn send_owned(&mut self, key: usize, message: &OwnedMessage) {
+        if let Some(conn) = self.sessions[key].woken_connection(&self.config.protocol) {
+            let _ = match message {
+                OwnedMessage::Text(t) => conn.send_text(t),
+                OwnedMessage::Binary(b) => conn.send_binary(b),
+            };
+        }
+    }
+
+    fn begin_shutdown(&mut self) {
+        if self.shutdown_deadline.is_some() {
+            return;
+        }
+        self.shutdown_deadline = Some(Instant::now() + self.config.shutdown_timeout);
+        // Workers without a listener run client connections.
+        let reason = if self.listener.is_some() {
+            "server shutting down"
+        } else {
+            "client shutting down"
+        };
+        if let Some(mut listener) = self.listener.take() {
+            let _ = self.poll.registry().deregister(&mut listener);
+        }
+        let keys: Vec<usize> = self.sessions.iter().map(|(k, _)| k).collect();
+        for key in keys {
+            let session = &mut self.sessions[key];
+            let handshaking = matches!(session.phase, Phase::Http(_) | Phase::Connecting { .. });
+            if let Some(conn) = session.woken_connection(&self.config.protocol) {
+                let _ = conn.close(CloseCode::GOING_AWAY, reason);
+                self.flush_out(key);
+            } else if handshaking {
+                self.settle(key, Outcome::End);
+            }
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! One event loop per thread: edge-triggered mio, a slab of sessions, one
+//! loop-wide receive buffer decoded in place, one write per connection per
+//! turn, and a coarse timer sweep.
+//!
+//! Each step on a connection (reading and writing it, a timer, a command
+//! from another thread) returns an [`Outcome`]; the loop ends connections in
+//! one place, [`Worker::settle`].
+//!
+//! * `io.rs`: reading and writing a connection until it would block;
+//! * `dispatch.rs`: WebSocket bytes to the handler's callbacks;
+//! * `accept.rs`: new connections, accepted or adopted;
+//! * `dial.rs`: client connections;
+//! * `mailbox.rs`: commands from other threads;
+//! * `timers.rs`: the sweep.
+
+mod accept;
+mod dial;
+mod dispatch;
+mod io;
+mod mailbox;
+mod timers;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use mio::net::TcpListener;
+use mio::{Events, Poll, Token};
+use slab::Slab;
+
+use super::config::ServerConfig;
+use super::handle::{ConnId, ServerHandle};
+use super::handler::Handler;
+use super::session::{Phase, Session};
+use crate::frame::CloseCode;
+use crate::http::http_date;
+
+pub(crate) use dispatch::frame_bytes;
+
+pub(crate) const LISTENER: Token = Token(usize::MAX - 1);
+pub(crate) const WAKER: Token = Token(usize::MAX);
+
+/// What a step leaves a connection as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use]
+pub(crate) enum Outcome {
+    /// It goes on.
+    Keep,
+    /// It is over: the loop ends it ([`Worker::settle`]).
+    End,
+}
+
+pub(crate) struct Worker<H: Handler> {
+    index: usize,
+    poll: Poll,
+    listener: Option<TcpListener>,
+    sessions: Slab<Session>,
+    generation: u32,
+    recv_buf: Vec<u8>,
+    handler: H,
+    handle: ServerHandle,
+    config: Arc<ServerConfig>,
+    shutdown_deadline: Option<Instant>,
+    /// The HTTP `Date` header's value, refreshed every tick.
+    date: [u8; 29],
+}
+
+impl<H: Handler> Worker<H> {
+    pub fn new(
+        index: usize,
+        poll: Poll,
+        listener: Option<TcpListener>,
+        handler: H,
+        handle: ServerHandle,
+        config: Arc<ServerConfig>,
+    ) -> Self {
+        Worker {
+            index,
+            poll,
+            listener,
+            sessions: Slab::with_capacity(1024),
+            generation: 0,
+            recv_buf: vec![0; config.recv_buffer],
+            handler,
+            handle,
+            config,
+            shutdown_deadline: None,
+            date: http_date(std::time::SystemTime::now()),
+        }
+    }
+
+    pub fn run(mut self) {
+        let mut events = Events::with_capacity(1024);
+        let mut next_tick = Instant::now() + self.config.tick;
+        loop {
+            let timeout = next_tick.saturating_duration_since(Instant::now());
+            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                log::error!("worker {}: poll failed: {e}", self.index);
+                return;
+            }
+            for event in events.iter() {
+                match event.token() {
+                    LISTENER => self.accept_all(),
+                    WAKER => self.drain_mailbox(),
+                    Token(key) => {
+                        // With the peer's FIN in the same edge as its last
+                        // data, a short read does not mean "drained": the
+                        // EOF would get no edge of its own.
+                        let peer_done = event.is_read_closed() || event.is_error();
+                        let outcome = if event.is_readable() || peer_done {
+                            self.drive(key, Some(peer_done))
+                        } else if event.is_writable() {
+                            self.drive(key, None)
+                        } else {
+                            Outcome::Keep
+                        };
+                        self.settle(key, outcome);
+                    }
+                }
+            }
+            let now = Instant::now();
+            if now >= next_tick {
+                self.sweep(now);
+                next_tick = now + self.config.tick;
+            }
+            if let Some(deadline) = self.shutdown_deadline {
+                if self.sessions.is_empty() || now >= deadline {
+                    let keys: Vec<usize> = self.sessions.iter().map(|(k, _)| k).collect();
+                    for key in keys {
+                        self.settle(key, Outcome::End);
+                    }
+                    log::debug!("worker {} stopped", self.index);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Acts on a step's outcome: the one place a connection ends. The
+    /// handler hears of it (`on_close`, or `on_request_abandoned` for an
+    /// HTTP request it still owes an answer), and its socket is closed.
+    fn settle(&mut self, key: usize, outcome: Outcome) {
+        if outcome == Outcome::Keep {
+            return;
+        }
+        self.notify_closed(key);
+        if let Some(mut session) = self.sessions.try_remove(key) {
+            let _ = self.poll.registry().deregister(session.stream.socket_mut());
+        }
+    }
+
+    /// Tells the handler a connection it knows of is over, once: an open
+    /// WebSocket (`on_close`), a client connection it asked for, or an
+    /// HTTP request it owes an answer to (`on_request_abandoned`).
+    fn notify_closed(&mut self, key: usize) {
+        let Some(session) = self.sessions.get_mut(key) else {
+            return;
+        };
+        if let Phase::Http(http) = &session.phase {
+            if let Some(owed) = http.owed(session.id) {
+                log::debug!("{owed}: the client left before the answer");
+                session.phase = Phase::LastResponse;
+                self.handler.on_request_abandoned(owed);
+            }
+            return;
+        }
+        if session.is_known_to_handler() {
+            let (code, reason) = session
+                .close_info
+                .take()
+                .map_or((CloseCode::ABNORMAL, String::new()), |info| *info);
+            log::debug!("{} closed: {code} {reason}", session.id);
+            let id = session.id;
+            // Mark it handled: the phase leaves Open right after.
+            session.phase = Phase::LastResponse;
+            self.handler.on_close(id, code, &reason);
+        }
+    }
+
+    /// Writes what a step queued, reading on if that made room, and ends
+    /// the connection if it is over.
+    fn flush_out(&mut self, key: usize) {
+        let outcome = self.drive(key, None);
+        self.settle(key, outcome);
+    }
+
+    /// Reads what waited (a held answer was given, or input was paused),
+    /// answers and writes, and ends the connection if it is over.
+    fn resume(&mut self, key: usize) {
+        let outcome = self.drive(key, Some(true));
+        self.settle(key, outcome);
+    }
+
+    /// The slot of a live connection, if `id` still names one.
+    fn find(&self, id: ConnId) -> Option<usize> {
+        let session = self.sessions.get(id.slot())?;
+        (session.id == id).then_some(id.slot())
+    }
+}

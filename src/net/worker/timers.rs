@@ -1,0 +1,109 @@
+//! The coarse timer sweep, once per tick: request and handshake deadlines,
+//! the protocol's keepalive, idle and close deadlines, lingering closes,
+//! resting idle connections, and the worker's published counts.
+
+use std::time::Instant;
+
+use super::{Outcome, Worker};
+use crate::frame::CloseCode;
+use crate::handshake::Rejection;
+use crate::http::http_date;
+use crate::net::handler::Handler;
+use crate::net::http::Wait;
+use crate::net::session::Phase;
+
+impl<H: Handler> Worker<H> {
+    /// The coarse sweep: handshake deadlines, protocol timers (keepalive,
+    /// idle, close handshake) and lingering closes.
+    pub(super) fn sweep(&mut self, now: Instant) {
+        self.date = http_date(std::time::SystemTime::now());
+        // By slot rather than over a list of keys: a list as long as the
+        // slab would be allocated on top of the connections' memory, and
+        // keep the heap below it from shrinking when they rest.
+        for key in 0..self.sessions.capacity() {
+            let Some(session) = self.sessions.get_mut(key) else {
+                continue;
+            };
+            let active = std::mem::take(&mut session.active);
+            match &mut session.phase {
+                Phase::Http(http) => match http.due(now) {
+                    Some(Wait::Idle) => {
+                        log::debug!("{}: keep-alive connection idle: closing", session.id);
+                        self.settle(key, Outcome::End);
+                    }
+                    Some(wait @ (Wait::Head | Wait::Body)) => {
+                        let what = if wait == Wait::Head {
+                            "request head"
+                        } else {
+                            "request body"
+                        };
+                        log::debug!("{}: {what} timeout from {:?}", session.id, session.peer());
+                        session.finish_with(
+                            &Rejection::new(408, format!("{what} not received in time")).response(),
+                        );
+                        self.flush_out(key);
+                    }
+                    None if !active => {
+                        http.release_buffers();
+                        session.release_raw_output();
+                    }
+                    None => {}
+                },
+                Phase::Connecting { .. } if now >= session.handshake_deadline => {
+                    session.note_close(CloseCode::ABNORMAL, "connect/handshake timeout".into());
+                    self.settle(key, Outcome::End);
+                }
+                Phase::Open(conn) => {
+                    if conn.poll_timeout().is_some_and(|t| t <= now) {
+                        conn.handle_timeout(now);
+                        self.flush_out(key);
+                    } else if !active {
+                        // Idle for a whole tick: at rest when nothing is in
+                        // flight, else its (empty) payload buffers go back
+                        // to the allocator.
+                        conn.release_buffers();
+                        session.rest(now);
+                    }
+                }
+                Phase::Resting(resting)
+                    if resting
+                        .poll_timeout(&self.config.protocol)
+                        .is_some_and(|t| t <= now) =>
+                {
+                    if let Some(conn) = session.woken_connection(&self.config.protocol) {
+                        conn.handle_timeout(now);
+                    }
+                    self.flush_out(key);
+                }
+                Phase::Draining { until } if now >= *until => self.settle(key, Outcome::End),
+                _ => {}
+            }
+        }
+        self.shrink_if_mostly_vacant();
+        self.publish_stats();
+    }
+
+    fn publish_stats(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let (mut open, mut resting) = (0, 0);
+        for (_, session) in &self.sessions {
+            open += session.is_open() as usize;
+            resting += matches!(session.phase, Phase::Resting(_)) as usize;
+        }
+        let mailbox = self.handle.mailbox(self.index);
+        mailbox.open.store(open, Relaxed);
+        mailbox.resting.store(resting, Relaxed);
+    }
+
+    /// After a burst (a flood of short connections), give back the slab
+    /// space it left behind, so memory returns to what the connections
+    /// alive now need.
+    fn shrink_if_mostly_vacant(&mut self) {
+        const KEEP: usize = 1024;
+        if self.sessions.capacity() > KEEP && self.sessions.len() * 4 < self.sessions.capacity() {
+            self.sessions.shrink_to_fit();
+        }
+    }
+
+    // ----- commands from other threads -------------------------------------
+}
