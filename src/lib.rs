@@ -54,6 +54,8 @@
 //! ```
 
 #![deny(unsafe_op_in_unsafe_fn)]
+#![deny(missing_docs)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 #[cfg(feature = "deflate")]
 pub mod deflate;

@@ -35,6 +35,7 @@ pub struct StreamingUtf8 {
 }
 
 impl StreamingUtf8 {
+    /// A validator at the start of a text.
     pub const fn new() -> Self {
         StreamingUtf8 {
             carry: [0; 4],

@@ -37,6 +37,7 @@ pub struct Deflater {
 }
 
 impl Deflater {
+    /// A compressor with a window of 2^`window_bits` bytes that keeps its context between messages when `context_takeover`.
     pub fn new(window_bits: u8, context_takeover: bool, config: &DeflateConfig) -> Self {
         Deflater {
             stream: None,
@@ -145,6 +146,7 @@ pub struct Inflater {
 }
 
 impl Inflater {
+    /// A decompressor for a peer compressing with a window of 2^`window_bits` bytes, keeping its window between messages when `context_takeover`.
     pub fn new(window_bits: u8, context_takeover: bool) -> Self {
         Inflater {
             stream: None,

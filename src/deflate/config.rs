@@ -60,6 +60,7 @@ impl Default for DeflateConfig {
 pub struct CompressorBudget(Arc<AtomicUsize>);
 
 impl CompressorBudget {
+    /// A budget of `max_compressors` compressors alive at once.
     pub fn new(max_compressors: usize) -> Self {
         CompressorBudget(Arc::new(AtomicUsize::new(max_compressors)))
     }

@@ -14,9 +14,11 @@ pub struct Agreement {
     /// The window we compress with; 8 means we send uncompressed, because
     /// zlib cannot produce a 2^8-byte window.
     pub compress_window_bits: u8,
+    /// Our compressor keeps its context between messages.
     pub compress_context_takeover: bool,
     /// The largest window the peer compresses with.
     pub decompress_window_bits: u8,
+    /// The peer's compressor keeps its context, so our decompressor must too.
     pub decompress_context_takeover: bool,
 }
 
@@ -96,6 +98,7 @@ pub struct DeflateNegotiator<'a> {
 }
 
 impl<'a> DeflateNegotiator<'a> {
+    /// A negotiator answering offers with the policy `config`.
     pub fn new(config: &'a DeflateConfig) -> Self {
         DeflateNegotiator {
             config,

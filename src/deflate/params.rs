@@ -15,8 +15,11 @@ pub const WINDOW_BITS: std::ops::RangeInclusive<u8> = 8..=15;
 /// One permessage-deflate offer or response, as written on the wire.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DeflateParams {
+    /// The server resets its compressor after each message.
     pub server_no_context_takeover: bool,
+    /// The client resets its compressor after each message.
     pub client_no_context_takeover: bool,
+    /// The server's compression window, 2^N bytes (8–15), when limited.
     pub server_max_window_bits: Option<u8>,
     /// `Some(None)`: present without a value, which in an offer means "the
     /// client can honour any value the server picks".

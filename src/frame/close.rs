@@ -8,21 +8,33 @@ use std::fmt;
 pub struct CloseCode(pub u16);
 
 impl CloseCode {
+    /// 1000: the purpose of the connection is fulfilled.
     pub const NORMAL: CloseCode = CloseCode(1000);
+    /// 1001: an endpoint goes away (a server shutting down, a page left).
     pub const GOING_AWAY: CloseCode = CloseCode(1001);
+    /// 1002: the peer broke the protocol.
     pub const PROTOCOL_ERROR: CloseCode = CloseCode(1002);
+    /// 1003: a message of a type the endpoint cannot accept.
     pub const UNSUPPORTED_DATA: CloseCode = CloseCode(1003);
     /// Never on the wire: reported when a close frame carried no code.
     pub const NO_STATUS: CloseCode = CloseCode(1005);
     /// Never on the wire: reported when the connection died without a close.
     pub const ABNORMAL: CloseCode = CloseCode(1006);
+    /// 1007: data not consistent with the message type (text that is not UTF-8).
     pub const INVALID_PAYLOAD: CloseCode = CloseCode(1007);
+    /// 1008: a message that violates the endpoint's policy.
     pub const POLICY_VIOLATION: CloseCode = CloseCode(1008);
+    /// 1009: a message too big to process.
     pub const MESSAGE_TOO_BIG: CloseCode = CloseCode(1009);
+    /// 1010: the client expected an extension the server did not negotiate.
     pub const MANDATORY_EXTENSION: CloseCode = CloseCode(1010);
+    /// 1011: the server met an unexpected condition.
     pub const INTERNAL_ERROR: CloseCode = CloseCode(1011);
+    /// 1012: the server is restarting.
     pub const SERVICE_RESTART: CloseCode = CloseCode(1012);
+    /// 1013: try again later (the server is overloaded).
     pub const TRY_AGAIN_LATER: CloseCode = CloseCode(1013);
+    /// 1014: a gateway received an invalid response upstream.
     pub const BAD_GATEWAY: CloseCode = CloseCode(1014);
     /// Never on the wire: the TLS handshake failed.
     pub const TLS_HANDSHAKE: CloseCode = CloseCode(1015);

@@ -13,18 +13,23 @@ pub const MAX_CONTROL_PAYLOAD: usize = 125;
 
 /// RSV1 as it sits in the first header byte (permessage-deflate uses it).
 pub const RSV1: u8 = 0x40;
+/// The second reserved bit; no extension here uses it.
 pub const RSV2: u8 = 0x20;
+/// The third reserved bit; no extension here uses it.
 pub const RSV3: u8 = 0x10;
 
 /// A decoded frame header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FrameHeader {
+    /// The last frame of its message.
     pub fin: bool,
     /// The three reserved bits, in place (`RSV1 | RSV2 | RSV3` mask).
     pub rsv: u8,
+    /// What the frame carries.
     pub opcode: Opcode,
     /// The masking key; clients must mask, servers must not.
     pub mask: Option<[u8; 4]>,
+    /// Payload bytes that follow the header.
     pub payload_len: u64,
 }
 
@@ -63,7 +68,11 @@ pub enum HeaderError {
     /// encoding in that form would mean: 126 or 65536.
     ControlTooLong(u64),
     /// The mask bit is wrong for the receiving role.
-    MaskMismatch { expected_masked: bool },
+    /// A client frame arrived unmasked at a server, or a masked frame at a client.
+    MaskMismatch {
+        /// Whether this end expects masked frames (a server does).
+        expected_masked: bool,
+    },
     /// A 64-bit length with its most significant bit set.
     LengthTopBit,
 }

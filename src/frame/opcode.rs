@@ -5,11 +5,17 @@
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum Opcode {
+    /// A later frame of a fragmented message.
     Continuation = 0x0,
+    /// The first frame of a text (UTF-8) message.
     Text = 0x1,
+    /// The first frame of a binary message.
     Binary = 0x2,
+    /// The close handshake (control frame).
     Close = 0x8,
+    /// A ping, to be answered with a pong (control frame).
     Ping = 0x9,
+    /// A pong: the answer to a ping, or a unidirectional heartbeat (control frame).
     Pong = 0xA,
 }
 

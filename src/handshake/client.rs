@@ -16,7 +16,9 @@ pub enum ClientHandshakeError {
     TooLarge(usize),
     /// The server answered with another status (the body is not read).
     Status(u16),
+    /// The 101 lacks `Upgrade: websocket` or `Connection: upgrade`.
     MissingUpgrade,
+    /// `Sec-WebSocket-Accept` does not match the key we sent.
     BadAccept,
     /// The server chose a subprotocol we did not offer.
     UnrequestedSubprotocol(String),
@@ -65,7 +67,9 @@ pub struct ClientRequest {
 /// The accepted handshake, as the server answered it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientResponse {
+    /// The subprotocol the server chose, if any.
     pub subprotocol: Option<String>,
+    /// The extensions the server accepted (`Sec-WebSocket-Extensions`), if any.
     pub extensions: Option<String>,
 }
 
@@ -109,6 +113,7 @@ impl ClientRequest {
         &self.bytes
     }
 
+    /// The `Sec-WebSocket-Key` sent, whose accept value the response must carry.
     pub fn key(&self) -> &str {
         &self.key
     }

@@ -39,12 +39,16 @@ impl Default for RequestLimits {
 /// any header the status requires.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rejection {
+    /// The HTTP status sent (400, 403, 405, 408, 413, 426, 431, 505...).
     pub status: u16,
+    /// One line saying why, sent as the body.
     pub reason: Cow<'static, str>,
+    /// Headers the status calls for (`Allow`, `Sec-WebSocket-Version`...).
     pub headers: Vec<(&'static str, Cow<'static, str>)>,
 }
 
 impl Rejection {
+    /// A rejection with `status` and a one-line `reason`.
     pub fn new(status: u16, reason: impl Into<Cow<'static, str>>) -> Self {
         Rejection {
             status,
@@ -136,11 +140,13 @@ pub fn status_text(status: u16) -> &'static str {
 /// its body (empty for an upgrade, and for a body the handler streams).
 #[derive(Clone, Debug)]
 pub struct Request<'b> {
+    /// The method (`GET`, `POST`...).
     pub method: &'b str,
     /// The request target, query included.
     pub target: &'b str,
     /// The minor version: 1 for HTTP/1.1, 0 for HTTP/1.0.
     pub version: u8,
+    /// The header fields in the order sent: names as sent, raw values.
     pub headers: Vec<(&'b str, &'b [u8])>,
     /// The whole body, de-chunked.
     pub body: &'b [u8],
@@ -236,8 +242,11 @@ pub struct ServerPolicy {
 /// A valid upgrade request, ready to be answered with 101.
 #[derive(Clone, Debug)]
 pub struct Accepted {
+    /// The `Sec-WebSocket-Accept` value for the client's key.
     pub accept: String,
+    /// The subprotocol chosen from the client's offers, if it offered any.
     pub subprotocol: Option<String>,
+    /// The extensions accepted (`Sec-WebSocket-Extensions`), if any.
     pub extensions: Option<String>,
 }
 

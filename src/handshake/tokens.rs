@@ -24,6 +24,7 @@ pub fn is_token(s: &str) -> bool {
 /// One extension offered (or accepted) with its parameters.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExtensionOffer {
+    /// The extension's token, e.g. `permessage-deflate`.
     pub name: String,
     /// Parameters in order; a parameter without `=value` has `None`.
     pub params: Vec<(String, Option<String>)>,

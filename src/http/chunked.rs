@@ -47,8 +47,11 @@ enum State {
 /// of that input, possibly empty), and whether the body has ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Decoded {
+    /// Input bytes used; call again with the rest.
     pub consumed: usize,
+    /// Body data found, as a range of the input given (empty for none).
     pub data: Range<usize>,
+    /// The last chunk and the trailers were read: the body has ended.
     pub done: bool,
 }
 
@@ -73,6 +76,7 @@ fn malformed(why: &str) -> Rejection {
 }
 
 impl ChunkedDecoder {
+    /// Whether the whole body, trailers included, has been read.
     pub fn is_done(&self) -> bool {
         self.state == State::Done
     }

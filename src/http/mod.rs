@@ -25,4 +25,5 @@ pub use chunked::{ChunkedDecoder, Decoded};
 pub use head::{expects_continue, framing, keeps_alive, parse_head, Framing};
 pub use reader::{ReaderLimits, RequestReader, Step};
 pub use response::{http_date, HttpResponse};
+#[cfg(feature = "net")]
 pub(crate) use response::{write_body_piece, BodyFraming, ResponseFraming, CONTINUE, LAST_CHUNK};

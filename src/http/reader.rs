@@ -13,6 +13,7 @@ use crate::handshake::{find_head_end, Rejection, Request, RequestLimits};
 /// Bounds on what a client may send.
 #[derive(Clone, Debug)]
 pub struct ReaderLimits {
+    /// Limits on the request head: bytes and header lines.
     pub head: RequestLimits,
     /// The largest body handed out whole; a longer one gets 413. Bodies a
     /// handler streams are not bounded here.
@@ -42,7 +43,9 @@ pub enum Step<'a> {
     /// The head of a request whose body the caller streams: the body
     /// follows as `BodyChunk`s and one `BodyEnd`.
     Head(Request<'a>),
+    /// A piece of a streamed body, as it arrived (de-chunked).
     BodyChunk(&'a [u8]),
+    /// The streamed body has ended.
     BodyEnd,
 }
 
@@ -90,6 +93,7 @@ pub struct RequestReader {
 }
 
 impl RequestReader {
+    /// A reader for one connection, with `limits`.
     pub fn new(limits: ReaderLimits) -> Self {
         RequestReader {
             limits,

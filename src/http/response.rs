@@ -12,12 +12,14 @@ use crate::handshake::status_text;
 /// headers of those names given here are ignored.
 #[derive(Clone, Debug)]
 pub struct HttpResponse {
+    /// The status code (200, 404...); the reason phrase goes with it.
     pub status: u16,
     /// `Content-Type`; empty for none.
     pub content_type: &'static str,
     /// Further headers. Names must be tokens and values must not hold CR
     /// or LF; a header that breaks either is left out (and logged).
     pub headers: Vec<(Cow<'static, str>, Cow<'static, str>)>,
+    /// The body (for a streamed response, its first piece).
     pub body: Cow<'static, [u8]>,
     /// The body follows later in pieces (`ServerHandle::send_body`, ended
     /// by `ServerHandle::end_body`), sent with chunked encoding; `body`
@@ -26,6 +28,7 @@ pub struct HttpResponse {
 }
 
 impl HttpResponse {
+    /// A response with a body of known length.
     pub fn new(
         status: u16,
         content_type: &'static str,
@@ -195,9 +198,11 @@ pub(crate) fn write_body_piece(out: &mut Vec<u8>, framing: BodyFraming, piece: &
 }
 
 /// The end of a chunked body: the last chunk and an empty trailer.
+#[cfg(feature = "net")]
 pub(crate) const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
 
 /// The interim answer to `Expect: 100-continue`.
+#[cfg(feature = "net")]
 pub(crate) const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
 fn is_framing_header(name: &str) -> bool {

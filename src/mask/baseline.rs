@@ -39,8 +39,8 @@ mod imp {
         tail_at: usize,
     ) -> u8 {
         let ptr = buf.as_mut_ptr();
-        // SAFETY (every unsafe block here): SSE2 is part of the x86_64
-        // baseline, so its intrinsics are always available.
+        // SAFETY: SSE2 is part of the x86_64 baseline, so its intrinsics are
+        // always available (as in every unsafe block here).
         let kv = unsafe { _mm_set1_epi64x(pattern as i64) };
         // SAFETY: tail_at + 16 == len: the tail lane is inside `buf`, and it
         // is loaded before any store below.

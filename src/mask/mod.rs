@@ -54,9 +54,13 @@ pub enum Kernel {
     Scalar,
     /// u64 words with an overlapping last word.
     Words,
+    /// 16-byte SSE2 lanes (every x86_64 CPU).
     Sse2,
+    /// 32-byte AVX2 lanes.
     Avx2,
+    /// 64-byte AVX-512 (F and BW) lanes, with masked head and tail.
     Avx512,
+    /// 16-byte NEON lanes (every aarch64 CPU).
     Neon,
 }
 
@@ -259,12 +263,16 @@ impl Kernel {
             }
             Kernel::Words => scalar::apply_mask_words(buf, key, offset),
             #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            // SAFETY: the caller guarantees this CPU runs the kernel.
             Kernel::Sse2 => unsafe { sse2::apply::<ASCII>(buf, key, offset) },
             #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            // SAFETY: the caller guarantees this CPU runs the kernel.
             Kernel::Avx2 => unsafe { avx2::apply::<ASCII>(buf, key, offset) },
             #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            // SAFETY: the caller guarantees this CPU runs the kernel.
             Kernel::Avx512 => unsafe { avx512::apply::<ASCII>(buf, key, offset) },
             #[cfg(target_arch = "aarch64")]
+            // SAFETY: the caller guarantees this CPU runs the kernel.
             Kernel::Neon => unsafe { neon::apply::<ASCII>(buf, key, offset) },
             #[allow(unreachable_patterns)]
             _ => unreachable!("unsupported kernels were rejected above"),

@@ -16,13 +16,16 @@ use crate::protocol::{Config, Connection, OwnedEvent, ProtocolError, Role, SendE
 pub struct WsUrl {
     /// `wss://`: TLS.
     pub secure: bool,
+    /// The host to connect to and to name in `Host` (and in SNI, for wss).
     pub host: String,
+    /// The port; 80 for ws:// and 443 for wss:// when the URL has none.
     pub port: u16,
     /// Path and query, at least `/`.
     pub target: String,
 }
 
 impl WsUrl {
+    /// Parses a `ws://` or `wss://` URL.
     pub fn parse(url: &str) -> Result<WsUrl, ClientError> {
         let (secure, rest) = match (url.strip_prefix("ws://"), url.strip_prefix("wss://")) {
             (Some(rest), _) => (false, rest),
@@ -79,6 +82,7 @@ impl WsUrl {
 /// What to offer in the handshake, and the protocol limits.
 #[derive(Clone, Debug, Default)]
 pub struct ClientOptions {
+    /// Subprotocols to offer, preferred first.
     pub subprotocols: Vec<String>,
     /// Extension offers other than permessage-deflate, sent as they are.
     pub extensions: Option<String>,
@@ -89,7 +93,9 @@ pub struct ClientOptions {
     /// Offer permessage-deflate with this policy.
     #[cfg(feature = "deflate")]
     pub deflate: Option<crate::deflate::DeflateConfig>,
+    /// Extra headers for the upgrade request (an `Origin`, a cookie...).
     pub headers: Vec<(String, String)>,
+    /// Limits and timers of the connection.
     pub config: Config,
     /// Connect, handshake, and each blocking receive (None: wait forever).
     pub timeout: Option<Duration>,
@@ -189,12 +195,15 @@ impl ClientOptions {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum ClientError {
+    /// The URL is not a usable `ws://` or `wss://` URL.
     Url(String),
     /// Local or network I/O failed.
     Io(io::Error),
+    /// The server refused the upgrade, or answered it wrongly.
     Handshake(ClientHandshakeError),
     /// The server broke the protocol (we sent it the matching close code).
     Protocol(ProtocolError),
+    /// The connection's state forbids the send (it is closing).
     Send(SendError),
     /// The connection is closed; no more events.
     Closed,
@@ -240,10 +249,12 @@ pub struct BlockingClient {
 }
 
 impl BlockingClient {
+    /// Connects to `url` with the default options.
     pub fn connect(url: &str) -> Result<Self, ClientError> {
         Self::connect_with(url, ClientOptions::default())
     }
 
+    /// Connects to `url` with `options`, handshake included.
     pub fn connect_with(url: &str, options: ClientOptions) -> Result<Self, ClientError> {
         let url = WsUrl::parse(url)?;
         let addr = (url.host.as_str(), url.port);
@@ -304,19 +315,23 @@ impl BlockingClient {
         }
     }
 
+    /// The subprotocol the server chose, if any.
     pub fn subprotocol(&self) -> Option<&str> {
         self.subprotocol.as_deref()
     }
 
+    /// The extensions the server accepted, if any.
     pub fn extensions(&self) -> Option<&str> {
         self.extensions.as_deref()
     }
 
+    /// Sends a text message and writes it out.
     pub fn send_text(&mut self, text: &str) -> Result<(), ClientError> {
         self.conn.send_text(text)?;
         self.flush()
     }
 
+    /// Sends a binary message and writes it out.
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), ClientError> {
         self.conn.send_binary(data)?;
         self.flush()
@@ -333,6 +348,7 @@ impl BlockingClient {
         self.flush()
     }
 
+    /// Sends a ping; its pong arrives through `recv`.
     pub fn ping(&mut self, payload: &[u8]) -> Result<(), ClientError> {
         self.conn.ping(payload)?;
         self.flush()

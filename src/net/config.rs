@@ -10,11 +10,13 @@ use crate::protocol::Config;
 /// core and the protocol's default limits.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
+    /// Where to listen; port 0 lets the system pick one.
     pub addr: SocketAddr,
     /// Event-loop threads, each with its own SO_REUSEPORT listener.
     pub workers: usize,
     /// Frame/message limits, keepalive, close timeout.
     pub protocol: Config,
+    /// Limits on request heads: bytes and header lines (431 past them).
     pub request_limits: RequestLimits,
     /// Subprotocols and allowed origins.
     pub policy: ServerPolicy,
@@ -35,6 +37,7 @@ pub struct ServerConfig {
     /// After our last frame, how long to read and discard before closing, so
     /// unread input does not turn the close into a reset that loses it.
     pub linger: Duration,
+    /// The listen backlog: connections the kernel queues before they are accepted.
     pub backlog: i32,
     /// Granularity of the coarse timer sweep.
     pub tick: Duration,

@@ -53,7 +53,9 @@ impl std::fmt::Display for ConnId {
 /// An owned message, for sending from another thread.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OwnedMessage {
+    /// A text message.
     Text(String),
+    /// A binary message.
     Binary(Vec<u8>),
 }
 
@@ -283,14 +285,17 @@ impl ServerHandle {
         }
     }
 
+    /// Whether `shutdown` has been called.
     pub fn is_shutting_down(&self) -> bool {
         self.shared.shutting_down.load(Ordering::SeqCst)
     }
 
+    /// How many worker loops there are.
     pub fn workers(&self) -> usize {
         self.shared.mailboxes.len()
     }
 
+    /// Open and resting connections, as of the workers' latest sweep.
     pub fn stats(&self) -> ServerStats {
         let mut stats = ServerStats::default();
         for mailbox in &self.shared.mailboxes {

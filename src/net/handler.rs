@@ -16,7 +16,9 @@ use crate::protocol::{SendError, Sender};
 /// A message from the peer, borrowed from the receive buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Message<'a> {
+    /// A text message, already checked to be UTF-8.
     Text(&'a str),
+    /// A binary message.
     Binary(&'a [u8]),
 }
 
@@ -42,23 +44,28 @@ impl From<Message<'_>> for super::OwnedMessage {
 /// The upgrade request, for [`Handler::on_open`] to accept or refuse.
 #[derive(Debug)]
 pub struct Upgrade<'a> {
+    /// The upgrade request: method, target, headers.
     pub request: &'a Request<'a>,
     /// The subprotocol the server's policy chose, if the client offered any.
     pub subprotocol: Option<&'a str>,
     /// The negotiated `Sec-WebSocket-Extensions` value, if any.
     pub extensions: Option<&'a str>,
+    /// The client's address.
     pub peer: SocketAddr,
 }
 
 impl Upgrade<'_> {
+    /// The request's path, without the query.
     pub fn path(&self) -> &str {
         self.request.path()
     }
 
+    /// The query string, without `?`.
     pub fn query(&self) -> Option<&str> {
         self.request.query()
     }
 
+    /// The first header named `name` (any case), as text.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.request.header(name)
     }
@@ -123,6 +130,7 @@ impl HttpConn<'_> {
         self.id
     }
 
+    /// The connection the request came on.
     pub fn conn_id(&self) -> ConnId {
         self.id.conn
     }
@@ -196,6 +204,7 @@ pub trait Handler {
         let _ = (conn, response);
     }
 
+    /// A whole message arrived, borrowed from the receive buffer: answer on `conn`, copy what you keep.
     fn on_message(&mut self, conn: &mut Conn<'_>, message: Message<'_>);
 
     /// The connection is gone: `code` is the peer's close code, ours if we
@@ -211,6 +220,7 @@ pub trait Handler {
         let _ = (conn, payload);
     }
 
+    /// A pong arrived (the answer to a ping, or a heartbeat).
     fn on_pong(&mut self, conn: &mut Conn<'_>, payload: &[u8]) {
         let _ = (conn, payload);
     }
@@ -235,6 +245,7 @@ pub struct Conn<'a> {
 }
 
 impl Conn<'_> {
+    /// The connection's id, for reaching it from elsewhere through the handle.
     pub fn id(&self) -> ConnId {
         self.id
     }
@@ -249,10 +260,12 @@ impl Conn<'_> {
         self.handle
     }
 
+    /// Queues a text message (written at the end of the loop turn).
     pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
         self.send(Opcode::Text, text.as_bytes())
     }
 
+    /// Queues a binary message (written at the end of the loop turn).
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
         self.send(Opcode::Binary, data)
     }
@@ -297,6 +310,7 @@ impl Conn<'_> {
         self.tx.send_message(opcode, payload)
     }
 
+    /// Queues a ping (payload up to 125 bytes).
     pub fn ping(&mut self, payload: &[u8]) -> Result<(), SendError> {
         self.tx.ping(payload)
     }

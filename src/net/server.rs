@@ -52,10 +52,12 @@ impl Server {
         })
     }
 
+    /// A handle for reaching the workers from any thread.
     pub fn handle(&self) -> ServerHandle {
         self.handle.clone()
     }
 
+    /// The address it listens on (with the port the system picked for port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
@@ -93,6 +95,7 @@ impl Client {
         self.handle.connect(url, options)
     }
 
+    /// A handle for reaching the client loops from any thread.
     pub fn handle(&self) -> ServerHandle {
         self.handle.clone()
     }

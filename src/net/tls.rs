@@ -52,10 +52,12 @@ pub struct TlsStream<S> {
 }
 
 impl<S> TlsStream<S> {
+    /// The socket under the TLS session.
     pub fn socket(&self) -> &S {
         &self.socket
     }
 
+    /// The socket under the TLS session, for registration and options.
     pub fn socket_mut(&mut self) -> &mut S {
         &mut self.socket
     }
@@ -122,6 +124,7 @@ impl<S: Read + Write> TlsStream<S> {
         Ok(true)
     }
 
+    /// Queues TLS's close_notify, the orderly end of the session.
     pub fn send_close_notify(&mut self) {
         self.tls.send_close_notify();
         let _ = self.flush_records();
@@ -263,8 +266,11 @@ pub fn server_config_from_pem(
 
 /// A certificate generated at start-up.
 pub struct SelfSigned {
+    /// A server configuration presenting the certificate.
     pub config: Arc<ServerConfig>,
+    /// The certificate, PEM, for clients to trust.
     pub cert_pem: String,
+    /// The private key, PEM.
     pub key_pem: String,
     /// SHA-256 of the certificate (DER), as `AB:CD:...`.
     pub fingerprint: String,

@@ -9,8 +9,10 @@ use super::tls::TlsStream;
 
 /// A plain or TLS byte stream over a socket `S`.
 pub enum Transport<S> {
+    /// Bytes straight to and from the socket.
     Plain(S),
     #[cfg(feature = "tls")]
+    /// Bytes through a rustls session over the socket.
     Tls(Box<TlsStream<S>>),
 }
 
@@ -24,6 +26,7 @@ impl<S> Transport<S> {
         }
     }
 
+    /// The socket underneath, for registration and options.
     pub fn socket_mut(&mut self) -> &mut S {
         match self {
             Transport::Plain(s) => s,
@@ -32,6 +35,7 @@ impl<S> Transport<S> {
         }
     }
 
+    /// Whether the stream is TLS.
     pub fn is_tls(&self) -> bool {
         !matches!(self, Transport::Plain(_))
     }

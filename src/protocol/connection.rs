@@ -104,6 +104,7 @@ impl Connection {
         (&self.rx, &self.tx)
     }
 
+    /// The sending half alone (see [`Connection::split`] for both).
     pub fn sender(&mut self) -> &mut Sender {
         &mut self.tx
     }
@@ -119,10 +120,12 @@ impl Connection {
         self.rx.receive(input, &mut self.tx)
     }
 
+    /// Which end of the connection this is.
     pub fn role(&self) -> Role {
         self.tx.role()
     }
 
+    /// Where the close handshake stands.
     pub fn state(&self) -> State {
         self.tx.state()
     }
@@ -137,10 +140,12 @@ impl Connection {
         self.tx.timed_out()
     }
 
+    /// Queues a text message.
     pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
         self.tx.send_text(text)
     }
 
+    /// Queues a binary message.
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
         self.tx.send_binary(data)
     }
@@ -155,10 +160,12 @@ impl Connection {
         self.tx.send_fragment(opcode, payload, fin)
     }
 
+    /// Queues a ping (payload up to 125 bytes).
     pub fn ping(&mut self, payload: &[u8]) -> Result<(), SendError> {
         self.tx.ping(payload)
     }
 
+    /// Queues an unsolicited pong (payload up to 125 bytes).
     pub fn pong(&mut self, payload: &[u8]) -> Result<(), SendError> {
         self.tx.pong(payload)
     }
@@ -168,18 +175,22 @@ impl Connection {
         self.tx.close(code, reason)
     }
 
+    /// Bytes to write to the transport: everything queued, in one slice. Report what was written with [`Connection::advance_transmit`].
     pub fn poll_transmit(&mut self) -> &[u8] {
         self.tx.poll_transmit()
     }
 
+    /// Marks `written` bytes of [`Connection::poll_transmit`]'s output as sent.
     pub fn advance_transmit(&mut self, written: usize) {
         self.tx.advance_transmit(written)
     }
 
+    /// Bytes queued and not yet written (the browser's `bufferedAmount`).
     pub fn buffered_amount(&self) -> usize {
         self.tx.buffered_amount()
     }
 
+    /// The close handshake is over (or failed) and everything is written: close the transport.
     pub fn is_finished(&self) -> bool {
         self.tx.is_finished()
     }
@@ -196,10 +207,12 @@ impl Connection {
         self.rx.buffer_capacity() + self.tx.buffer_capacity()
     }
 
+    /// When [`Connection::handle_timeout`] must run next, if anything is scheduled.
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.tx.poll_timeout()
     }
 
+    /// Runs the timers due at `now`: keepalive pings, the idle timeout, the close deadline.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.tx.handle_timeout(now)
     }

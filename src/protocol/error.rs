@@ -25,11 +25,25 @@ pub enum ProtocolError {
     /// A close frame with a bad code or reason.
     InvalidClose(ClosePayloadError),
     /// A frame announced more than `max_frame_size` bytes.
-    FrameTooBig { announced: u64, limit: usize },
+    /// A frame announced more than `max_frame_size` bytes.
+    FrameTooBig {
+        /// The length the header announced.
+        announced: u64,
+        /// `max_frame_size`.
+        limit: usize,
+    },
     /// The message would exceed `max_message_size` bytes.
-    MessageTooBig { limit: usize },
+    /// The message would exceed `max_message_size` bytes.
+    MessageTooBig {
+        /// `max_message_size`.
+        limit: usize,
+    },
     /// More than `max_fragments` frames in one message.
-    TooManyFragments { limit: usize },
+    /// More than `max_fragments` frames in one message.
+    TooManyFragments {
+        /// `max_fragments`.
+        limit: usize,
+    },
     /// The extension rejected the payload.
     Extension(ExtensionError),
 }

@@ -17,15 +17,20 @@ use crate::utf8::StreamingUtf8;
 /// one frame, or the receiver's assembly buffer when it was fragmented.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event<'a> {
+    /// A text message, checked to be UTF-8.
     Text(&'a str),
+    /// A binary message.
     Binary(&'a [u8]),
     /// Already answered with a pong when `auto_pong` is on.
     Ping(&'a [u8]),
+    /// A pong (an answer to our ping, or a heartbeat).
     Pong(&'a [u8]),
     /// The peer's close frame; the echo is already queued when we did not
     /// initiate. `code` is [`CloseCode::NO_STATUS`] for an empty close frame.
     Close {
+        /// The peer's close code.
         code: CloseCode,
+        /// The peer's close reason (UTF-8, up to 123 bytes).
         reason: &'a str,
     },
 }
@@ -33,10 +38,15 @@ pub enum Event<'a> {
 /// An owned copy of an [`Event`], for APIs that keep events across calls.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OwnedEvent {
+    /// A text message.
     Text(String),
+    /// A binary message.
     Binary(Vec<u8>),
+    /// A ping's payload.
     Ping(Vec<u8>),
+    /// A pong's payload.
     Pong(Vec<u8>),
+    /// The peer's close: its code and reason.
     Close(CloseCode, String),
 }
 

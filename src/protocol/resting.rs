@@ -38,6 +38,7 @@ impl std::fmt::Debug for RestingConnection {
 }
 
 impl RestingConnection {
+    /// Which end of the connection this is.
     pub fn role(&self) -> Role {
         self.role
     }

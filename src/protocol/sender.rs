@@ -18,7 +18,9 @@ use crate::mask;
 /// send unmasked ones, clients the opposite.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
+    /// The server end: receives masked frames, sends unmasked ones.
     Server,
+    /// The client end: masks every frame it sends.
     Client,
 }
 
@@ -104,10 +106,12 @@ impl Sender {
         &mut self.timers
     }
 
+    /// Which end of the connection this is.
     pub fn role(&self) -> Role {
         self.role
     }
 
+    /// Where the close handshake stands.
     pub fn state(&self) -> State {
         self.state
     }
@@ -361,6 +365,7 @@ impl Sender {
         self.out.pending()
     }
 
+    /// Marks `written` bytes of [`Sender::poll_transmit`]'s output as sent.
     pub fn advance_transmit(&mut self, written: usize) {
         self.out.advance(written);
     }
