@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use simdws::deflate::DeflateConfig;
 use simdws::frame::CloseCode;
-use simdws::net::{Client, ClientOptions, Conn, ConnId, Handler, Message, ServerConfig};
+use simdws::net::{Client, ClientConfig, ClientOptions, Conn, ConnId, Handler, Message};
 use simdws::protocol::Config;
 
 const AGENT: &str = "simdws";
@@ -98,11 +98,7 @@ fn main() {
     let (tx, notes) = mpsc::channel();
     let forward = Arc::new(AtomicBool::new(true));
     let flag = forward.clone();
-    let config = ServerConfig {
-        workers: 1,
-        ..ServerConfig::default()
-    };
-    let client = Client::start(config, move |_, _| Echo {
+    let client = Client::start(ClientConfig::default(), move |_, _| Echo {
         notes: tx.clone(),
         forward: flag.clone(),
     })

@@ -480,7 +480,10 @@ fn the_event_loop_client_connects_sends_and_reports_failures() {
     }
     let (tx, rx) = mpsc::channel();
     let tx = Mutex::new(tx);
-    let client = Client::start(config(), move |_, _| Probe(tx.lock().unwrap().clone())).unwrap();
+    let client = Client::start(ClientConfig::default(), move |_, _| {
+        Probe(tx.lock().unwrap().clone())
+    })
+    .unwrap();
     client
         .connect(&server.url("/echo"), ClientOptions::default())
         .unwrap();
@@ -549,7 +552,7 @@ fn the_event_loop_client_connects_sends_and_reports_failures() {
     impl Handler for Quiet {
         fn on_message(&mut self, _: &mut Conn<'_>, _: Message<'_>) {}
     }
-    let quiet = Client::start(config(), |_, _| Quiet).unwrap();
+    let quiet = Client::start(ClientConfig::default(), |_, _| Quiet).unwrap();
     quiet
         .connect(&server.url("/echo"), ClientOptions::default())
         .unwrap();
@@ -632,7 +635,10 @@ fn data_and_fin_in_one_edge_are_both_seen() {
     }
     let (tx, rx) = mpsc::channel();
     let tx = Mutex::new(tx);
-    let client = Client::start(config(), move |_, _| Probe(tx.lock().unwrap().clone())).unwrap();
+    let client = Client::start(ClientConfig::default(), move |_, _| {
+        Probe(tx.lock().unwrap().clone())
+    })
+    .unwrap();
     client
         .connect(&format!("ws://{addr}/"), ClientOptions::default())
         .unwrap();
@@ -718,4 +724,64 @@ fn a_deflate_context_survives_a_rest() {
         c.send_text(&message).unwrap();
         assert_eq!(c.recv().unwrap(), OwnedEvent::Text(message.clone()));
     }
+}
+
+/// `ServerHandle::connect` returns the id the handler will see, so a client
+/// application can address the connection before it is open.
+#[test]
+fn a_dialed_connection_is_known_by_the_id_connect_returned() {
+    let server = TestServer::start(config());
+    struct Probe(mpsc::Sender<(&'static str, ConnId, String)>);
+    impl Handler for Probe {
+        fn on_connect(&mut self, conn: &mut Conn<'_>, _: &handshake::ClientResponse) {
+            let _ = self.0.send(("open", conn.id(), String::new()));
+        }
+        fn on_message(&mut self, conn: &mut Conn<'_>, message: Message<'_>) {
+            if let Message::Text(text) = message {
+                let _ = self.0.send(("echo", conn.id(), text.to_string()));
+            }
+        }
+        fn on_close(&mut self, id: ConnId, _: CloseCode, reason: &str) {
+            let _ = self.0.send(("closed", id, reason.to_string()));
+        }
+    }
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    let client = Client::start(ClientConfig::default(), move |_, _| {
+        Probe(tx.lock().unwrap().clone())
+    })
+    .unwrap();
+    let next = || rx.recv_timeout(Duration::from_secs(5)).expect("a callback");
+    let first = client
+        .connect(&server.url("/echo"), ClientOptions::default())
+        .unwrap();
+    let second = client
+        .connect(&server.url("/echo"), ClientOptions::default())
+        .unwrap();
+    assert_ne!(first, second);
+    let mut opened = [next(), next()];
+    opened.sort_by_key(|(_, id, _)| *id);
+    assert_eq!(
+        opened
+            .iter()
+            .map(|(what, id, _)| (*what, *id))
+            .collect::<Vec<_>>(),
+        vec![("open", first.min(second)), ("open", first.max(second))]
+    );
+    // Mail addressed by the returned id reaches that connection.
+    client
+        .handle()
+        .send(second, OwnedMessage::Text("to the second".into()));
+    assert_eq!(next(), ("echo", second, "to the second".to_string()));
+    // A dial that fails is reported under its id too.
+    let vacant = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let failed = client
+        .connect(&format!("ws://{vacant}/"), ClientOptions::default())
+        .unwrap();
+    let (what, id, _) = next();
+    assert_eq!((what, id), ("closed", failed));
+    client.shutdown();
 }

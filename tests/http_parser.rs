@@ -355,6 +355,23 @@ fn expect_100_continue_is_asked_once_and_only_when_a_body_is_to_come() {
     );
 }
 
+/// Empty lines before a request are skipped, whichever read they come in
+/// (the fuzz target http_request found them refused when they came alone).
+#[test]
+fn empty_lines_before_a_request_are_ignored_however_split() {
+    let wire = b"\r\n\r\nPOST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n";
+    let expected = vec![request("POST", "/a", b"hi"), request("GET", "/b", b"")];
+    for cut in 0..wire.len() {
+        assert_eq!(
+            read_all(wire, &[cut], ReaderLimits::default(), false),
+            expected,
+            "cut at {cut}"
+        );
+    }
+    // A bare LF is still no line end.
+    assert_eq!(status("\nGET / HTTP/1.1\r\nHost: x\r\n\r\n"), Some(400));
+}
+
 #[test]
 fn pipelined_requests_come_out_in_order() {
     let wire = b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nPOST /2 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nabPOST /3 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1;ext=1\r\nz\r\n0\r\nT: 1\r\n\r\nGET /4 HTTP/1.1\r\nHost: x\r\n\r\n";

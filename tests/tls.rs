@@ -121,11 +121,10 @@ fn the_event_loop_client_speaks_wss_too() {
     }
     let (tx, rx) = mpsc::channel();
     let tx = Mutex::new(tx);
-    let config = ServerConfig {
-        workers: 1,
-        ..ServerConfig::default()
-    };
-    let client = Client::start(config, move |_, _| Probe(tx.lock().unwrap().clone())).unwrap();
+    let client = Client::start(ClientConfig::default(), move |_, _| {
+        Probe(tx.lock().unwrap().clone())
+    })
+    .unwrap();
     let url = format!("wss://localhost:{}/echo", server.local_addr().port());
     client.connect(&url, trusting(&cert)).unwrap();
     let next = || {

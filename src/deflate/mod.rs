@@ -32,10 +32,11 @@
 //! assert_eq!(received.event, Some(Event::Text(&*"squeeze me ".repeat(100))));
 //! ```
 
-pub mod codec;
-pub mod config;
-pub mod negotiate;
-pub mod params;
+// Each item has one path: `simdws::deflate::Item`.
+mod codec;
+mod config;
+mod negotiate;
+mod params;
 mod pool;
 
 pub use codec::{Deflater, Inflater};

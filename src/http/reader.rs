@@ -244,7 +244,27 @@ impl<'s> Cursor<'s> {
         }
     }
 
+    /// Empty lines before a request line are ignored (RFC 9112 §2.2), as
+    /// httparse does within one buffer: consumed here, so that the answer
+    /// does not depend on whether they came in a read of their own.
     fn head<'a>(
+        self,
+        data: &'a [u8],
+        streams: &mut dyn FnMut(&Request<'_>) -> bool,
+    ) -> Result<(usize, Step<'a>), Rejection>
+    where
+        's: 'a,
+    {
+        let blank = data
+            .chunks_exact(2)
+            .take_while(|pair| *pair == b"\r\n")
+            .count()
+            * 2;
+        let (used, step) = self.request_head(&data[blank..], streams)?;
+        Ok((blank + used, step))
+    }
+
+    fn request_head<'a>(
         self,
         data: &'a [u8],
         streams: &mut dyn FnMut(&Request<'_>) -> bool,

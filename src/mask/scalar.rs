@@ -1,6 +1,10 @@
 //! Portable kernels: the byte-loop reference every other kernel is tested
 //! against, and the u64 word route that serves tiny payloads and the ends of
 //! the wide kernels.
+//!
+//! Public as the reference: the property tests and the kernel benchmark
+//! compare every kernel with [`apply_mask_bytes`]. Applications call
+//! [`crate::mask::apply_mask`], which picks the fastest kernel.
 
 /// The reference: one byte at a time, exactly as RFC 6455 §5.3 states it.
 pub fn apply_mask_bytes(buf: &mut [u8], key: [u8; 4], offset: usize) -> usize {

@@ -102,3 +102,60 @@ impl Default for HttpConfig {
         }
     }
 }
+
+/// How a client engine ([`crate::net::Client`]) runs: its loops and their
+/// buffers. Each connection's own settings (subprotocols, limits, TLS,
+/// deflate) are its [`crate::net::ClientOptions`].
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// Event-loop threads; connections are spread over them in turn.
+    pub workers: usize,
+    /// A connection must be connected and upgraded within this.
+    pub handshake_timeout: Duration,
+    /// Above this much unsent output a connection is not read until it
+    /// drains below half of it.
+    pub high_water: usize,
+    /// Above this much unsent output the connection is dropped.
+    pub max_buffered: usize,
+    /// The loop-wide receive buffer.
+    pub recv_buffer: usize,
+    /// Graceful shutdown waits this long for close handshakes.
+    pub shutdown_timeout: Duration,
+    /// After our last frame, how long to read and discard before closing.
+    pub linger: Duration,
+    /// Granularity of the coarse timer sweep.
+    pub tick: Duration,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        let server = ServerConfig::default();
+        ClientConfig {
+            workers: 1,
+            handshake_timeout: server.handshake_timeout,
+            high_water: server.high_water,
+            max_buffered: server.max_buffered,
+            recv_buffer: server.recv_buffer,
+            shutdown_timeout: server.shutdown_timeout,
+            linger: server.linger,
+            tick: server.tick,
+        }
+    }
+}
+
+impl ClientConfig {
+    /// The loops' settings, as the workers (shared with servers) take them.
+    pub(crate) fn loops(self) -> ServerConfig {
+        ServerConfig {
+            workers: self.workers,
+            handshake_timeout: self.handshake_timeout,
+            high_water: self.high_water,
+            max_buffered: self.max_buffered,
+            recv_buffer: self.recv_buffer,
+            shutdown_timeout: self.shutdown_timeout,
+            linger: self.linger,
+            tick: self.tick,
+            ..ServerConfig::default()
+        }
+    }
+}

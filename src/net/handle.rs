@@ -2,7 +2,7 @@
 //! [`ServerHandle`] queues commands for a worker and wakes it with its
 //! `mio::Waker`. Only this path takes a lock; the per-message path does not.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use mio::Waker;
@@ -10,25 +10,35 @@ use mio::Waker;
 use super::handler::{HttpResponse, RequestId};
 use crate::frame::CloseCode;
 
-/// Identifies a connection across the server: worker, slab slot and a
-/// generation so a reused slot never receives another connection's mail.
+/// Identifies a connection across the server.
+///
+/// An accepted connection's id holds its worker, slab slot and a
+/// generation, so a reused slot never receives another connection's mail.
+/// A dialed one's ([`ServerHandle::connect`]) holds its worker and a ticket
+/// the handle drew, so it is known before the worker gives it a slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ConnId(pub(crate) u64);
+
+/// Bit set in the ids of dialed connections.
+const DIALED: u64 = 1 << 55;
 
 impl ConnId {
     pub(crate) fn new(worker: usize, generation: u32, slot: usize) -> Self {
         ConnId(
             (worker as u64) << 56
-                | ((generation as u64) & 0xFF_FFFF) << 32
+                | ((generation as u64) & 0x7F_FFFF) << 32
                 | slot as u64 & 0xFFFF_FFFF,
         )
     }
 
-    /// The id reported for a client connection that failed before it was
-    /// given a slot (its TCP connect failed at once): it names no session,
-    /// so mail sent to it is dropped.
-    pub(crate) fn unassigned(worker: usize) -> Self {
-        ConnId::new(worker, 0, 0xFFFF_FFFF)
+    /// The id of a connection dialed on `worker`, by its ticket.
+    pub(crate) fn dialed(worker: usize, ticket: u32) -> Self {
+        ConnId((worker as u64) << 56 | DIALED | u64::from(ticket))
+    }
+
+    /// The ticket of a dialed connection.
+    pub(crate) fn ticket(self) -> Option<u32> {
+        (self.0 & DIALED != 0).then_some(self.0 as u32)
     }
 
     pub(crate) fn worker(self) -> usize {
@@ -36,7 +46,7 @@ impl ConnId {
     }
 
     pub(crate) fn generation(self) -> u32 {
-        ((self.0 >> 32) & 0xFF_FFFF) as u32
+        ((self.0 >> 32) & 0x7F_FFFF) as u32
     }
 
     pub(crate) fn slot(self) -> usize {
@@ -46,7 +56,10 @@ impl ConnId {
 
 impl std::fmt::Display for ConnId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}:{}", self.worker(), self.slot(), self.generation())
+        match self.ticket() {
+            Some(ticket) => write!(f, "{}:dial{ticket}", self.worker()),
+            None => write!(f, "{}:{}:{}", self.worker(), self.slot(), self.generation()),
+        }
     }
 }
 
@@ -81,6 +94,7 @@ pub(crate) enum Command {
     },
     /// Open a client connection to `addr` (already resolved, off the loop).
     Connect {
+        id: ConnId,
         addr: std::net::SocketAddr,
         url: super::client::WsUrl,
         options: Box<super::client::ClientOptions>,
@@ -124,6 +138,8 @@ struct Shared {
     mailboxes: Vec<Mailbox>,
     shutting_down: AtomicBool,
     next_adopter: AtomicUsize,
+    /// Tickets for dialed connections' ids.
+    next_ticket: AtomicU32,
 }
 
 /// Send to a connection, broadcast, close, adopt a stream or shut down, from
@@ -148,6 +164,7 @@ impl ServerHandle {
                 mailboxes,
                 shutting_down: AtomicBool::new(false),
                 next_adopter: AtomicUsize::new(0),
+                next_ticket: AtomicU32::new(0),
             }),
         }
     }
@@ -250,12 +267,13 @@ impl ServerHandle {
     /// Opens a client connection on one of the workers (round robin). The
     /// host is resolved here, on the calling thread, so the loop never
     /// blocks on DNS. The handler hears of it through `on_connect`, or
-    /// `on_close` with 1006 and the reason if it fails.
+    /// `on_close` with 1006 and the reason if it fails; both report the id
+    /// returned here, which names the connection from now on.
     pub fn connect(
         &self,
         url: &str,
         options: super::client::ClientOptions,
-    ) -> Result<(), super::client::ClientError> {
+    ) -> Result<ConnId, super::client::ClientError> {
         let url = super::client::WsUrl::parse(url)?;
         let addr = std::net::ToSocketAddrs::to_socket_addrs(&(url.host.as_str(), url.port))
             .map_err(super::client::ClientError::Io)?
@@ -265,15 +283,18 @@ impl ServerHandle {
             })?;
         let n = self.shared.mailboxes.len();
         let worker = self.shared.next_adopter.fetch_add(1, Ordering::Relaxed) % n;
+        let ticket = self.shared.next_ticket.fetch_add(1, Ordering::Relaxed);
+        let id = ConnId::dialed(worker, ticket);
         self.post(
             worker,
             Command::Connect {
+                id,
                 addr,
                 url,
                 options: Box::new(options),
             },
         );
-        Ok(())
+        Ok(id)
     }
 
     /// Graceful shutdown: stop accepting, close every connection with 1001,

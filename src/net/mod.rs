@@ -68,9 +68,8 @@ mod worker;
 
 pub use crate::protocol::OwnedEvent;
 pub use client::{BlockingClient, ClientError, ClientOptions, WsUrl};
-pub use config::{HttpConfig, ServerConfig};
+pub use config::{ClientConfig, HttpConfig, ServerConfig};
 pub use handle::{ConnId, OwnedMessage, ServerHandle, ServerStats};
 pub use handler::{Conn, Handler, HttpConn, HttpResponse, Message, Reply, RequestId, Upgrade};
-pub use listener::bind_reuseport;
+
 pub use server::{Client, Server};
-pub use transport::Transport;

@@ -9,8 +9,8 @@ use mio::net::TcpListener;
 use mio::{Interest, Poll, Waker};
 
 use super::client::{ClientError, ClientOptions};
-use super::config::ServerConfig;
-use super::handle::{Mailbox, ServerHandle};
+use super::config::{ClientConfig, ServerConfig};
+use super::handle::{ConnId, Mailbox, ServerHandle};
 use super::handler::Handler;
 use super::listener::bind_reuseport;
 use super::worker::{Worker, LISTENER, WAKER};
@@ -79,19 +79,20 @@ pub struct Client {
 }
 
 impl Client {
-    /// Starts `config.workers` event loops (`config.addr` is unused).
-    pub fn start<H, F>(config: ServerConfig, factory: F) -> io::Result<Client>
+    /// Starts `config.workers` event loops. `factory` builds each loop's
+    /// handler on that loop's thread.
+    pub fn start<H, F>(config: ClientConfig, factory: F) -> io::Result<Client>
     where
         H: Handler + 'static,
         F: Fn(usize, &ServerHandle) -> H + Send + Sync + 'static,
     {
         let listeners = (0..config.workers.max(1)).map(|_| None).collect();
-        let (handle, threads) = spawn_workers(listeners, config, factory)?;
+        let (handle, threads) = spawn_workers(listeners, config.loops(), factory)?;
         Ok(Client { handle, threads })
     }
 
     /// Opens a connection; see [`ServerHandle::connect`].
-    pub fn connect(&self, url: &str, options: ClientOptions) -> Result<(), ClientError> {
+    pub fn connect(&self, url: &str, options: ClientOptions) -> Result<ConnId, ClientError> {
         self.handle.connect(url, options)
     }
 

@@ -15,6 +15,7 @@ impl<H: Handler> Worker<H> {
     /// queued to go out once connected.
     pub(super) fn connect(
         &mut self,
+        id: ConnId,
         addr: std::net::SocketAddr,
         url: &WsUrl,
         options: ClientOptions,
@@ -27,7 +28,6 @@ impl<H: Handler> Worker<H> {
             Ok(stream) => stream,
             Err(e) => {
                 log::debug!("connect {addr}: {e}");
-                let id = ConnId::unassigned(self.index);
                 self.handler
                     .on_close(id, CloseCode::ABNORMAL, &format!("connect: {e}"));
                 return;
@@ -40,14 +40,17 @@ impl<H: Handler> Worker<H> {
             Ok(key) => key,
             Err(e) => {
                 log::debug!("registering a connection to {addr}: {e}");
-                let id = ConnId::unassigned(self.index);
                 self.handler
                     .on_close(id, CloseCode::ABNORMAL, &format!("connect: {e}"));
                 return;
             }
         };
         let request = options.request(url);
+        if let Some(ticket) = id.ticket() {
+            self.dialed.insert(ticket, key);
+        }
         let session = &mut self.sessions[key];
+        session.id = id;
         session.queue_raw(request.bytes());
         session.phase = Phase::Connecting {
             request: Box::new(request),

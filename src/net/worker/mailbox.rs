@@ -62,7 +62,12 @@ impl<H: Handler> Worker<H> {
                     read,
                     upgraded,
                 } => self.adopt(stream, read, upgraded),
-                Command::Connect { addr, url, options } => self.connect(addr, &url, *options),
+                Command::Connect {
+                    id,
+                    addr,
+                    url,
+                    options,
+                } => self.connect(id, addr, &url, *options),
                 Command::Shutdown => self.begin_shutdown(),
             }
         }

@@ -20,6 +20,7 @@ mod io;
 mod mailbox;
 mod timers;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -62,6 +63,8 @@ pub(crate) struct Worker<H: Handler> {
     shutdown_deadline: Option<Instant>,
     /// The HTTP `Date` header's value, refreshed every tick.
     date: [u8; 29],
+    /// Slots of dialed connections, by the ticket in their id.
+    dialed: HashMap<u32, usize>,
 }
 
 impl<H: Handler> Worker<H> {
@@ -85,6 +88,7 @@ impl<H: Handler> Worker<H> {
             config,
             shutdown_deadline: None,
             date: http_date(std::time::SystemTime::now()),
+            dialed: HashMap::new(),
         }
     }
 
@@ -148,6 +152,9 @@ impl<H: Handler> Worker<H> {
         self.notify_closed(key);
         if let Some(mut session) = self.sessions.try_remove(key) {
             let _ = self.poll.registry().deregister(session.stream.socket_mut());
+            if let Some(ticket) = session.id.ticket() {
+                self.dialed.remove(&ticket);
+            }
         }
     }
 
@@ -195,7 +202,11 @@ impl<H: Handler> Worker<H> {
 
     /// The slot of a live connection, if `id` still names one.
     fn find(&self, id: ConnId) -> Option<usize> {
-        let session = self.sessions.get(id.slot())?;
-        (session.id == id).then_some(id.slot())
+        let slot = match id.ticket() {
+            Some(ticket) => *self.dialed.get(&ticket)?,
+            None => id.slot(),
+        };
+        let session = self.sessions.get(slot)?;
+        (session.id == id).then_some(slot)
     }
 }

@@ -18,7 +18,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use simdws::net::{Client, ClientOptions, ServerConfig, WsUrl};
+use simdws::net::{Client, ClientConfig, ClientOptions, WsUrl};
 use simdws::protocol::Config;
 
 use crate::args::Args;
@@ -95,20 +95,14 @@ pub fn run(raw: &[String]) -> Result<(), String> {
         started,
         open: Default::default(),
     });
-    let config = ServerConfig {
+    let config = ClientConfig {
         workers: s.threads,
-        // Echoes are verified, so they may be as large as what is sent.
-        protocol: Config {
-            max_message_size: s.size.max(Config::default().max_message_size),
-            max_frame_size: s.size.max(Config::default().max_frame_size),
-            ..Config::default()
-        },
         // Always read: a generator that stops reading while its own output
         // is backed up deadlocks against a server that does the same (what
         // is queued is bounded by --pipeline × --size anyway).
         high_water: usize::MAX / 4,
         max_buffered: usize::MAX / 2,
-        ..ServerConfig::default()
+        ..ClientConfig::default()
     };
     let (c, l, p) = (counters.clone(), latencies.clone(), plan.clone());
     let client = Client::start(config, move |_, _| {
