@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use simdws::deflate::DeflateConfig;
 use simdws::frame::CloseCode;
-use simdws::net::{Client, ClientConfig, ClientOptions, Conn, ConnId, Handler, Message};
+use simdws::net::{
+    Client, ClientConfig, ClientOptions, CloseReason, Conn, ConnId, Handler, Message,
+};
 use simdws::protocol::Config;
 
 const AGENT: &str = "simdws";
@@ -42,8 +44,10 @@ impl Handler for Echo {
         }
     }
 
-    fn on_close(&mut self, _: ConnId, code: CloseCode, reason: &str) {
-        let _ = self.notes.send(Note::Closed(code, reason.to_string()));
+    fn on_close(&mut self, _: ConnId, reason: &CloseReason) {
+        let _ = self
+            .notes
+            .send(Note::Closed(reason.code(), reason.to_string()));
     }
 }
 

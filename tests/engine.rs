@@ -12,7 +12,7 @@ use simdws::net::*;
 
 /// Echoes every message; reports every close on a channel.
 struct Echo {
-    closes: mpsc::Sender<(ConnId, CloseCode, String)>,
+    closes: mpsc::Sender<(ConnId, CloseReason)>,
 }
 
 impl Handler for Echo {
@@ -20,8 +20,8 @@ impl Handler for Echo {
         let _ = conn.send_message(message);
     }
 
-    fn on_close(&mut self, id: ConnId, code: CloseCode, reason: &str) {
-        let _ = self.closes.send((id, code, reason.to_string()));
+    fn on_close(&mut self, id: ConnId, reason: &CloseReason) {
+        let _ = self.closes.send((id, reason.clone()));
     }
 }
 
@@ -40,7 +40,7 @@ fn owning_fds() -> RwLockWriteGuard<'static, ()> {
 
 struct TestServer {
     server: Option<Server>,
-    closes: mpsc::Receiver<(ConnId, CloseCode, String)>,
+    closes: mpsc::Receiver<(ConnId, CloseReason)>,
     /// Released after the server has stopped (fields drop after `drop`).
     _fds: Option<RwLockReadGuard<'static, ()>>,
 }
@@ -132,10 +132,13 @@ fn echoes_text_and_binary_of_every_size() {
         OwnedEvent::Close(CloseCode(4000), "done".into()),
         "the close is echoed with its reason"
     );
-    let (_, code, reason) = server.closes.recv_timeout(Duration::from_secs(5)).unwrap();
+    let (_, reason) = server.closes.recv_timeout(Duration::from_secs(5)).unwrap();
     assert_eq!(
-        (code, reason.as_str()),
-        (CloseCode(4000), "done"),
+        reason,
+        CloseReason::Peer {
+            code: CloseCode(4000),
+            reason: "done".into()
+        },
         "on_close sees the client's code and reason"
     );
 }
@@ -239,14 +242,12 @@ fn a_slow_consumer_is_disconnected_at_the_hard_cap() {
     for _ in 0..512 {
         handle.broadcast(OwnedMessage::Binary(vec![1; 64 << 10]));
     }
-    let (_, code, reason) = server
+    let (_, reason) = server
         .closes
         .recv_timeout(Duration::from_secs(10))
         .expect("disconnected");
-    assert_eq!(
-        (code, reason.as_str()),
-        (CloseCode::POLICY_VIOLATION, "slow consumer")
-    );
+    assert_eq!(reason, CloseReason::SlowConsumer);
+    assert_eq!(reason.code(), CloseCode::POLICY_VIOLATION);
 }
 
 #[test]
@@ -382,8 +383,12 @@ fn a_protocol_error_closes_with_its_code_and_the_server_goes_on() {
         Ok(OwnedEvent::Close(code, _)) => assert_eq!(code, CloseCode::PROTOCOL_ERROR),
         other => panic!("{other:?}"),
     }
-    let (_, code, _) = server.closes.recv_timeout(Duration::from_secs(5)).unwrap();
-    assert_eq!(code, CloseCode::PROTOCOL_ERROR);
+    let (_, reason) = server.closes.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert!(
+        matches!(reason, CloseReason::ProtocolViolation(_)),
+        "a protocol violation, typed: {reason:?}"
+    );
+    assert_eq!(reason.code(), CloseCode::PROTOCOL_ERROR);
     let mut c = client(&server.url("/"));
     c.send_text("next").unwrap();
     assert_eq!(c.recv().unwrap(), OwnedEvent::Text("next".into()));
@@ -474,8 +479,8 @@ fn the_event_loop_client_connects_sends_and_reports_failures() {
                 conn.close(CloseCode::NORMAL, "thanks").unwrap();
             }
         }
-        fn on_close(&mut self, _: ConnId, code: CloseCode, reason: &str) {
-            let _ = self.0.send(Note::Closed(code, reason.to_string()));
+        fn on_close(&mut self, _: ConnId, reason: &CloseReason) {
+            let _ = self.0.send(Note::Closed(reason.code(), reason.to_string()));
         }
     }
     let (tx, rx) = mpsc::channel();
@@ -559,10 +564,13 @@ fn the_event_loop_client_connects_sends_and_reports_failures() {
     std::thread::sleep(Duration::from_millis(200));
     while server.closes.try_recv().is_ok() {}
     quiet.shutdown();
-    let (_, code, reason) = server.closes.recv_timeout(Duration::from_secs(5)).unwrap();
+    let (_, reason) = server.closes.recv_timeout(Duration::from_secs(5)).unwrap();
     assert_eq!(
-        (code, reason.as_str()),
-        (CloseCode::GOING_AWAY, "client shutting down")
+        reason,
+        CloseReason::Peer {
+            code: CloseCode::GOING_AWAY,
+            reason: "client shutting down".into()
+        }
     );
     client.shutdown();
     picky.handle().shutdown();
@@ -588,11 +596,12 @@ fn data_and_fin_in_one_edge_are_both_seen() {
         answer.ends_with(&[0x81, 0x02, b'h', b'i']),
         "the echo reaches a half-closed client before the close"
     );
-    let (_, code, _) = server
+    let (_, reason) = server
         .closes
         .recv_timeout(Duration::from_secs(5))
         .expect("on_close at EOF");
-    assert_eq!(code, CloseCode::ABNORMAL);
+    assert_eq!(reason, CloseReason::Vanished, "EOF without a close frame");
+    assert_eq!(reason.code(), CloseCode::ABNORMAL);
 
     // Client side: a server answers 101 plus a frame, and closes at once.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -629,8 +638,8 @@ fn data_and_fin_in_one_edge_are_both_seen() {
                 let _ = self.0.send(format!("message {t}"));
             }
         }
-        fn on_close(&mut self, _: ConnId, code: CloseCode, _: &str) {
-            let _ = self.0.send(format!("close {code}"));
+        fn on_close(&mut self, _: ConnId, reason: &CloseReason) {
+            let _ = self.0.send(format!("close {}", reason.code()));
         }
     }
     let (tx, rx) = mpsc::channel();
@@ -687,8 +696,8 @@ fn idle_connections_rest_and_wake_for_input_broadcasts_and_closes() {
         clients[1].recv().unwrap(),
         OwnedEvent::Close(CloseCode(4001), _)
     ));
-    let (_, code, _) = server.closes.recv_timeout(Duration::from_secs(5)).unwrap();
-    assert_eq!(code, CloseCode(4001));
+    let (_, reason) = server.closes.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(reason.code(), CloseCode(4001));
     let two = |s: ServerStats| s.open == 2 && s.resting == 2;
     assert!(two(stats_until(&server.handle(), two)));
     // A resting connection the server closes gets its close frame.
@@ -741,7 +750,7 @@ fn a_dialed_connection_is_known_by_the_id_connect_returned() {
                 let _ = self.0.send(("echo", conn.id(), text.to_string()));
             }
         }
-        fn on_close(&mut self, id: ConnId, _: CloseCode, reason: &str) {
+        fn on_close(&mut self, id: ConnId, reason: &CloseReason) {
             let _ = self.0.send(("closed", id, reason.to_string()));
         }
     }

@@ -115,8 +115,8 @@ fn the_event_loop_client_speaks_wss_too() {
                 conn.close(CloseCode::NORMAL, "thanks").unwrap();
             }
         }
-        fn on_close(&mut self, _: ConnId, code: CloseCode, _: &str) {
-            let _ = self.0.send(Note::Closed(code));
+        fn on_close(&mut self, _: ConnId, reason: &CloseReason) {
+            let _ = self.0.send(Note::Closed(reason.code()));
         }
     }
     let (tx, rx) = mpsc::channel();

@@ -260,6 +260,15 @@ impl<'s> Cursor<'s> {
             .take_while(|pair| *pair == b"\r\n")
             .count()
             * 2;
+        // A bare LF where a request line should start is refused at once:
+        // waiting for more would let the scan for the head's end mistake
+        // it for one.
+        if data.get(blank) == Some(&b'\n') {
+            return Err(Rejection::new(
+                400,
+                "an empty line ending in a bare LF before the request: CRLF is required",
+            ));
+        }
         let (used, step) = self.request_head(&data[blank..], streams)?;
         Ok((blank + used, step))
     }

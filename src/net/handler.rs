@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 
 use mio::net::TcpStream;
 
+use super::close::CloseReason;
 use super::handle::{ConnId, ServerHandle};
 use super::transport::Transport;
 use crate::frame::{CloseCode, Opcode};
@@ -207,12 +208,13 @@ pub trait Handler {
     /// A whole message arrived, borrowed from the receive buffer: answer on `conn`, copy what you keep.
     fn on_message(&mut self, conn: &mut Conn<'_>, message: Message<'_>);
 
-    /// The connection is gone: `code` is the peer's close code, ours if we
-    /// failed it, or 1006 if the transport died without a close handshake
-    /// (for a client: also when connecting or its handshake failed, with the
-    /// reason).
-    fn on_close(&mut self, id: ConnId, code: CloseCode, reason: &str) {
-        let _ = (id, code, reason);
+    /// The connection is gone, and `reason` says why: the peer's close
+    /// frame, a protocol violation or limit (and the code the peer was
+    /// sent), a timeout, a peer that vanished, a local I/O error, or (for a
+    /// client) a connect or handshake that failed. `reason.code()` gives the
+    /// close code that stands for it.
+    fn on_close(&mut self, id: ConnId, reason: &CloseReason) {
+        let _ = (id, reason);
     }
 
     /// A ping arrived (already answered with a pong).

@@ -54,6 +54,7 @@
 //! [`Handler::on_request`]'s default calls.
 
 mod client;
+mod close;
 mod config;
 mod handle;
 mod handler;
@@ -68,6 +69,7 @@ mod worker;
 
 pub use crate::protocol::OwnedEvent;
 pub use client::{BlockingClient, ClientError, ClientOptions, WsUrl};
+pub use close::{CloseReason, Deadline};
 pub use config::{ClientConfig, HttpConfig, ServerConfig};
 pub use handle::{ConnId, OwnedMessage, ServerHandle, ServerStats};
 pub use handler::{Conn, Handler, HttpConn, HttpResponse, Message, Reply, RequestId, Upgrade};

@@ -8,10 +8,10 @@ use std::time::Instant;
 use mio::net::TcpStream;
 
 use super::client::ClientOptions;
+use super::close::CloseReason;
 use super::handle::ConnId;
 use super::http::HttpSession;
 use super::transport::Transport;
-use crate::frame::CloseCode;
 use crate::handshake::ClientRequest;
 use crate::protocol::{Config, Connection, RestingConnection, Role};
 
@@ -69,7 +69,7 @@ pub(crate) struct Session {
     /// Deadline for a client connection's connect and handshake.
     pub handshake_deadline: Instant,
     /// What `on_close` will report: the peer's close, or our error.
-    pub close_info: Option<Box<(CloseCode, String)>>,
+    pub close_info: Option<Box<CloseReason>>,
     /// Failed in a way that ends it now (a bad handshake response).
     pub doomed: bool,
     /// Read or written since the last timer sweep; a connection that was
@@ -117,14 +117,14 @@ impl Session {
     }
 
     /// What `on_close` will report (replacing what was noted before).
-    pub fn note_close(&mut self, code: CloseCode, reason: String) {
-        self.close_info = Some(Box::new((code, reason)));
+    pub fn note_close(&mut self, reason: CloseReason) {
+        self.close_info = Some(Box::new(reason));
     }
 
     /// Like `note_close`, unless something was noted already.
-    pub fn note_close_unless_noted(&mut self, code: CloseCode, reason: String) {
+    pub fn note_close_unless_noted(&mut self, reason: CloseReason) {
         if self.close_info.is_none() {
-            self.note_close(code, reason);
+            self.note_close(reason);
         }
     }
 

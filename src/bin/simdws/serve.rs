@@ -8,10 +8,10 @@ use std::time::Duration;
 use std::path::PathBuf;
 
 use simdws::deflate::DeflateConfig;
-use simdws::frame::CloseCode;
 use simdws::handshake::{Rejection, Request};
 use simdws::http::HttpResponse;
 use simdws::net::tls;
+use simdws::net::CloseReason;
 use simdws::net::{
     Conn, ConnId, Handler, HttpConn, Message, OwnedMessage, Reply, RequestId, Server, ServerConfig,
     ServerHandle, Upgrade,
@@ -144,9 +144,9 @@ impl Handler for App {
         self.say(OwnedMessage::from(message));
     }
 
-    fn on_close(&mut self, id: ConnId, code: CloseCode, reason: &str) {
+    fn on_close(&mut self, id: ConnId, reason: &CloseReason) {
         // Debug: a busy server closes thousands of connections a minute.
-        log::debug!("{id} closed: {code} {reason}");
+        log::debug!("{id} closed: {reason}");
         if self.chatting.remove(&id) {
             let remain = {
                 let mut room = self.room();

@@ -4,8 +4,8 @@
 use mio::net::TcpStream;
 
 use super::Worker;
-use crate::frame::CloseCode;
 use crate::net::client::{ClientOptions, WsUrl};
+use crate::net::close::CloseReason;
 use crate::net::handle::ConnId;
 use crate::net::handler::Handler;
 use crate::net::session::Phase;
@@ -28,8 +28,11 @@ impl<H: Handler> Worker<H> {
             Ok(stream) => stream,
             Err(e) => {
                 log::debug!("connect {addr}: {e}");
-                self.handler
-                    .on_close(id, CloseCode::ABNORMAL, &format!("connect: {e}"));
+                let reason = CloseReason::Io {
+                    during: "connect",
+                    error: e.to_string(),
+                };
+                self.handler.on_close(id, &reason);
                 return;
             }
         };
@@ -40,8 +43,11 @@ impl<H: Handler> Worker<H> {
             Ok(key) => key,
             Err(e) => {
                 log::debug!("registering a connection to {addr}: {e}");
-                self.handler
-                    .on_close(id, CloseCode::ABNORMAL, &format!("connect: {e}"));
+                let reason = CloseReason::Io {
+                    during: "connect",
+                    error: e.to_string(),
+                };
+                self.handler.on_close(id, &reason);
                 return;
             }
         };

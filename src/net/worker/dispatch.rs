@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use crate::frame::CloseCode;
+use crate::net::close::CloseReason;
 use crate::net::handle::ServerHandle;
 use crate::net::handler::{Conn, Handler, Message};
 use crate::net::session::{Phase, Session};
@@ -31,7 +31,7 @@ pub(super) fn response_bytes<H: Handler>(
         Ok(Some(verified)) => verified,
         Ok(None) => return,
         Err(e) => {
-            session.note_close(CloseCode::ABNORMAL, format!("handshake: {e}"));
+            session.note_close(CloseReason::Handshake(e.to_string()));
             session.doomed = true;
             return;
         }
@@ -39,7 +39,7 @@ pub(super) fn response_bytes<H: Handler>(
     let conn = match options.connection(&response, Instant::now()) {
         Ok(conn) => conn,
         Err(e) => {
-            session.note_close(CloseCode::ABNORMAL, format!("handshake: {e}"));
+            session.note_close(CloseReason::Handshake(e.to_string()));
             session.doomed = true;
             return;
         }
@@ -80,7 +80,7 @@ pub(crate) fn frame_bytes<H: Handler>(
             Ok(received) => received,
             Err(error) => {
                 log::debug!("{}: {error}", session.id);
-                session.note_close(error.close_code(), error.to_string());
+                session.note_close(CloseReason::of_error(&error));
                 return;
             }
         };
@@ -101,7 +101,10 @@ pub(crate) fn frame_bytes<H: Handler>(
             Event::Ping(payload) => handler.on_ping(&mut c, payload),
             Event::Pong(payload) => handler.on_pong(&mut c, payload),
             Event::Close { code, reason } => {
-                session.close_info = Some(Box::new((code, reason.to_string())));
+                session.close_info = Some(Box::new(CloseReason::Peer {
+                    code,
+                    reason: reason.to_string(),
+                }));
             }
         }
     }

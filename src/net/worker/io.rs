@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use super::dispatch::{frame_bytes, response_bytes};
 use super::{Outcome, Worker};
-use crate::frame::CloseCode;
+use crate::net::close::{CloseReason, Deadline};
 use crate::net::handler::{Conn, Handler};
 use crate::net::http::{self as http_phase, HttpContext};
 use crate::net::session::Phase;
@@ -96,12 +96,7 @@ impl<H: Handler> Worker<H> {
                     // A half-closed peer still reads: give it what it is
                     // owed (best effort) before closing.
                     let _ = session.flush();
-                    if session.close_info.is_none() && !session.is_open() {
-                        session.note_close(
-                            CloseCode::ABNORMAL,
-                            "connection closed by the peer".into(),
-                        );
-                    }
+                    session.note_close_unless_noted(CloseReason::Vanished);
                     return Err(Outcome::End);
                 }
                 Ok(n) => {
@@ -135,7 +130,15 @@ impl<H: Handler> Worker<H> {
                             .socket_mut()
                             .write(crate::net::tls::PLAIN_HTTP_RESPONSE);
                     }
-                    session.note_close_unless_noted(CloseCode::ABNORMAL, format!("read: {e}"));
+                    session.note_close_unless_noted(match e.kind() {
+                        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted => {
+                            CloseReason::Vanished
+                        }
+                        _ => CloseReason::Io {
+                            during: "read",
+                            error: e.to_string(),
+                        },
+                    });
                     return Err(Outcome::End);
                 }
             }
@@ -193,7 +196,10 @@ impl<H: Handler> Worker<H> {
                         return Written::Done
                     }
                     (Ok(Some(e)) | Err(e), _) | (_, Err(e)) => {
-                        session.note_close(CloseCode::ABNORMAL, format!("connect: {e}"));
+                        session.note_close(CloseReason::Io {
+                            during: "connect",
+                            error: e.to_string(),
+                        });
                         return Written::End;
                     }
                 }
@@ -204,7 +210,15 @@ impl<H: Handler> Worker<H> {
             Ok(done) => done,
             Err(e) => {
                 log::debug!("{} write: {e}", session.id);
-                session.note_close_unless_noted(CloseCode::ABNORMAL, format!("write: {e}"));
+                session.note_close_unless_noted(match e.kind() {
+                    io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => {
+                        CloseReason::Vanished
+                    }
+                    _ => CloseReason::Io {
+                        during: "write",
+                        error: e.to_string(),
+                    },
+                });
                 return Written::End;
             }
         };
@@ -216,10 +230,11 @@ impl<H: Handler> Worker<H> {
         if finished {
             if let Phase::Open(conn) = &session.phase {
                 if session.close_info.is_none() {
-                    let code = conn
-                        .failure()
-                        .map_or(CloseCode::ABNORMAL, |e| e.close_code());
-                    session.note_close(code, String::new());
+                    session.note_close(match conn.failure() {
+                        Some(error) => CloseReason::of_error(error),
+                        None if conn.timed_out() => CloseReason::Timeout(Deadline::CloseHandshake),
+                        None => CloseReason::Vanished,
+                    });
                 }
             }
             // The handler hears of the end now, not after the linger.
@@ -241,7 +256,7 @@ impl<H: Handler> Worker<H> {
                 "{}: slow consumer with {buffered} bytes unsent: disconnecting",
                 session.id
             );
-            session.note_close(CloseCode::POLICY_VIOLATION, "slow consumer".into());
+            session.note_close(CloseReason::SlowConsumer);
             return Written::End;
         }
         if buffered > self.config.high_water {

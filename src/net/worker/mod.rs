@@ -28,11 +28,11 @@ use mio::net::TcpListener;
 use mio::{Events, Poll, Token};
 use slab::Slab;
 
+use super::close::CloseReason;
 use super::config::ServerConfig;
 use super::handle::{ConnId, ServerHandle};
 use super::handler::Handler;
 use super::session::{Phase, Session};
-use crate::frame::CloseCode;
 use crate::http::http_date;
 
 pub(crate) use dispatch::frame_bytes;
@@ -174,15 +174,15 @@ impl<H: Handler> Worker<H> {
             return;
         }
         if session.is_known_to_handler() {
-            let (code, reason) = session
+            let reason = session
                 .close_info
                 .take()
-                .map_or((CloseCode::ABNORMAL, String::new()), |info| *info);
-            log::debug!("{} closed: {code} {reason}", session.id);
+                .map_or(CloseReason::Vanished, |reason| *reason);
+            log::debug!("{} closed: {reason}", session.id);
             let id = session.id;
             // Mark it handled: the phase leaves Open right after.
             session.phase = Phase::LastResponse;
-            self.handler.on_close(id, code, &reason);
+            self.handler.on_close(id, &reason);
         }
     }
 

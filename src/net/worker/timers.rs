@@ -5,9 +5,9 @@
 use std::time::Instant;
 
 use super::{Outcome, Worker};
-use crate::frame::CloseCode;
 use crate::handshake::Rejection;
 use crate::http::http_date;
+use crate::net::close::{CloseReason, Deadline};
 use crate::net::handler::Handler;
 use crate::net::http::Wait;
 use crate::net::session::Phase;
@@ -50,7 +50,7 @@ impl<H: Handler> Worker<H> {
                     None => {}
                 },
                 Phase::Connecting { .. } if now >= session.handshake_deadline => {
-                    session.note_close(CloseCode::ABNORMAL, "connect/handshake timeout".into());
+                    session.note_close(CloseReason::Timeout(Deadline::Connect));
                     self.settle(key, Outcome::End);
                 }
                 Phase::Open(conn) => {

@@ -8,8 +8,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use simdws::frame::CloseCode;
 use simdws::handshake::ClientResponse;
+use simdws::net::CloseReason;
 use simdws::net::{Conn, ConnId, Handler, Message, OwnedMessage, ServerHandle};
 
 use super::payload::Payload;
@@ -121,13 +121,13 @@ impl Handler for LoadHandler {
         }
     }
 
-    fn on_close(&mut self, id: ConnId, code: CloseCode, reason: &str) {
+    fn on_close(&mut self, id: ConnId, reason: &CloseReason) {
         if !self.connected.remove(&id) {
             self.counters.add(&self.counters.connection_errors, 1);
-            log::warn!("connection failed: {code} {reason}");
+            log::warn!("connection failed: {reason}");
         } else if !self.counters.stopping.load(Ordering::Relaxed) {
             self.counters.add(&self.counters.connection_errors, 1);
-            log::warn!("connection closed during the run: {code} {reason}");
+            log::warn!("connection closed during the run: {reason}");
         }
         self.plan
             .open
