@@ -451,6 +451,35 @@ fn a_slow_body_is_dropped_at_its_timeout() {
     trickle.join().unwrap();
 }
 
+/// The head timeout is per request: a busy client whose every read ends in
+/// the middle of its next request is never timed out while each completes.
+#[test]
+fn the_head_timeout_starts_afresh_for_each_request() {
+    let server = TestServer::with(|c| c.handshake_timeout = Duration::from_millis(300));
+    let mut c = server.client();
+    let one = post("/busy", "x");
+    let (first, second) = one.split_at(one.len() / 2);
+    c.send(first);
+    let started = Instant::now();
+    let mut answered = 0;
+    while started.elapsed() < Duration::from_millis(1200) {
+        // The rest of one request and the start of the next, each write.
+        let mut write = second.to_vec();
+        write.extend_from_slice(first);
+        c.send(&write);
+        let r = c.response();
+        assert_eq!(
+            r.status,
+            200,
+            "request {answered} after {:?}",
+            started.elapsed()
+        );
+        answered += 1;
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(answered >= 10);
+}
+
 #[test]
 fn a_slow_head_gets_408_and_an_idle_keep_alive_connection_is_closed() {
     let server = TestServer::with(|c| {

@@ -221,6 +221,8 @@ pub(crate) fn http_bytes<H: Handler>(
                 return;
             }
             Step::Request(request) => {
+                // A request is complete: the next one's wait starts afresh.
+                http.timer = None;
                 http.seq += 1;
                 let framing = response_framing(&request, cx.handle);
                 http.current = Some(Current {
@@ -243,6 +245,7 @@ pub(crate) fn http_bytes<H: Handler>(
                 }
             }
             Step::Head(request) => {
+                http.timer = None;
                 http.seq += 1;
                 let framing = response_framing(&request, cx.handle);
                 http.current = Some(Current {
