@@ -16,7 +16,7 @@
 use std::time::Duration;
 
 use simdws::deflate::DeflateConfig;
-use simdws::frame::{CloseCode, Opcode};
+use simdws::frame::{CloseCode, CloseFrame, Opcode};
 use simdws::net::{BlockingClient, ClientOptions, OwnedEvent};
 use simdws::protocol::Config;
 
@@ -135,7 +135,7 @@ fn main() {
         .and_then(|code| code.parse().ok())
         .map_or(CloseCode(4000), CloseCode);
     match c.recv() {
-        Ok(OwnedEvent::Close(code, _)) => {
+        Ok(OwnedEvent::Close(CloseFrame { code, .. })) => {
             ok(code == answer, &format!("close 4000 answered with {code}"))
         }
         other => ok(false, &format!("close echo, got {other:?}")),

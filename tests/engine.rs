@@ -6,7 +6,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
-use simdws::frame::CloseCode;
+use simdws::frame::{CloseCode, CloseFrame};
 use simdws::handshake::{self, RequestLimits, ServerPolicy};
 use simdws::net::*;
 
@@ -129,16 +129,13 @@ fn echoes_text_and_binary_of_every_size() {
     c.close(CloseCode(4000), "done").unwrap();
     assert_eq!(
         c.recv().unwrap(),
-        OwnedEvent::Close(CloseCode(4000), "done".into()),
+        OwnedEvent::Close(CloseFrame::new(CloseCode(4000), "done")),
         "the close is echoed with its reason"
     );
     let (_, reason) = server.closes.recv_timeout(Duration::from_secs(5)).unwrap();
     assert_eq!(
         reason,
-        CloseReason::Peer {
-            code: CloseCode(4000),
-            reason: "done".into()
-        },
+        CloseReason::Peer(CloseFrame::new(CloseCode(4000), "done")),
         "on_close sees the client's code and reason"
     );
 }
@@ -285,7 +282,10 @@ fn graceful_shutdown_sends_1001_to_everyone() {
     for c in clients.iter_mut() {
         assert_eq!(
             c.recv().unwrap(),
-            OwnedEvent::Close(CloseCode::GOING_AWAY, "server shutting down".into())
+            OwnedEvent::Close(CloseFrame::new(
+                CloseCode::GOING_AWAY,
+                "server shutting down"
+            ))
         );
     }
     let start = Instant::now();
@@ -380,7 +380,9 @@ fn a_protocol_error_closes_with_its_code_and_the_server_goes_on() {
     // An unmasked frame from a client: 1002.
     c.stream().write_all(&[0x81, 0x02, b'h', b'i']).unwrap();
     match c.recv() {
-        Ok(OwnedEvent::Close(code, _)) => assert_eq!(code, CloseCode::PROTOCOL_ERROR),
+        Ok(OwnedEvent::Close(CloseFrame { code, .. })) => {
+            assert_eq!(code, CloseCode::PROTOCOL_ERROR)
+        }
         other => panic!("{other:?}"),
     }
     let (_, reason) = server.closes.recv_timeout(Duration::from_secs(5)).unwrap();
@@ -567,10 +569,10 @@ fn the_event_loop_client_connects_sends_and_reports_failures() {
     let (_, reason) = server.closes.recv_timeout(Duration::from_secs(5)).unwrap();
     assert_eq!(
         reason,
-        CloseReason::Peer {
-            code: CloseCode::GOING_AWAY,
-            reason: "client shutting down".into()
-        }
+        CloseReason::Peer(CloseFrame::new(
+            CloseCode::GOING_AWAY,
+            "client shutting down"
+        ))
     );
     client.shutdown();
     picky.handle().shutdown();
@@ -694,7 +696,10 @@ fn idle_connections_rest_and_wake_for_input_broadcasts_and_closes() {
     clients[1].close(CloseCode(4001), "bye").unwrap();
     assert!(matches!(
         clients[1].recv().unwrap(),
-        OwnedEvent::Close(CloseCode(4001), _)
+        OwnedEvent::Close(CloseFrame {
+            code: CloseCode(4001),
+            ..
+        })
     ));
     let (_, reason) = server.closes.recv_timeout(Duration::from_secs(5)).unwrap();
     assert_eq!(reason.code(), CloseCode(4001));
@@ -705,7 +710,10 @@ fn idle_connections_rest_and_wake_for_input_broadcasts_and_closes() {
     for c in clients.iter_mut().step_by(2) {
         assert!(matches!(
             c.recv().unwrap(),
-            OwnedEvent::Close(CloseCode::GOING_AWAY, _)
+            OwnedEvent::Close(CloseFrame {
+                code: CloseCode::GOING_AWAY,
+                ..
+            })
         ));
     }
 }

@@ -7,6 +7,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+use simdws::frame::CloseFrame;
 use simdws::net::OwnedEvent;
 use simdws::protocol::{Config, Connection, Role};
 
@@ -55,7 +56,9 @@ fn close_code(stream: &mut TcpStream) -> Option<u16> {
     while at < bytes.len() {
         match client.receive(&mut bytes[at..]) {
             Ok(r) => {
-                if let Some(OwnedEvent::Close(code, _)) = r.event.map(OwnedEvent::from) {
+                if let Some(OwnedEvent::Close(CloseFrame { code, .. })) =
+                    r.event.map(OwnedEvent::from)
+                {
                     return Some(code.0);
                 }
                 at += r.consumed;

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
-use simdws::frame::{CloseCode, FrameHeader, HeaderRules, Opcode, Parsed, RSV1};
+use simdws::frame::{CloseCode, CloseFrame, FrameHeader, HeaderRules, Opcode, Parsed, RSV1};
 use simdws::protocol::*;
 
 #[path = "support/frames.rs"]
@@ -174,10 +174,10 @@ fn utf8_fails_fast_inside_a_partially_received_frame() {
     assert_eq!(conn.state(), State::Closed);
     assert_eq!(
         sent_by(&mut conn),
-        vec![OwnedEvent::Close(
+        vec![OwnedEvent::Close(CloseFrame::new(
             CloseCode(1007),
-            "invalid UTF-8 in text message".into()
-        )]
+            "invalid UTF-8 in text message"
+        ))]
     );
 }
 
@@ -251,7 +251,7 @@ fn violations_and_their_close_codes() {
         assert_eq!(error, Some(code), "{name}");
         let sent = sent_by(&mut conn);
         assert!(
-            matches!(sent.as_slice(), [OwnedEvent::Close(c, _)] if c.0 == code),
+            matches!(sent.as_slice(), [OwnedEvent::Close(CloseFrame { code: c, .. })] if c.0 == code),
             "{name}: sent {sent:?}"
         );
         assert!(conn.is_finished(), "{name}");
@@ -380,14 +380,14 @@ fn peer_initiated_close_is_echoed() {
     let (events, _) = feed_all(&mut conn, &frame(true, 0, 8, &payload, [1, 2, 3, 4]));
     assert_eq!(
         events,
-        vec![OwnedEvent::Close(CloseCode(4000), "bye ✓".into())]
+        vec![OwnedEvent::Close(CloseFrame::new(CloseCode(4000), "bye ✓"))]
     );
     assert_eq!(conn.state(), State::Closed);
     // The echo carries the code and the reason, as npm `ws` and Python
     // `websockets` answer (a browser shows the reason in its CloseEvent).
     assert_eq!(
         sent_by(&mut conn),
-        vec![OwnedEvent::Close(CloseCode(4000), "bye ✓".into())]
+        vec![OwnedEvent::Close(CloseFrame::new(CloseCode(4000), "bye ✓"))]
     );
     assert!(conn.is_finished());
     assert_eq!(conn.send_text("late"), Err(SendError::Closed));
@@ -401,7 +401,7 @@ fn empty_close_is_answered_empty() {
     let (events, _) = feed_all(&mut conn, &frame(true, 0, 8, b"", [1, 2, 3, 4]));
     assert_eq!(
         events,
-        vec![OwnedEvent::Close(CloseCode(1005), String::new())]
+        vec![OwnedEvent::Close(CloseFrame::new(CloseCode(1005), ""))]
     );
     let mut wire = conn.poll_transmit().to_vec();
     assert_eq!(wire, vec![0x88, 0x00]);
@@ -417,7 +417,10 @@ fn locally_initiated_close_waits_for_the_peer() {
     assert_eq!(conn.state(), State::Closing);
     assert_eq!(
         sent_by(&mut conn),
-        vec![OwnedEvent::Close(CloseCode(1001), "shutting down".into())]
+        vec![OwnedEvent::Close(CloseFrame::new(
+            CloseCode(1001),
+            "shutting down"
+        ))]
     );
     assert_eq!(conn.send_binary(b"x"), Err(SendError::Closed));
     // Data may still arrive until the peer's close.
@@ -429,7 +432,7 @@ fn locally_initiated_close_waits_for_the_peer() {
     );
     assert_eq!(
         events,
-        vec![OwnedEvent::Close(CloseCode(1001), String::new())]
+        vec![OwnedEvent::Close(CloseFrame::new(CloseCode(1001), ""))]
     );
     assert!(conn.is_finished());
     assert!(sent_by(&mut conn).is_empty(), "no second close frame");
@@ -494,7 +497,10 @@ fn keepalive_pings_and_idle_timeout() {
     assert_eq!(conn.state(), State::Closing);
     assert_eq!(
         sent_by(&mut conn),
-        vec![OwnedEvent::Close(CloseCode(1001), "idle timeout".into())]
+        vec![OwnedEvent::Close(CloseFrame::new(
+            CloseCode(1001),
+            "idle timeout"
+        ))]
     );
 }
 
@@ -764,7 +770,10 @@ fn keepalive_and_idle_deadlines_survive_a_rest() {
     conn.handle_timeout(start + s(35));
     assert_eq!(
         sent_by(&mut conn),
-        vec![OwnedEvent::Close(CloseCode(1001), "idle timeout".into())]
+        vec![OwnedEvent::Close(CloseFrame::new(
+            CloseCode(1001),
+            "idle timeout"
+        ))]
     );
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use flate2::{Compress, Compression, FlushCompress};
 use simdws::deflate::DeflateConfig;
-use simdws::frame::{CloseCode, RSV1};
+use simdws::frame::{CloseCode, CloseFrame, RSV1};
 use simdws::net::{BlockingClient, ClientError, ClientOptions, OwnedEvent, WsUrl};
 use simdws::protocol::{Config, Connection, Role};
 
@@ -71,7 +71,10 @@ fn serves_the_page_echo_and_chat() {
     bob.close(CloseCode::NORMAL, "bye").unwrap();
     assert!(matches!(
         bob.recv().unwrap(),
-        OwnedEvent::Close(CloseCode::NORMAL, _)
+        OwnedEvent::Close(CloseFrame {
+            code: CloseCode::NORMAL,
+            ..
+        })
     ));
     // Whoever stays hears that someone left.
     assert_eq!(
@@ -103,7 +106,10 @@ fn sigint_closes_connections_with_1001_and_exits() {
     Command::new("kill").args(["-INT", &pid]).status().unwrap();
     assert_eq!(
         c.recv().unwrap(),
-        OwnedEvent::Close(CloseCode::GOING_AWAY, "server shutting down".into())
+        OwnedEvent::Close(CloseFrame::new(
+            CloseCode::GOING_AWAY,
+            "server shutting down"
+        ))
     );
     let status = serve.child.wait().unwrap();
     assert!(status.success(), "{status}");
@@ -192,7 +198,10 @@ fn a_deflate_bomb_gets_1009_and_the_server_stays_small() {
     assert!(
         matches!(
             event,
-            Some(OwnedEvent::Close(CloseCode::MESSAGE_TOO_BIG, _))
+            Some(OwnedEvent::Close(CloseFrame {
+                code: CloseCode::MESSAGE_TOO_BIG,
+                ..
+            }))
         ),
         "{event:?}"
     );

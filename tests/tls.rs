@@ -8,7 +8,7 @@ use std::net::TcpStream;
 use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 
-use simdws::frame::CloseCode;
+use simdws::frame::{CloseCode, CloseFrame};
 use simdws::handshake::ClientResponse;
 use simdws::net::tls::{self, TlsStream};
 use simdws::net::*;
@@ -87,7 +87,10 @@ fn blocking_client_echoes_over_wss_up_to_16_mib_and_closes() {
         c.close(CloseCode::NORMAL, "done").unwrap();
         assert!(matches!(
             c.recv().unwrap(),
-            OwnedEvent::Close(CloseCode::NORMAL, _)
+            OwnedEvent::Close(CloseFrame {
+                code: CloseCode::NORMAL,
+                ..
+            })
         ));
     }
     server.handle().shutdown();

@@ -2,6 +2,35 @@
 
 use std::fmt;
 
+/// What a close frame carries: its code and its reason. The reason is
+/// `&str` where the frame is borrowed ([`crate::protocol::Event`]) and
+/// `String` where it is kept ([`crate::protocol::OwnedEvent`]): one shape
+/// either way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CloseFrame<R = String> {
+    /// The close code ([`CloseCode::NO_STATUS`] for an empty close frame).
+    pub code: CloseCode,
+    /// The reason: UTF-8, up to 123 bytes, often empty.
+    pub reason: R,
+}
+
+impl CloseFrame<String> {
+    /// A close frame with `code` and `reason`.
+    pub fn new(code: CloseCode, reason: impl Into<String>) -> Self {
+        CloseFrame {
+            code,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl CloseFrame<&str> {
+    /// The frame with its reason copied, to keep.
+    pub fn to_owned(self) -> CloseFrame<String> {
+        CloseFrame::new(self.code, self.reason)
+    }
+}
+
 /// A close status code. Named constants cover the registered codes; any
 /// other `u16` can be carried and is checked with [`CloseCode::is_valid_on_wire`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -5,7 +5,9 @@ mod close;
 mod header;
 mod opcode;
 
-pub use close::{encode_close_payload, parse_close_payload, CloseCode, ClosePayloadError};
+pub use close::{
+    encode_close_payload, parse_close_payload, CloseCode, CloseFrame, ClosePayloadError,
+};
 pub use header::{
     FrameHeader, HeaderError, HeaderRules, Parsed, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, RSV1, RSV2,
     RSV3,

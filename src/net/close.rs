@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use crate::frame::CloseCode;
+use crate::frame::{CloseCode, CloseFrame};
 use crate::protocol::{ExtensionError, ProtocolError};
 
 /// Why a connection ended.
@@ -14,12 +14,7 @@ use crate::protocol::{ExtensionError, ProtocolError};
 pub enum CloseReason {
     /// The close handshake: the peer's close frame, whether it began the
     /// close or answered ours (its reason was echoed when it began).
-    Peer {
-        /// Its close code ([`CloseCode::NO_STATUS`] for an empty frame).
-        code: CloseCode,
-        /// Its reason, possibly empty.
-        reason: String,
-    },
+    Peer(CloseFrame),
     /// The peer broke the protocol (a bad frame, invalid UTF-8, a bad close
     /// code); it was sent the error's close code (1002 or 1007).
     ProtocolViolation(ProtocolError),
@@ -60,7 +55,7 @@ impl CloseReason {
     /// was sent, or 1006 (abnormal) when no close frame was exchanged.
     pub fn code(&self) -> CloseCode {
         match self {
-            CloseReason::Peer { code, .. } => *code,
+            CloseReason::Peer(frame) => frame.code,
             CloseReason::ProtocolViolation(e) | CloseReason::LimitExceeded(e) => e.close_code(),
             CloseReason::SlowConsumer => CloseCode::POLICY_VIOLATION,
             _ => CloseCode::ABNORMAL,
@@ -84,8 +79,8 @@ impl CloseReason {
 impl fmt::Display for CloseReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CloseReason::Peer { code, reason } if reason.is_empty() => write!(f, "{code}"),
-            CloseReason::Peer { code, reason } => write!(f, "{code} {reason}"),
+            CloseReason::Peer(frame) if frame.reason.is_empty() => write!(f, "{}", frame.code),
+            CloseReason::Peer(frame) => write!(f, "{} {}", frame.code, frame.reason),
             CloseReason::ProtocolViolation(e) => {
                 write!(f, "{} protocol violation: {e}", e.close_code())
             }

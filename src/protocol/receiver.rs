@@ -7,8 +7,8 @@ use super::error::ProtocolError;
 use super::extension::MessageDecoder;
 use super::sender::Sender;
 use crate::frame::{
-    parse_close_payload, CloseCode, FrameHeader, HeaderRules, Opcode, Parsed, MAX_CONTROL_PAYLOAD,
-    MAX_HEADER_LEN,
+    parse_close_payload, CloseCode, CloseFrame, FrameHeader, HeaderRules, Opcode, Parsed,
+    MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN,
 };
 use crate::mask;
 use crate::utf8::StreamingUtf8;
@@ -26,13 +26,8 @@ pub enum Event<'a> {
     /// A pong (an answer to our ping, or a heartbeat).
     Pong(&'a [u8]),
     /// The peer's close frame; the echo is already queued when we did not
-    /// initiate. `code` is [`CloseCode::NO_STATUS`] for an empty close frame.
-    Close {
-        /// The peer's close code.
-        code: CloseCode,
-        /// The peer's close reason (UTF-8, up to 123 bytes).
-        reason: &'a str,
-    },
+    /// initiate. Its code is [`CloseCode::NO_STATUS`] for an empty frame.
+    Close(CloseFrame<&'a str>),
 }
 
 /// An owned copy of an [`Event`], for APIs that keep events across calls.
@@ -46,8 +41,8 @@ pub enum OwnedEvent {
     Ping(Vec<u8>),
     /// A pong's payload.
     Pong(Vec<u8>),
-    /// The peer's close: its code and reason.
-    Close(CloseCode, String),
+    /// The peer's close frame: its code and reason.
+    Close(CloseFrame),
 }
 
 impl From<Event<'_>> for OwnedEvent {
@@ -57,7 +52,7 @@ impl From<Event<'_>> for OwnedEvent {
             Event::Binary(b) => OwnedEvent::Binary(b.to_vec()),
             Event::Ping(p) => OwnedEvent::Ping(p.to_vec()),
             Event::Pong(p) => OwnedEvent::Pong(p.to_vec()),
-            Event::Close { code, reason } => OwnedEvent::Close(code, reason.to_string()),
+            Event::Close(frame) => OwnedEvent::Close(frame.to_owned()),
         }
     }
 }
@@ -476,7 +471,7 @@ impl Receiver {
         let (code, reason) = parsed.map_or((None, ""), |(code, reason)| (Some(code), reason));
         tx.peer_closed(code, reason);
         let (code, reason) = parsed.unwrap_or((CloseCode::NO_STATUS, ""));
-        Event::Close { code, reason }
+        Event::Close(CloseFrame { code, reason })
     }
 
     /// Frees storage that holds no data (an idle connection should own no

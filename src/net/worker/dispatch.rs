@@ -100,11 +100,8 @@ pub(crate) fn frame_bytes<H: Handler>(
             Event::Binary(data) => handler.on_message(&mut c, Message::Binary(data)),
             Event::Ping(payload) => handler.on_ping(&mut c, payload),
             Event::Pong(payload) => handler.on_pong(&mut c, payload),
-            Event::Close { code, reason } => {
-                session.close_info = Some(Box::new(CloseReason::Peer {
-                    code,
-                    reason: reason.to_string(),
-                }));
+            Event::Close(frame) => {
+                session.close_info = Some(Box::new(CloseReason::Peer(frame.to_owned())));
             }
         }
     }
