@@ -192,6 +192,7 @@ impl Sender {
     /// the payload. Whatever part is not written must be queued with
     /// [`Sender::queue_unsent`]. Only for unmasked frames with no encoder;
     /// returns `None` when the message must go through the normal path.
+    #[cfg(feature = "net")]
     pub(crate) fn start_unbuffered(
         &mut self,
         opcode: Opcode,
@@ -221,6 +222,7 @@ impl Sender {
     }
 
     /// Queues bytes of an unbuffered frame that the transport did not take.
+    #[cfg(feature = "net")]
     pub(crate) fn queue_unsent(&mut self, bytes: &[u8]) {
         let dst = self.out.tail(bytes.len());
         dst.copy_from_slice(bytes);
