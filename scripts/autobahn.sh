@@ -13,7 +13,7 @@ if ! "$venv/bin/kosoku" --help >/dev/null 2>&1; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q "kosoku==$KOSOKU_VERSION"
 fi
-cargo build -q --release --bin simdws --example autobahn_client
+cargo build -q --release --features cli --bin simdws --example autobahn_client
 out=target/autobahn
 rm -rf "$out"
 mkdir -p "$out"

@@ -36,7 +36,7 @@ if ! command -v chromium >/dev/null; then
 fi
 export NODE_PATH="$PWD/$node_dir/node_modules"
 command -v curl >/dev/null || { as_root apt-get update -qq; DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq curl >/dev/null; }
-cargo build -q --release --bin simdws --example interop_client --example http_echo --example embed
+cargo build -q --release --features cli --bin simdws --example interop_client --example http_echo --example embed
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened"; return 1; }

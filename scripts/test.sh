@@ -31,15 +31,20 @@ rustup component list --installed | grep -q '^clippy' || rustup component add cl
 
 step "format and lints ($(elapsed))"
 cargo fmt --all -- --check
-cargo clippy --all-targets -- -D warnings
+cargo clippy --all-targets --features cli -- -D warnings
+# The library alone stays lean: none of the command line's dependencies.
+if cargo tree -e normal --prefix none | grep -E '^(ctrlc|env_logger|indicatif|hdrhistogram) '; then
+    echo "FAILED: the library's default features pull in the command line's dependencies"
+    exit 1
+fi
 
 step "x86_64: unit, property and integration tests ($(elapsed))"
-cargo test --all-targets
+cargo test --all-targets --features cli
 cargo test --doc
 
 # The dispatch picks the widest kernel; run the protocol and kernel suites
 # again with each narrower path forced process-wide, asserting it was used.
-for kernel in $(cargo run -q --bin simdws -- kernels); do
+for kernel in $(cargo run -q --features cli --bin simdws -- kernels); do
     step "x86_64 with SIMDWS_KERNEL=$kernel ($(elapsed))"
     SIMDWS_KERNEL=$kernel SIMDWS_EXPECT_KERNEL=$kernel \
         cargo test -q --test mask_equivalence --test protocol

@@ -126,7 +126,7 @@ def main():
     ap.add_argument("--servers", default=",".join(SERVERS))
     ap.add_argument("--no-matrix", action="store_true", help="only the idle-memory runs")
     args = ap.parse_args()
-    subprocess.run(["cargo", "build", "-q", "--release", "--bin", "simdws"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "-q", "--release", "--features", "cli", "--bin", "simdws"], cwd=ROOT, check=True)
     subprocess.run(["cargo", "build", "-q", "--release"], cwd=PEERS, check=True)
     servers = args.servers.split(",")
     if args.no_matrix:
