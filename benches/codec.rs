@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use simdws::frame::{FrameHeader, HeaderRules, Opcode, Parsed};
 use simdws::mask;
-use simdws::protocol::{Config, Connection, Event, Role};
+use simdws::protocol::{Config, Connection, Event, Pair, Role, Side};
 use simdws::utf8::StreamingUtf8;
 
 fn masked_text(payload: &str) -> Vec<u8> {
@@ -94,10 +94,7 @@ fn in_memory_pipe(c: &mut Criterion) {
         let mut group = c.benchmark_group(format!("pipe/{size}"));
         group.throughput(Throughput::Elements(100));
         for fragmented in [false, true] {
-            let now = Instant::now();
-            let mut client = Connection::new(Role::Client, Config::default(), now);
-            let mut server = Connection::new(Role::Server, Config::default(), now);
-            let mut wire = Vec::new();
+            let mut pair = Pair::new(Config::default());
             let name = if fragmented {
                 "100 binary messages, 4 fragments each"
             } else {
@@ -106,20 +103,9 @@ fn in_memory_pipe(c: &mut Criterion) {
             group.bench_function(name, |b| {
                 b.iter(|| {
                     for _ in 0..100 {
-                        send(&mut client, &payload, fragmented);
+                        send(&mut pair.client, &payload, fragmented);
                     }
-                    wire.clear();
-                    wire.extend_from_slice(client.poll_transmit());
-                    let n = wire.len();
-                    client.advance_transmit(n);
-                    let mut at = 0;
-                    let mut count = 0;
-                    while at < wire.len() {
-                        let r = server.receive(&mut wire[at..]).unwrap();
-                        count += r.event.is_some() as usize;
-                        at += r.consumed;
-                    }
-                    assert_eq!(count, 100);
+                    assert_eq!(pair.deliver(Side::Server, |_| {}).unwrap(), 100);
                 })
             });
         }

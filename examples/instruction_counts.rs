@@ -11,19 +11,15 @@
 //! in 4 fragments), `text-1k` (a 1 KiB multi-byte text message).
 
 use std::hint::black_box;
-use std::time::Instant;
 
 use simdws::frame::Opcode;
-use simdws::protocol::{Config, Connection, Role};
+use simdws::protocol::{Config, Pair, Side};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let scenario = args.first().map(String::as_str).unwrap_or("pipe-20");
     let iterations: usize = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(1000);
-    let now = Instant::now();
-    let mut client = Connection::new(Role::Client, Config::default(), now);
-    let mut server = Connection::new(Role::Server, Config::default(), now);
-    let mut wire = Vec::with_capacity(1 << 20);
+    let mut pair = Pair::new(Config::default());
     let (size, fragments, text) = match scenario {
         "pipe-20" => (20, 1, false),
         "pipe-1k" => (1024, 1, false),
@@ -48,6 +44,7 @@ fn main() {
     let payload = vec![0x5a; size];
     let mut events = 0usize;
     for _ in 0..iterations {
+        let client = &mut pair.client;
         if fragments == 1 {
             if text {
                 client.send_text(&text_payload).unwrap();
@@ -68,16 +65,7 @@ fn main() {
                     .unwrap();
             }
         }
-        wire.clear();
-        wire.extend_from_slice(client.poll_transmit());
-        let n = wire.len();
-        client.advance_transmit(n);
-        let mut at = 0;
-        while at < wire.len() {
-            let received = server.receive(&mut wire[at..]).unwrap();
-            events += received.event.is_some() as usize;
-            at += received.consumed;
-        }
+        events += pair.deliver(Side::Server, |_| {}).unwrap();
     }
     assert_eq!(black_box(events), iterations);
 }

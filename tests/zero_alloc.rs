@@ -9,7 +9,7 @@ use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use simdws::protocol::{Config, Connection, Event, Role};
+use simdws::protocol::{Config, Connection, Event, Pair, Role, Side};
 
 #[path = "support/raw_echo.rs"]
 mod raw_echo;
@@ -47,46 +47,31 @@ fn allocations() -> u64 {
     ALLOCATIONS.load(Ordering::Relaxed)
 }
 
-/// One echo over an in-memory pipe; returns nothing so the caller can
-/// count what it allocated.
-fn echo_in_memory(
-    client: &mut Connection,
-    server: &mut Connection,
-    payload: &[u8],
-    wire: &mut Vec<u8>,
-) {
-    client.send_binary(payload).unwrap();
-    wire.clear();
-    wire.extend_from_slice(client.poll_transmit());
-    let n = wire.len();
-    client.advance_transmit(n);
-    let mut at = 0;
+/// One echo through a [`Pair`]: the client sends, the server receives and
+/// answers with the same bytes (what an echo handler does), the client
+/// receives; each arrival is checked.
+fn echo_in_memory(pair: &mut Pair, payload: &[u8]) {
+    pair.client.send_binary(payload).unwrap();
     let mut arrived = 0;
-    while at < wire.len() {
-        let received = server.receive(&mut wire[at..]).unwrap();
-        at += received.consumed;
-        if let Some(Event::Binary(data)) = received.event {
+    pair.drive_with(|side, event| {
+        assert_eq!(side, Side::Server);
+        if let Event::Binary(data) = event {
             assert_eq!(data, payload, "the server received what was sent");
             arrived += 1;
         }
-    }
+    })
+    .unwrap();
     assert_eq!(arrived, 1, "one message reached the server");
-    // The server answers with the same bytes (what an echo handler does).
-    server.send_binary(payload).unwrap();
-    wire.clear();
-    wire.extend_from_slice(server.poll_transmit());
-    let n = wire.len();
-    server.advance_transmit(n);
-    let mut at = 0;
+    pair.server.send_binary(payload).unwrap();
     let mut echoed = 0;
-    while at < wire.len() {
-        let received = client.receive(&mut wire[at..]).unwrap();
-        at += received.consumed;
-        if let Some(Event::Binary(data)) = received.event {
+    pair.drive_with(|side, event| {
+        assert_eq!(side, Side::Client);
+        if let Event::Binary(data) = event {
             assert_eq!(data, payload, "the echo is what was sent");
             echoed += 1;
         }
-    }
+    })
+    .unwrap();
     assert_eq!(echoed, 1, "one echo reached the client");
 }
 
@@ -101,17 +86,14 @@ fn steady_state_echo_does_not_allocate() {
 
 fn the_protocol_echoes_without_allocating() {
     for size in [20usize, 1024, 16 << 10] {
-        let now = Instant::now();
-        let mut client = Connection::new(Role::Client, Config::default(), now);
-        let mut server = Connection::new(Role::Server, Config::default(), now);
+        let mut pair = Pair::new(Config::default());
         let payload = vec![0x5a; size];
-        let mut wire = Vec::with_capacity(2 * size + 64);
         for _ in 0..100 {
-            echo_in_memory(&mut client, &mut server, &payload, &mut wire);
+            echo_in_memory(&mut pair, &payload);
         }
         let before = allocations();
         for _ in 0..10_000 {
-            echo_in_memory(&mut client, &mut server, &payload, &mut wire);
+            echo_in_memory(&mut pair, &payload);
         }
         let per_message = (allocations() - before) as f64 / 10_000.0;
         assert_eq!(
