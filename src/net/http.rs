@@ -179,6 +179,7 @@ pub(crate) fn http_bytes<H: Handler>(
         };
         at += used;
         let conn_id = *id;
+        let whole = matches!(step, Step::Request(_));
         match step {
             Step::NeedMore => {
                 http.update_timer(cx.config, Instant::now());
@@ -220,38 +221,16 @@ pub(crate) fn http_bytes<H: Handler>(
                 }
                 return;
             }
-            Step::Request(request) => {
-                // A request is complete: the next one's wait starts afresh.
+            // A whole request, or the head of one whose body is streamed.
+            Step::Request(request) | Step::Head(request) => {
+                // The request is in: the next one's wait starts afresh.
                 http.timer = None;
                 http.seq += 1;
                 let framing = response_framing(&request, cx.handle);
                 http.current = Some(Current {
                     seq: http.seq,
                     framing,
-                    body_read: true,
-                    answer: Answer::Pending,
-                });
-                let mut conn = HttpConn {
-                    id: RequestId {
-                        conn: conn_id,
-                        seq: http.seq,
-                    },
-                    handle: cx.handle,
-                };
-                let reply = cx.handler.on_request(&mut conn, &request);
-                drop(request);
-                if let Reply::Now(response) = reply {
-                    answer(session, &response, cx.date);
-                }
-            }
-            Step::Head(request) => {
-                http.timer = None;
-                http.seq += 1;
-                let framing = response_framing(&request, cx.handle);
-                http.current = Some(Current {
-                    seq: http.seq,
-                    framing,
-                    body_read: false,
+                    body_read: whole,
                     answer: Answer::Pending,
                 });
                 let mut conn = HttpConn {

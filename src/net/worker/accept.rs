@@ -11,7 +11,7 @@ use super::dispatch::frame_bytes;
 use super::Worker;
 use crate::net::handle::ConnId;
 use crate::net::handler::Handler;
-use crate::net::http::{self as http_phase, HttpContext, HttpSession};
+use crate::net::http::{self as http_phase, HttpSession};
 use crate::net::session::{Phase, Session};
 use crate::net::transport::Transport;
 use crate::protocol::{Connection, Role};
@@ -100,27 +100,15 @@ impl<H: Handler> Worker<H> {
                 return;
             }
         };
-        let Worker {
-            sessions,
-            handler,
-            handle,
-            config,
-            ..
-        } = self;
+        let (sessions, _, mut cx) = self.parts();
         let session = &mut sessions[key];
         if upgraded {
-            let conn = Connection::new(Role::Server, config.protocol.clone(), Instant::now());
+            let conn = Connection::new(Role::Server, cx.config.protocol.clone(), Instant::now());
             session.phase = Phase::Open(Box::new(conn));
             if !read.is_empty() {
-                frame_bytes(session, &mut read, handler, handle);
+                frame_bytes(session, &mut read, cx.handler, cx.handle);
             }
         } else if !read.is_empty() {
-            let mut cx = HttpContext {
-                handler,
-                handle,
-                config,
-                date: &self.date,
-            };
             http_phase::http_bytes(session, &mut read, &mut cx);
         }
         // Bytes may have arrived before registration; read them now.

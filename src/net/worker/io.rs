@@ -13,7 +13,7 @@ use super::dispatch::{frame_bytes, response_bytes};
 use super::{Outcome, Worker};
 use crate::net::close::{CloseReason, Deadline};
 use crate::net::handler::{Conn, Handler};
-use crate::net::http::{self as http_phase, HttpContext};
+use crate::net::http as http_phase;
 use crate::net::session::Phase;
 
 /// Why reading stopped, when the connection goes on.
@@ -148,32 +148,16 @@ impl<H: Handler> Worker<H> {
     /// Handles `n` fresh bytes at the start of the receive buffer, as the
     /// connection's phase reads them.
     fn process(&mut self, key: usize, n: usize) {
-        let Worker {
-            sessions,
-            recv_buf,
-            handler,
-            handle,
-            config,
-            date,
-            ..
-        } = self;
+        let (sessions, recv_buf, mut cx) = self.parts();
         let Some(session) = sessions.get_mut(key) else {
             return;
         };
-        session.wake(&config.protocol);
+        session.wake(&cx.config.protocol);
         let input = &mut recv_buf[..n];
         match &mut session.phase {
-            Phase::Http(_) => {
-                let mut cx = HttpContext {
-                    handler,
-                    handle,
-                    config,
-                    date,
-                };
-                http_phase::http_bytes(session, input, &mut cx);
-            }
-            Phase::Connecting { .. } => response_bytes(session, input, handler, handle),
-            Phase::Open(_) => frame_bytes(session, input, handler, handle),
+            Phase::Http(_) => http_phase::http_bytes(session, input, &mut cx),
+            Phase::Connecting { .. } => response_bytes(session, input, cx.handler, cx.handle),
+            Phase::Open(_) => frame_bytes(session, input, cx.handler, cx.handle),
             Phase::Resting(_) | Phase::LastResponse | Phase::Draining { .. } => {}
         }
     }

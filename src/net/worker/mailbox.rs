@@ -83,20 +83,7 @@ impl<H: Handler> Worker<H> {
             log::debug!("{id}: answered after its connection closed");
             return;
         };
-        let Worker {
-            sessions,
-            handler,
-            handle,
-            config,
-            date,
-            ..
-        } = self;
-        let mut cx = HttpContext {
-            handler,
-            handle,
-            config,
-            date,
-        };
+        let (sessions, _, mut cx) = self.parts();
         if !apply(&mut sessions[key], &mut cx) {
             log::debug!("{id}: not waiting for an answer (already answered, or gone)");
         }

@@ -32,6 +32,7 @@ use super::close::CloseReason;
 use super::config::ServerConfig;
 use super::handle::{ConnId, ServerHandle};
 use super::handler::Handler;
+use super::http::HttpContext;
 use super::session::{Phase, Session};
 use crate::http::http_date;
 
@@ -198,6 +199,27 @@ impl<H: Handler> Worker<H> {
     fn resume(&mut self, key: usize) {
         let outcome = self.drive(key, Some(true));
         self.settle(key, outcome);
+    }
+
+    /// The worker split into what handling input needs at once: the
+    /// sessions, the receive buffer, and the handler with what it is given.
+    fn parts(&mut self) -> (&mut Slab<Session>, &mut [u8], HttpContext<'_, H>) {
+        let Worker {
+            sessions,
+            recv_buf,
+            handler,
+            handle,
+            config,
+            date,
+            ..
+        } = self;
+        let cx = HttpContext {
+            handler,
+            handle,
+            config,
+            date,
+        };
+        (sessions, recv_buf, cx)
     }
 
     /// The slot of a live connection, if `id` still names one.
