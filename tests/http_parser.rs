@@ -348,6 +348,16 @@ fn expect_100_continue_is_asked_once_and_only_when_a_body_is_to_come() {
         ),
         vec![Seen::Continue, request("PUT", "/up", b"hello")]
     );
+    // A streamed body: the head first, then 100 when the body is waited for.
+    assert_eq!(
+        read_all(&full, &[wire.len()], ReaderLimits::default(), true),
+        vec![
+            Seen::Head("/up".into()),
+            Seen::Continue,
+            Seen::Body(b"hello".to_vec()),
+            Seen::End
+        ]
+    );
     // No body, no 100.
     assert_eq!(
         whole(b"GET / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n\r\n"),

@@ -415,6 +415,13 @@ fn expect_100_continue_is_answered_before_the_body_is_sent() {
     c.send(b"hello");
     let r = c.response();
     assert_eq!((r.status, r.body.as_slice()), (200, &b"hello"[..]));
+    // A body the handler streams is asked for too.
+    c.send(
+        b"POST /upload HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 7\r\n\r\n",
+    );
+    assert_eq!(c.response().status, 100);
+    c.send(b"abcdefg");
+    assert_eq!(c.response().body, b"7 bytes");
     // Over the limit: 413 at once, no 100.
     c.send(
         b"PUT /up HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 99999999\r\n\r\n",

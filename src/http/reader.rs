@@ -338,10 +338,13 @@ impl<'s> Cursor<'s> {
             Framing::Empty => Ok((head_len, Step::Request(request))),
             Framing::Length(len) if streams(&request) => {
                 *self.state = State::Stream(BodyDecoder::Length(len));
+                // Asked for (once) when the body is first waited for.
+                *self.continued = !expects_continue(&request);
                 Ok((head_len, Step::Head(request)))
             }
             Framing::Chunked if streams(&request) => {
                 *self.state = State::Stream(BodyDecoder::Chunked(ChunkedDecoder::default()));
+                *self.continued = !expects_continue(&request);
                 Ok((head_len, Step::Head(request)))
             }
             Framing::Length(len) => {
@@ -435,6 +438,13 @@ impl<'s> Cursor<'s> {
     }
 
     fn stream<'a>(self, data: &'a [u8], body: BodyDecoder) -> Result<(usize, Step<'a>), Rejection> {
+        // A client waiting for `100 Continue` sends no body until told.
+        if data.is_empty() && !*self.continued {
+            *self.continued = true;
+            if !matches!(body, BodyDecoder::Length(0)) {
+                return Ok((0, Step::Continue));
+            }
+        }
         match body {
             BodyDecoder::Length(0) => {
                 *self.state = State::Head;
