@@ -9,7 +9,6 @@ use simdws::http::{ReaderLimits, RequestLimits, RequestReader, Step};
 
 #[derive(Debug, PartialEq, Eq)]
 enum Seen {
-    Continue,
     Request(String, String, u8, Vec<(String, Vec<u8>)>, Vec<u8>),
     Head(String),
     Body(Vec<u8>),
@@ -58,7 +57,9 @@ fn read(data: &[u8], cuts: &[usize], limits: ReaderLimits, stream: bool) -> Vec<
                     assert!(piece.is_empty());
                     break;
                 }
-                Step::Continue => seen.push(Seen::Continue),
+                // Whether 100 Continue is asked depends on where the body
+                // was cut off, so it is not part of what must agree.
+                Step::Continue => {}
                 Step::Request(r) => {
                     // A body handed out whole is within the limit.
                     assert!(r.body.len() <= max_body);
@@ -82,12 +83,6 @@ fn read(data: &[u8], cuts: &[usize], limits: ReaderLimits, stream: bool) -> Vec<
     seen
 }
 
-/// 100 Continue depends on where the body was cut off, so it is not part
-/// of what must agree.
-fn without_continue(seen: Vec<Seen>) -> Vec<Seen> {
-    seen.into_iter().filter(|s| *s != Seen::Continue).collect()
-}
-
 // Input: a flags byte (bit 0: stream bodies, bit 1: small limits), two
 // bytes seeding where the split falls, then the bytes a client sent (so
 // the seeds stay readable requests).
@@ -107,5 +102,5 @@ fuzz_target!(|input: &[u8]| {
         .collect();
     let whole = read(data, &[], limits(small), stream);
     let split = read(data, &cuts, limits(small), stream);
-    assert_eq!(without_continue(split), without_continue(whole));
+    assert_eq!(split, whole);
 });
