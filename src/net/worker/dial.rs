@@ -24,25 +24,15 @@ impl<H: Handler> Worker<H> {
             None => TcpStream::connect(addr),
             Some(ip) => crate::net::listener::connect_from(ip, addr),
         };
-        let stream = match connected {
-            Ok(stream) => stream,
-            Err(e) => {
-                log::debug!("connect {addr}: {e}");
-                let reason = CloseReason::Io {
-                    during: "connect",
-                    error: e.to_string(),
-                };
-                self.handler.on_close(id, &reason);
-                return;
-            }
-        };
-        let inserted = options
-            .transport(stream, url, true)
+        // Connecting, wrapping it for TLS and registering it fail alike:
+        // the handler hears of it under the id `connect` returned.
+        let inserted = connected
+            .and_then(|stream| options.transport(stream, url, true))
             .and_then(|transport| self.insert(transport, addr));
         let key = match inserted {
             Ok(key) => key,
             Err(e) => {
-                log::debug!("registering a connection to {addr}: {e}");
+                log::debug!("connect {addr}: {e}");
                 let reason = CloseReason::Io {
                     during: "connect",
                     error: e.to_string(),
