@@ -106,7 +106,7 @@ impl Handler for LoadHandler {
         let measured_from = self.counters.measured_from_us.load(Ordering::Relaxed);
         match sent_at {
             // Echoes of warm-up messages are not counted.
-            Some(sent_at) if measuring && sent_at >= measured_from => {
+            Some(sent_at) if measuring && sent_at >= measured_from && self.counters.may_count() => {
                 let _ = self.histogram.record(now.saturating_sub(sent_at).max(1));
                 self.counters.add(&self.counters.messages, 1);
                 self.counters.add(&self.counters.bytes, echo.len() as u64);

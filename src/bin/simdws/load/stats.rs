@@ -23,6 +23,9 @@ pub struct Counters {
     /// Messages still to send while measuring (`--messages N`), so the run
     /// sends exactly N, not whatever a periodic check lets through.
     pub to_send: AtomicU64,
+    /// The most echoes to count (`--messages N`): a message stamped as the
+    /// measurement began may have been sent before a loop saw it begin.
+    pub to_count: AtomicU64,
 }
 
 impl Counters {
@@ -30,8 +33,17 @@ impl Counters {
     pub fn start_measuring(&self, now_us: u64, budget: Option<u64>) {
         self.to_send
             .store(budget.unwrap_or(u64::MAX), Ordering::SeqCst);
+        self.to_count
+            .store(budget.unwrap_or(u64::MAX), Ordering::SeqCst);
         self.measured_from_us.store(now_us, Ordering::SeqCst);
         self.measuring.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether one more measured echo may be counted (and takes its place).
+    pub fn may_count(&self) -> bool {
+        self.to_count
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_ok()
     }
 
     /// Whether one more message may be sent: always during the warm-up,
