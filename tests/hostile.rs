@@ -436,6 +436,40 @@ fn vanishing_and_half_closing_clients_free_their_resources() {
 }
 
 #[test]
+fn a_server_out_of_file_descriptors_serves_its_backlog_as_connections_end() {
+    let serve = Serve::start_with(&["--workers", "1"]);
+    still_serving(&serve);
+    // Room for a dozen connections, then EMFILE: the rest wait in the
+    // listener's backlog, whose edge has already come and gone.
+    let limit = serve.fd_count() + 12;
+    let status = std::process::Command::new("prlimit")
+        .arg(format!("--pid={}", serve.pid()))
+        .arg(format!("--nofile={limit}:{limit}"))
+        .status()
+        .expect("prlimit (util-linux) runs");
+    assert!(status.success(), "prlimit: {status}");
+    let request = b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    let clients: Vec<TcpStream> = (0..60)
+        .map(|_| {
+            let mut stream = raw(&serve);
+            stream.write_all(request).unwrap();
+            stream
+        })
+        .collect();
+    // Each answered request closes its connection; nothing new arrives, so
+    // the server must come back to the backlog by itself.
+    for (n, mut stream) in clients.into_iter().enumerate() {
+        let mut response = Vec::new();
+        let _ = stream.read_to_end(&mut response);
+        assert!(
+            response.starts_with(b"HTTP/1.1 200 "),
+            "client {n} of 60: {:?}",
+            String::from_utf8_lossy(&response[..response.len().min(80)])
+        );
+    }
+}
+
+#[test]
 fn a_hundred_thousand_connect_disconnect_cycles_leave_no_trace() {
     let serve = Serve::start_with(&["--workers", "1"]);
     let addr: std::net::SocketAddr = serve.addr.parse().unwrap();

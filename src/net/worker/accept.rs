@@ -17,6 +17,11 @@ use crate::net::transport::Transport;
 use crate::protocol::{Connection, Role};
 
 impl<H: Handler> Worker<H> {
+    /// Accepts every waiting connection. When the process is out of file
+    /// descriptors (or the kernel out of memory), the rest stay in the
+    /// backlog and the listener's edge will not come again for them: the
+    /// worker marks accepting as stalled and retries when a connection of
+    /// its own ends, or at the next tick.
     pub(super) fn accept_all(&mut self) {
         loop {
             let Some(listener) = self.listener.as_ref() else {
@@ -24,6 +29,7 @@ impl<H: Handler> Worker<H> {
             };
             match listener.accept() {
                 Ok((stream, peer)) => {
+                    self.accept_stalled = false;
                     let accepted = match self.server_transport(stream) {
                         Ok(transport) => self.insert(transport, peer),
                         Err(e) => Err(e),
@@ -32,12 +38,18 @@ impl<H: Handler> Worker<H> {
                         log::warn!("registering {peer}: {e}");
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.accept_stalled = false;
+                    return;
+                }
+                // One connection went wrong before it was taken; the next
+                // may be fine.
+                Err(e) if per_connection(&e) => {}
                 Err(e) => {
-                    // EMFILE and friends: stop for this turn, the edge comes
-                    // back with the next connection.
-                    log::warn!("accept: {e}");
+                    if !self.accept_stalled {
+                        log::warn!("accept: {e}; retrying as connections end");
+                    }
+                    self.accept_stalled = true;
                     return;
                 }
             }
@@ -114,4 +126,15 @@ impl<H: Handler> Worker<H> {
         // Bytes may have arrived before registration; read them now.
         self.resume(key);
     }
+}
+
+/// Errors that concern one waiting connection, not the listener: accept
+/// goes on with the next.
+fn per_connection(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::Interrupted
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    )
 }

@@ -66,6 +66,11 @@ pub(crate) struct Worker<H: Handler> {
     date: [u8; 29],
     /// Slots of dialed connections, by the ticket in their id.
     dialed: HashMap<u32, usize>,
+    /// Accepting stopped on a resource limit (EMFILE) with connections
+    /// left in the backlog: retried when one ends, and every tick.
+    accept_stalled: bool,
+    /// A connection ended while accepting was stalled.
+    accept_retry: bool,
 }
 
 impl<H: Handler> Worker<H> {
@@ -90,6 +95,8 @@ impl<H: Handler> Worker<H> {
             shutdown_deadline: None,
             date: http_date(std::time::SystemTime::now()),
             dialed: HashMap::new(),
+            accept_stalled: false,
+            accept_retry: false,
         }
     }
 
@@ -125,6 +132,9 @@ impl<H: Handler> Worker<H> {
                     }
                 }
             }
+            if std::mem::take(&mut self.accept_retry) {
+                self.accept_all();
+            }
             let now = Instant::now();
             if now >= next_tick {
                 self.sweep(now);
@@ -153,6 +163,7 @@ impl<H: Handler> Worker<H> {
         self.notify_closed(key);
         if let Some(mut session) = self.sessions.try_remove(key) {
             let _ = self.poll.registry().deregister(session.stream.socket_mut());
+            self.accept_retry |= self.accept_stalled;
             if let Some(ticket) = session.id.ticket() {
                 self.dialed.remove(&ticket);
             }

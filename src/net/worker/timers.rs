@@ -81,6 +81,9 @@ impl<H: Handler> Worker<H> {
         }
         self.shrink_if_mostly_vacant();
         self.publish_stats();
+        if self.accept_stalled {
+            self.accept_all();
+        }
     }
 
     fn publish_stats(&self) {
