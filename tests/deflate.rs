@@ -306,7 +306,7 @@ fn both_ways(window_bits: u8, context_takeover: bool) -> Agreement {
 fn pair(agreement: Agreement, config: &DeflateConfig, limits: Config) -> (Connection, Connection) {
     let now = Instant::now();
     let (dec, enc) = agreement.codec(config);
-    let client = Connection::new(Role::Client, limits.clone(), now).with_extension(dec, enc);
+    let client = Connection::new(Role::Client, limits, now).with_extension(dec, enc);
     let (dec, enc) = agreement.codec(config);
     let server = Connection::new(Role::Server, limits, now).with_extension(dec, enc);
     (client, server)

@@ -271,7 +271,7 @@ fn frame_size_limit() {
         ..Config::default()
     };
     let at = frame(true, 0, 2, &[7; 1000], [1, 2, 3, 4]);
-    assert_eq!(feed_all(&mut server_with(config.clone()), &at).1, None);
+    assert_eq!(feed_all(&mut server_with(config), &at).1, None);
     let over = frame(true, 0, 2, &[7; 1001], [1, 2, 3, 4]);
     let mut conn = server_with(config);
     // Only the header: the claim alone is refused, nothing is buffered.
@@ -309,7 +309,7 @@ fn message_size_limit_across_fragments() {
     let mut at = frame(false, 0, 2, &[1; 6], k);
     at.extend(frame(true, 0, 0, &[1; 4], k));
     assert_eq!(
-        feed_all(&mut server_with(config.clone()), &at),
+        feed_all(&mut server_with(config), &at),
         (vec![OwnedEvent::Binary(vec![1; 10])], None)
     );
     let mut over = frame(false, 0, 2, &[1; 6], k);
@@ -333,7 +333,7 @@ fn fragment_count_limit() {
         s
     };
     assert_eq!(
-        feed_all(&mut server_with(config.clone()), &stream(100)),
+        feed_all(&mut server_with(config), &stream(100)),
         (vec![OwnedEvent::Binary(vec![])], None)
     );
     assert_eq!(
@@ -667,10 +667,7 @@ fn extension_output_is_held_to_the_message_limit() {
     let enc = || Box::new(ReverseEncoder);
     let at = frame(true, RSV1, 2, b"1234", [1, 2, 3, 4]);
     assert_eq!(
-        feed_all(
-            &mut server_with(config.clone()).with_extension(ext(), enc()),
-            &at
-        ),
+        feed_all(&mut server_with(config).with_extension(ext(), enc()), &at),
         (vec![OwnedEvent::Binary(b"4321".to_vec())], None)
     );
     let over = frame(true, RSV1, 2, b"12345", [1, 2, 3, 4]);
@@ -750,13 +747,13 @@ fn keepalive_and_idle_deadlines_survive_a_rest() {
         idle_timeout: Some(s(30)),
         ..Config::default()
     };
-    let mut conn = Connection::new(Role::Server, config.clone(), start);
+    let mut conn = Connection::new(Role::Server, config, start);
     // Input at 5 s (seen by the timers at the next tick or at the rest).
     conn.handle_timeout(start + s(4));
     feed_all(&mut conn, &text("hi"));
     let resting = Box::new(conn).rest(start + s(5)).unwrap();
     assert_eq!(resting.poll_timeout(&config), Some(start + s(15)));
-    let mut conn = resting.wake(config.clone(), start + s(15));
+    let mut conn = resting.wake(config, start + s(15));
     conn.handle_timeout(start + s(15));
     assert_eq!(
         sent_by(&mut conn),

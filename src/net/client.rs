@@ -174,7 +174,7 @@ impl ClientOptions {
         response: &ClientResponse,
         now: Instant,
     ) -> Result<Connection, ClientHandshakeError> {
-        let conn = Connection::new(Role::Client, self.config.clone(), now);
+        let conn = Connection::new(Role::Client, self.config, now);
         #[cfg(feature = "deflate")]
         if let Some(deflate) = &self.deflate {
             let agreement =

@@ -12,7 +12,7 @@ use super::transport::Transport;
 use crate::frame::{CloseCode, Opcode};
 use crate::handshake::{ClientResponse, Rejection, Request};
 pub use crate::http::HttpResponse;
-use crate::protocol::{SendError, Sender};
+use crate::protocol::{Delivery, Fragment, SendError, Sender};
 
 /// A message from the peer, borrowed from the receive buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -208,6 +208,22 @@ pub trait Handler {
     /// A whole message arrived, borrowed from the receive buffer: answer on `conn`, copy what you keep.
     fn on_message(&mut self, conn: &mut Conn<'_>, message: Message<'_>);
 
+    /// How this handler takes data messages: whole, through `on_message`
+    /// (the default), or in pieces through `on_fragment` — each frame
+    /// ([`Delivery::Frames`]) or each read's share as it arrives
+    /// ([`Delivery::Chunks`]), so a message of any size streams through the
+    /// worker's read buffer. Asked once, when a worker starts.
+    fn delivery(&self) -> Delivery {
+        Delivery::Messages
+    }
+
+    /// A piece of a message, under [`Delivery::Frames`] or
+    /// [`Delivery::Chunks`]; `fragment.last` says the message is complete
+    /// (and, for text, that it was UTF-8 as a whole).
+    fn on_fragment(&mut self, conn: &mut Conn<'_>, fragment: Fragment<&[u8]>) {
+        let _ = (conn, fragment);
+    }
+
     /// The connection is gone, and `reason` says why: the peer's close
     /// frame, a protocol violation or limit (and the code the peer was
     /// sent), a timeout, a peer that vanished, a local I/O error, or (for a
@@ -240,7 +256,7 @@ const WRITEV_THRESHOLD: usize = 64 << 10;
 /// One connection, as the handler sees it during a callback.
 pub struct Conn<'a> {
     pub(crate) id: ConnId,
-    pub(crate) tx: &'a mut Sender,
+    pub(crate) tx: Sender<'a>,
     pub(crate) stream: &'a mut Transport<TcpStream>,
     pub(crate) handle: &'a ServerHandle,
     pub(crate) subprotocol: Option<&'a str>,

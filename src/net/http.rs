@@ -468,7 +468,7 @@ fn accept_upgrade(
     request: &Request<'_>,
     config: &ServerConfig,
 ) -> Result<(handshake::Accepted, Connection), Rejection> {
-    let conn = Connection::new(Role::Server, config.protocol.clone(), Instant::now());
+    let conn = Connection::new(Role::Server, config.protocol, Instant::now());
     #[cfg(feature = "deflate")]
     if let Some(deflate) = &config.deflate {
         let mut negotiator = crate::deflate::DeflateNegotiator::new(deflate);

@@ -165,7 +165,7 @@ impl Session {
         else {
             unreachable!("checked above")
         };
-        let conn = resting.wake(config.clone(), Instant::now());
+        let conn = resting.wake(*config, Instant::now());
         self.phase = Phase::Open(Box::new(conn));
         self.active = true;
     }

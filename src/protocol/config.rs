@@ -4,7 +4,7 @@ use std::time::Duration;
 
 /// Everything a peer controls is bounded here; each bound is tested at the
 /// limit and one past it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub struct Config {
     /// Largest payload of one frame; a header announcing more is answered
     /// with close 1009 before any of it is read.
@@ -25,6 +25,26 @@ pub struct Config {
     pub ping_interval: Option<Duration>,
     /// Start the close handshake (1001) after this long without receiving.
     pub idle_timeout: Option<Duration>,
+    /// Whether data arrives as whole messages, frames, or chunks.
+    pub delivery: Delivery,
+}
+
+/// How a connection hands data messages to the application.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Delivery {
+    /// Whole messages ([`Event::Text`](super::Event::Text),
+    /// [`Event::Binary`](super::Event::Binary)), fragments joined: the
+    /// connection holds up to `max_message_size` bytes of one message.
+    #[default]
+    Messages,
+    /// Each data frame as an [`Event::Fragment`](super::Event::Fragment),
+    /// held until the frame is complete: up to `max_frame_size` bytes.
+    Frames,
+    /// Payload bytes as they arrive, each `receive` call's share as an
+    /// [`Event::Fragment`](super::Event::Fragment), unmasked and UTF-8
+    /// checked in place: a message of any size streams through the
+    /// caller's read buffer and the connection holds none of it.
+    Chunks,
 }
 
 impl Default for Config {
@@ -38,6 +58,7 @@ impl Default for Config {
             close_timeout: Duration::from_secs(5),
             ping_interval: None,
             idle_timeout: None,
+            delivery: Delivery::Messages,
         }
     }
 }

@@ -1,14 +1,19 @@
-//! A whole connection: the receiving and sending halves side by side. Most
-//! users call everything here; an event loop that hands the application a
-//! borrowed event *and* a way to send uses [`Connection::split`].
+//! A whole connection, and the one owner of its state: the [`Core`] (role,
+//! configuration, close handshake, failure, timers, output) beside the
+//! frame decoder and the message assembler, which only parse and hold
+//! bytes. Receiving runs the two, then acts on what they found (a pong to
+//! queue, a close to echo, an error to fail with) in one place here.
 
 use std::time::Instant;
 
+use super::assembler::{Deliver, MessageAssembler};
 use super::config::Config;
+use super::core::{Core, Role, State};
+use super::decoder::FrameDecoder;
 use super::error::{ProtocolError, SendError};
+use super::event::Received;
 use super::extension::{MessageDecoder, MessageEncoder};
-use super::receiver::{Received, Receiver};
-use super::sender::{Role, Sender, State};
+use super::sender::Sender;
 use super::timers::Timers;
 use crate::frame::{CloseCode, Opcode};
 
@@ -24,9 +29,13 @@ use crate::frame::{CloseCode, Opcode};
 ///    most one event. Masked payloads are unmasked in place, so events
 ///    borrow the caller's buffer; handle each before the next call.
 ///    Partial frames are kept inside; the caller never keeps a tail.
-/// 2. **Messages in.** `send_text`, `send_binary`, `ping`, `close` (or a
-///    [`Sender`] from [`split`](Connection::split), to answer while an event
-///    is borrowed) queue frames; nothing is written yet.
+///    How data arrives is [`Config::delivery`]: whole messages (the
+///    default), frames, or chunks as they come.
+/// 2. **Messages in.** `send_text`, `send_binary`, `ping`, `close` queue
+///    frames; nothing is written yet. To answer while an event is still
+///    borrowed, receive with
+///    [`receive_and_reply`](Connection::receive_and_reply), which hands out
+///    a [`Sender`] beside the event.
 /// 3. **Bytes out.** After receiving and sending, write
 ///    [`poll_transmit`](Connection::poll_transmit) to the transport, then
 ///    report what it took with
@@ -65,8 +74,9 @@ use crate::frame::{CloseCode, Opcode};
 /// ```
 #[derive(Debug)]
 pub struct Connection {
-    rx: Receiver,
-    tx: Sender,
+    pub(crate) core: Core,
+    pub(crate) decoder: FrameDecoder,
+    pub(crate) assembler: MessageAssembler,
 }
 
 impl Connection {
@@ -78,8 +88,9 @@ impl Connection {
 
     pub(crate) fn with_timers(role: Role, config: Config, timers: Timers) -> Self {
         Connection {
-            rx: Receiver::new(role == Role::Server, config.clone()),
-            tx: Sender::new(role, config, timers),
+            core: Core::new(role, config, timers),
+            decoder: FrameDecoder::new(role == Role::Server),
+            assembler: MessageAssembler::new(),
         }
     }
 
@@ -89,25 +100,29 @@ impl Connection {
         decoder: Box<dyn MessageDecoder>,
         encoder: Box<dyn MessageEncoder>,
     ) -> Self {
-        self.rx.set_decoder(decoder);
-        self.tx.set_encoder(encoder);
+        self.decoder.allow_rsv(decoder.rsv_bits());
+        self.assembler.set_extension(decoder);
+        self.core.encoder = Some(encoder);
         self
     }
 
-    /// The two halves: events from the receiver borrow it, while the sender
-    /// stays free for answering.
-    pub fn split(&mut self) -> (&mut Receiver, &mut Sender) {
-        (&mut self.rx, &mut self.tx)
+    /// The configuration it was created with.
+    pub fn config(&self) -> &Config {
+        &self.core.config
     }
 
-    pub(crate) fn halves(&self) -> (&Receiver, &Sender) {
-        (&self.rx, &self.tx)
+    /// Changes how data arrives from now on (see [`Config::delivery`]);
+    /// between messages, so no message is delivered half one way and half
+    /// the other. Returns whether it was changed.
+    pub fn set_delivery(&mut self, delivery: super::Delivery) -> bool {
+        if !self.assembler.is_at_rest() {
+            return false;
+        }
+        self.core.config.delivery = delivery;
+        true
     }
 
-    /// The sending half alone (see [`Connection::split`] for both).
-    pub fn sender(&mut self) -> &mut Sender {
-        &mut self.tx
-    }
+    // ----- bytes in --------------------------------------------------------
 
     /// Feeds bytes from the peer. Masked payloads are unmasked in place in
     /// `input`. Returns how much was consumed and at most one event; call
@@ -117,37 +132,76 @@ impl Connection {
     /// fragments of a message) is consumed and kept by the connection, so
     /// the caller never holds on to a tail.
     pub fn receive<'a>(&'a mut self, input: &'a mut [u8]) -> Result<Received<'a>, ProtocolError> {
-        self.rx.receive(input, &mut self.tx)
+        let (consumed, deliver) = self.step(input)?;
+        let event = deliver.map(|deliver| self.assembler.event(input, deliver));
+        Ok(Received { consumed, event })
     }
 
-    /// Which end of the connection this is.
-    pub fn role(&self) -> Role {
-        self.tx.role()
+    /// [`receive`](Connection::receive), and a [`Sender`] to answer with
+    /// while the event is still borrowed.
+    pub fn receive_and_reply<'a>(
+        &'a mut self,
+        input: &'a mut [u8],
+    ) -> Result<(Received<'a>, Sender<'a>), ProtocolError> {
+        let (consumed, deliver) = self.step(input)?;
+        let event = deliver.map(|deliver| self.assembler.event(input, deliver));
+        Ok((Received { consumed, event }, Sender::new(&mut self.core)))
     }
 
-    /// Where the close handshake stands.
-    pub fn state(&self) -> State {
-        self.tx.state()
+    /// Decodes up to one event, and acts on it here, the one place the
+    /// connection's state changes on input: a ping is answered, a close
+    /// echoed and the handshake ended, an error fails the connection.
+    #[inline(always)]
+    fn step(&mut self, input: &mut [u8]) -> Result<(usize, Option<Deliver>), ProtocolError> {
+        let Connection {
+            core,
+            decoder,
+            assembler,
+        } = self;
+        assembler.begin();
+        if core.state == State::Closed {
+            return Ok((input.len(), None));
+        }
+        if !input.is_empty() {
+            core.timers.saw_input();
+        }
+        match decode(decoder, assembler, input, &core.config) {
+            Ok((consumed, Some(Deliver::Control(opcode)))) => {
+                match opcode {
+                    Opcode::Ping => core.auto_pong(assembler.control_payload()),
+                    Opcode::Close => {
+                        let frame = assembler.close_frame();
+                        core.peer_closed(frame.code, frame.reason);
+                    }
+                    _ => {}
+                }
+                Ok((consumed, Some(Deliver::Control(opcode))))
+            }
+            Ok(decoded) => Ok(decoded),
+            Err(error) => {
+                decoder.reset();
+                assembler.reset();
+                core.fail(&error);
+                Err(error)
+            }
+        }
     }
 
-    /// The protocol error that failed the connection, if one did.
-    pub fn failure(&self) -> Option<&ProtocolError> {
-        self.tx.failure()
+    // ----- messages in -----------------------------------------------------
+
+    /// The sending view, to queue messages.
+    pub fn sender(&mut self) -> Sender<'_> {
+        Sender::new(&mut self.core)
     }
 
-    /// Whether the close handshake timed out.
-    pub fn timed_out(&self) -> bool {
-        self.tx.timed_out()
-    }
-
-    /// Queues a text message.
+    /// Queues a text message (shorthand for `sender().send_text`).
     pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
-        self.tx.send_text(text)
+        self.sender().send_text(text)
     }
 
-    /// Queues a binary message.
+    /// Queues a binary message (shorthand for `sender().send_binary`).
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
-        self.tx.send_binary(data)
+        self.sender().send_binary(data)
     }
 
     /// See [`Sender::send_fragment`].
@@ -157,63 +211,144 @@ impl Connection {
         payload: &[u8],
         fin: bool,
     ) -> Result<(), SendError> {
-        self.tx.send_fragment(opcode, payload, fin)
+        self.sender().send_fragment(opcode, payload, fin)
     }
 
     /// Queues a ping (payload up to 125 bytes).
     pub fn ping(&mut self, payload: &[u8]) -> Result<(), SendError> {
-        self.tx.ping(payload)
-    }
-
-    /// Queues an unsolicited pong (payload up to 125 bytes).
-    pub fn pong(&mut self, payload: &[u8]) -> Result<(), SendError> {
-        self.tx.pong(payload)
+        self.sender().ping(payload)
     }
 
     /// See [`Sender::close`].
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
-        self.tx.close(code, reason)
+        self.sender().close(code, reason)
     }
 
-    /// Bytes to write to the transport: everything queued, in one slice. Report what was written with [`Connection::advance_transmit`].
+    // ----- state -----------------------------------------------------------
+
+    /// Which end of the connection this is.
+    pub fn role(&self) -> Role {
+        self.core.role
+    }
+
+    /// Where the close handshake stands.
+    pub fn state(&self) -> State {
+        self.core.state
+    }
+
+    /// The protocol error that failed the connection, if one did.
+    pub fn failure(&self) -> Option<&ProtocolError> {
+        self.core.failure.as_ref()
+    }
+
+    /// Whether the close handshake timed out.
+    pub fn timed_out(&self) -> bool {
+        self.core.timers.close_timed_out
+    }
+
+    // ----- bytes out -------------------------------------------------------
+
+    /// Bytes to write to the transport: everything queued, in one slice.
+    /// Report what was written with [`Connection::advance_transmit`].
     pub fn poll_transmit(&mut self) -> &[u8] {
-        self.tx.poll_transmit()
+        let core = &mut self.core;
+        if let Some((payload, len)) = core.coalesced_pong.take() {
+            if !core.close_sent {
+                core.write_frame(true, 0, Opcode::Pong, &payload[..len as usize]);
+            }
+        }
+        core.out.pending()
     }
 
     /// Marks `written` bytes of [`Connection::poll_transmit`]'s output as sent.
     pub fn advance_transmit(&mut self, written: usize) {
-        self.tx.advance_transmit(written)
+        self.core.out.advance(written);
     }
 
     /// Bytes queued and not yet written (the browser's `bufferedAmount`).
     pub fn buffered_amount(&self) -> usize {
-        self.tx.buffered_amount()
+        self.core.out.len()
     }
 
-    /// The close handshake is over (or failed) and everything is written: close the transport.
+    /// The close handshake is over (or failed) and everything is written:
+    /// close the transport.
     pub fn is_finished(&self) -> bool {
-        self.tx.is_finished()
+        let core = &self.core;
+        core.state == State::Closed && core.out.len() == 0 && core.coalesced_pong.is_none()
     }
 
     /// Frees receive and send storage that holds no data (for idle
     /// connections: an idle connection should own no payload buffer).
     pub fn release_buffers(&mut self) {
-        self.rx.release_buffers();
-        self.tx.release_buffers();
+        self.assembler.release_buffers();
+        self.core.release_buffers();
     }
 
     /// Heap bytes held by this connection's buffers.
     pub fn buffer_capacity(&self) -> usize {
-        self.rx.buffer_capacity() + self.tx.buffer_capacity()
+        self.assembler.buffer_capacity() + self.core.buffer_capacity()
     }
 
-    /// When [`Connection::handle_timeout`] must run next, if anything is scheduled.
+    // ----- time in ---------------------------------------------------------
+
+    /// When [`Connection::handle_timeout`] must run next, if anything is
+    /// scheduled.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.tx.poll_timeout()
+        if self.core.state == State::Closed {
+            return None;
+        }
+        self.core.timers.next_deadline()
     }
 
-    /// Runs the timers due at `now`: keepalive pings, the idle timeout, the close deadline.
+    /// Runs the timers due at `now`: keepalive pings, the idle timeout, the
+    /// close deadline.
     pub fn handle_timeout(&mut self, now: Instant) {
-        self.tx.handle_timeout(now)
+        let core = &mut self.core;
+        if core.state == State::Closed {
+            return;
+        }
+        let due = core.timers.advance(now);
+        if due.close_timed_out {
+            core.state = State::Closed;
+        } else if due.idle && core.state == State::Open {
+            core.write_close(Some(CloseCode::GOING_AWAY), "idle timeout");
+        } else if due.ping && core.state == State::Open {
+            core.write_frame(true, 0, Opcode::Ping, b"keepalive");
+        }
+    }
+}
+
+/// Runs the frame decoder and the message assembler over `input` until an
+/// event is ready or the input is used up.
+#[inline]
+fn decode(
+    decoder: &mut FrameDecoder,
+    assembler: &mut MessageAssembler,
+    input: &mut [u8],
+    config: &Config,
+) -> Result<(usize, Option<Deliver>), ProtocolError> {
+    let mut pos = 0;
+    loop {
+        if !decoder.in_frame() {
+            match decoder.read_header(&input[pos..], config.max_frame_size)? {
+                Some((header, used)) => {
+                    pos += used;
+                    assembler.start_frame(header, config)?;
+                }
+                None => return Ok((input.len(), None)),
+            }
+        }
+        let start = pos;
+        let (len, payload) = decoder.take(input.len() - pos);
+        pos += len;
+        if let Some(deliver) =
+            assembler.accept(&mut input[start..pos], start..pos, payload, config)?
+        {
+            return Ok((pos, Some(deliver)));
+        }
+        if !payload.done {
+            // The frame goes on past this input.
+            return Ok((input.len(), None));
+        }
     }
 }

@@ -4,26 +4,33 @@
 //! ([`Connection::poll_transmit`]); time in ([`Connection::handle_timeout`]).
 //! No sockets, no threads, no clock.
 //!
-//! A connection is a [`Receiver`] and a [`Sender`]; [`Connection::split`]
-//! hands out both, so an application can answer (send) while it still holds
-//! an event borrowed from the receiver.
+//! A [`Connection`] owns its state in one place (the core: role, close
+//! handshake, failure, timers, output); a frame decoder and a message
+//! assembler beside it parse and hold received bytes. The [`Sender`] view
+//! borrows the core, so an application can answer while it still holds an
+//! event borrowed from the received bytes
+//! ([`Connection::receive_and_reply`]).
 
+mod assembler;
 mod config;
 mod connection;
+mod core;
+mod decoder;
 mod error;
+mod event;
 mod extension;
 mod pair;
-mod receiver;
 mod resting;
 mod send_buffer;
 mod sender;
 mod timers;
 
-pub use config::Config;
+pub use config::{Config, Delivery};
 pub use connection::Connection;
+pub use core::{Role, State};
 pub use error::{ProtocolError, SendError};
+pub use event::{Event, Fragment, OwnedEvent, Received};
 pub use extension::{ExtensionError, MessageDecoder, MessageEncoder};
 pub use pair::{Driven, Pair, Side};
-pub use receiver::{Event, OwnedEvent, Received, Receiver};
 pub use resting::RestingConnection;
-pub use sender::{Role, Sender, State};
+pub use sender::Sender;

@@ -18,9 +18,9 @@ use std::time::{Duration, Instant};
 
 use super::config::Config;
 use super::connection::Connection;
+use super::core::Role;
 use super::error::ProtocolError;
-use super::receiver::{Event, OwnedEvent};
-use super::sender::Role;
+use super::event::{Event, OwnedEvent};
 
 /// Which end of a [`Pair`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,7 +67,7 @@ impl Pair {
     pub fn new(config: Config) -> Pair {
         let now = Instant::now();
         Pair::from_connections(
-            Connection::new(Role::Client, config.clone(), now),
+            Connection::new(Role::Client, config, now),
             Connection::new(Role::Server, config, now),
             now,
         )

@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use super::config::Config;
 use super::connection::Connection;
+use super::core::Role;
 use super::extension::{MessageDecoder, MessageEncoder};
-use super::sender::Role;
 use super::timers::Timers;
 
 /// A negotiated extension's two halves.
@@ -67,8 +67,7 @@ impl Connection {
     /// Open, with nothing half received, queued or half sent, and no close
     /// begun: [`Connection::rest`] would lose nothing.
     pub fn is_at_rest(&self) -> bool {
-        let (rx, tx) = self.halves();
-        rx.is_at_rest() && tx.is_at_rest()
+        self.decoder.is_at_rest() && self.assembler.is_at_rest() && self.core.is_at_rest()
     }
 
     /// Puts a connection at rest (see the module docs), or gives it back
@@ -79,9 +78,8 @@ impl Connection {
             return Err(self);
         }
         let role = self.role();
-        let (rx, tx) = self.split();
-        let (last_input, last_ping) = tx.timers_mut().keepalive_state(now);
-        let extension = match (rx.take_decoder(), tx.take_encoder()) {
+        let (last_input, last_ping) = self.core.timers.keepalive_state(now);
+        let extension = match (self.assembler.take_extension(), self.core.encoder.take()) {
             (Some(decoder), Some(encoder)) => Some(Box::new((decoder, encoder))),
             _ => None,
         };

@@ -16,14 +16,22 @@ use crate::net::session::{Phase, Session};
 use crate::net::transport::Transport;
 use crate::protocol::{Connection, Role};
 
+/// Connections accepted before the loop looks at its other events.
+const ACCEPT_BATCH: usize = 128;
+
 impl<H: Handler> Worker<H> {
     /// Accepts every waiting connection. When the process is out of file
     /// descriptors (or the kernel out of memory), the rest stay in the
     /// backlog and the listener's edge will not come again for them: the
     /// worker marks accepting as stalled and retries when a connection of
     /// its own ends, or at the next tick.
+    ///
+    /// At most [`ACCEPT_BATCH`] at a time: then the loop polls (without
+    /// waiting) before it takes more, so connections that are already over
+    /// (a storm of connect-and-reset) end and give their slots and memory
+    /// to the next ones, instead of a whole backlog's worth piling up first.
     pub(super) fn accept_all(&mut self) {
-        loop {
+        for _ in 0..ACCEPT_BATCH {
             let Some(listener) = self.listener.as_ref() else {
                 return;
             };
@@ -54,6 +62,7 @@ impl<H: Handler> Worker<H> {
                 }
             }
         }
+        self.accept_more = true;
     }
 
     /// An accepted socket, with TLS when the server has it.
@@ -115,7 +124,7 @@ impl<H: Handler> Worker<H> {
         let (sessions, _, mut cx) = self.parts();
         let session = &mut sessions[key];
         if upgraded {
-            let conn = Connection::new(Role::Server, cx.config.protocol.clone(), Instant::now());
+            let conn = Connection::new(Role::Server, cx.config.protocol, Instant::now());
             session.phase = Phase::Open(Box::new(conn));
             if !read.is_empty() {
                 frame_bytes(session, &mut read, cx.handler, cx.handle);

@@ -36,7 +36,7 @@ pub(super) fn response_bytes<H: Handler>(
             return;
         }
     };
-    let conn = match options.connection(&response, Instant::now()) {
+    let mut conn = match options.connection(&response, Instant::now()) {
         Ok(conn) => conn,
         Err(e) => {
             session.note_close(CloseReason::Handshake(e.to_string()));
@@ -44,6 +44,7 @@ pub(super) fn response_bytes<H: Handler>(
             return;
         }
     };
+    conn.set_delivery(handler.delivery());
     let mut rest = std::mem::take(head);
     session.subprotocol = response.subprotocol.clone().map(String::into_boxed_str);
     session.phase = Phase::Open(Box::new(conn));
@@ -73,10 +74,9 @@ pub(crate) fn frame_bytes<H: Handler>(
     let Phase::Open(conn) = &mut session.phase else {
         return;
     };
-    let (rx, tx) = conn.split();
     let mut at = 0;
     while at < input.len() {
-        let received = match rx.receive(&mut input[at..], tx) {
+        let (received, tx) = match conn.receive_and_reply(&mut input[at..]) {
             Ok(received) => received,
             Err(error) => {
                 log::debug!("{}: {error}", session.id);
@@ -100,6 +100,7 @@ pub(crate) fn frame_bytes<H: Handler>(
             Event::Binary(data) => handler.on_message(&mut c, Message::Binary(data)),
             Event::Ping(payload) => handler.on_ping(&mut c, payload),
             Event::Pong(payload) => handler.on_pong(&mut c, payload),
+            Event::Fragment(fragment) => handler.on_fragment(&mut c, fragment),
             Event::Close(frame) => {
                 session.close_info = Some(Box::new(CloseReason::Peer(frame.to_owned())));
             }

@@ -71,6 +71,8 @@ pub(crate) struct Worker<H: Handler> {
     accept_stalled: bool,
     /// A connection ended while accepting was stalled.
     accept_retry: bool,
+    /// The last accept stopped at its batch size with more waiting.
+    accept_more: bool,
 }
 
 impl<H: Handler> Worker<H> {
@@ -82,6 +84,15 @@ impl<H: Handler> Worker<H> {
         handle: ServerHandle,
         config: Arc<ServerConfig>,
     ) -> Self {
+        // The handler says how it takes messages; every connection of this
+        // worker (woken ones included) is made from this config.
+        let config = if handler.delivery() == config.protocol.delivery {
+            config
+        } else {
+            let mut own = ServerConfig::clone(&config);
+            own.protocol.delivery = handler.delivery();
+            Arc::new(own)
+        };
         Worker {
             index,
             poll,
@@ -97,6 +108,7 @@ impl<H: Handler> Worker<H> {
             dialed: HashMap::new(),
             accept_stalled: false,
             accept_retry: false,
+            accept_more: false,
         }
     }
 
@@ -104,7 +116,14 @@ impl<H: Handler> Worker<H> {
         let mut events = Events::with_capacity(1024);
         let mut next_tick = Instant::now() + self.config.tick;
         loop {
-            let timeout = next_tick.saturating_duration_since(Instant::now());
+            // Accepting stopped at a batch: poll without waiting, let what
+            // came of the batch be handled, then take the next.
+            let accept_more = std::mem::take(&mut self.accept_more);
+            let timeout = if accept_more {
+                std::time::Duration::ZERO
+            } else {
+                next_tick.saturating_duration_since(Instant::now())
+            };
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() == std::io::ErrorKind::Interrupted {
                     continue;
@@ -132,7 +151,7 @@ impl<H: Handler> Worker<H> {
                     }
                 }
             }
-            if std::mem::take(&mut self.accept_retry) {
+            if std::mem::take(&mut self.accept_retry) || accept_more {
                 self.accept_all();
             }
             let now = Instant::now();
