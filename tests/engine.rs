@@ -802,3 +802,102 @@ fn a_dialed_connection_is_known_by_the_id_connect_returned() {
     assert_eq!((what, id), ("closed", failed));
     client.shutdown();
 }
+
+/// Counts a message's pieces and bytes as they come (never holding the
+/// message) and answers with the totals when its last piece arrives.
+struct PieceCounter {
+    delivery: simdws::protocol::Delivery,
+    pieces: usize,
+    bytes: usize,
+    checksum: u64,
+}
+
+impl Handler for PieceCounter {
+    fn delivery(&self) -> simdws::protocol::Delivery {
+        self.delivery
+    }
+
+    fn on_message(&mut self, conn: &mut Conn<'_>, _: Message<'_>) {
+        let _ = conn.send_text("whole message: the handler asked for pieces");
+    }
+
+    fn on_fragment(&mut self, conn: &mut Conn<'_>, fragment: simdws::protocol::Fragment<&[u8]>) {
+        assert_eq!(fragment.first, self.pieces == 0);
+        self.pieces += 1;
+        self.bytes += fragment.data.len();
+        self.checksum = fragment.data.iter().fold(self.checksum, |sum, &b| {
+            sum.wrapping_mul(31).wrapping_add(b as u64)
+        });
+        if fragment.last {
+            let totals = format!(
+                "{} {} {} {}",
+                fragment.text, self.pieces, self.bytes, self.checksum
+            );
+            (self.pieces, self.bytes, self.checksum) = (0, 0, 0);
+            let _ = conn.send_text(&totals);
+        }
+    }
+}
+
+#[test]
+fn a_handler_that_asks_for_pieces_gets_frames_or_chunks() {
+    use simdws::frame::Opcode;
+    use simdws::protocol::Delivery;
+    let _fds = sharing_fds();
+    let big: Vec<u8> = (0..4 << 20).map(|i: u32| (i % 253) as u8).collect();
+    let checksum = |data: &[u8]| {
+        data.iter()
+            .fold(0u64, |sum, &b| sum.wrapping_mul(31).wrapping_add(b as u64))
+    };
+    for delivery in [Delivery::Frames, Delivery::Chunks] {
+        let server = Server::start(config(), move |_, _| PieceCounter {
+            delivery,
+            pieces: 0,
+            bytes: 0,
+            checksum: 0,
+        })
+        .expect("server starts");
+        let url = format!("ws://{}/", server.local_addr());
+        let mut c = client(&url);
+        // Three frames of text.
+        c.send_fragment(Opcode::Text, "one ".as_bytes(), false)
+            .unwrap();
+        c.send_fragment(Opcode::Continuation, "twö ".as_bytes(), false)
+            .unwrap();
+        c.send_fragment(Opcode::Continuation, "three".as_bytes(), true)
+            .unwrap();
+        let text = "one twö three".as_bytes();
+        let expected = format!("true 3 {} {}", text.len(), checksum(text));
+        let answer = c.recv().unwrap();
+        match delivery {
+            Delivery::Frames => assert_eq!(answer, OwnedEvent::Text(expected)),
+            _ => {
+                let OwnedEvent::Text(answer) = answer else {
+                    panic!("{answer:?}")
+                };
+                let tail = format!(" {} {}", text.len(), checksum(text));
+                assert!(
+                    answer.starts_with("true ") && answer.ends_with(&tail),
+                    "{answer}"
+                );
+            }
+        }
+        // One 4 MiB frame: one piece as a frame, many as chunks.
+        c.send_binary(&big).unwrap();
+        let OwnedEvent::Text(answer) = c.recv().unwrap() else {
+            panic!("no totals")
+        };
+        let fields: Vec<&str> = answer.split(' ').collect();
+        assert_eq!(fields[0], "false");
+        assert_eq!(fields[2], (4 << 20).to_string());
+        assert_eq!(fields[3], checksum(&big).to_string());
+        let pieces: usize = fields[1].parse().unwrap();
+        match delivery {
+            Delivery::Frames => assert_eq!(pieces, 1),
+            _ => assert!(pieces > 1, "4 MiB in one chunk: {answer}"),
+        }
+        drop(c);
+        server.handle().shutdown();
+        server.join();
+    }
+}

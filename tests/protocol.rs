@@ -796,3 +796,206 @@ fn an_extension_keeps_its_state_across_a_rest() {
     conn.send_text("abc").unwrap();
     assert_eq!(conn.poll_transmit(), &[0xC1, 0x03, b'c', b'b', b'a']);
 }
+
+// ----- frames and chunks: the pieces of a message --------------------------------
+
+fn server_delivering(delivery: Delivery) -> Connection {
+    server_with(Config {
+        delivery,
+        ..Config::default()
+    })
+}
+
+/// The pieces' flags and bytes, checked to make up the message.
+fn joined(events: &[OwnedEvent]) -> (Vec<u8>, bool) {
+    let mut bytes = Vec::new();
+    let mut text = None;
+    for (n, event) in events.iter().enumerate() {
+        let OwnedEvent::Fragment(piece) = event else {
+            panic!("not a piece: {event:?}");
+        };
+        assert_eq!(piece.first, n == 0, "first flag on piece {n}");
+        assert_eq!(piece.last, n + 1 == events.len(), "last flag on piece {n}");
+        assert_eq!(*text.get_or_insert(piece.text), piece.text);
+        bytes.extend_from_slice(&piece.data);
+    }
+    (bytes, text.unwrap_or(false))
+}
+
+/// A text message in three frames, its characters cut across the frames.
+fn fragmented_text() -> (String, Vec<u8>) {
+    let message = "héllo wörld, 中文 and 😀 ".repeat(40);
+    let bytes = message.as_bytes();
+    // Both cuts inside multi-byte characters.
+    let inside = |from: usize| (from..).find(|&i| !message.is_char_boundary(i)).unwrap();
+    let (a, b) = (inside(300), inside(600));
+    let mut wire = frame(false, 0, 1, &bytes[..a], [9, 8, 7, 6]);
+    wire.extend(frame(false, 0, 0, &bytes[a..b], [1, 1, 2, 3]));
+    wire.extend(frame(true, 0, 0, &bytes[b..], [5, 0, 5, 0]));
+    (message, wire)
+}
+
+proptest! {
+    #[test]
+    fn frames_arrive_one_piece_per_frame_however_the_input_is_cut(
+        cuts in proptest::collection::vec(any::<usize>(), 0..12)
+    ) {
+        let (message, wire) = fragmented_text();
+        let mut conn = server_delivering(Delivery::Frames);
+        let (events, failure) = drive(&mut conn, &wire, &cuts);
+        prop_assert_eq!(failure, None);
+        prop_assert_eq!(events.len(), 3);
+        let (bytes, text) = joined(&events);
+        prop_assert!(text);
+        prop_assert_eq!(bytes, message.as_bytes());
+    }
+
+    #[test]
+    fn chunks_make_up_the_message_and_the_connection_keeps_none_of_it(
+        cuts in proptest::collection::vec(any::<usize>(), 0..12)
+    ) {
+        let (message, wire) = fragmented_text();
+        let mut conn = server_delivering(Delivery::Chunks);
+        let (events, failure) = drive(&mut conn, &wire, &cuts);
+        prop_assert_eq!(failure, None);
+        let (bytes, text) = joined(&events);
+        prop_assert!(text);
+        prop_assert_eq!(bytes, message.as_bytes());
+        prop_assert_eq!(conn.buffer_capacity(), 0);
+    }
+}
+
+#[test]
+fn whole_messages_are_the_default_and_control_frames_still_come_whole() {
+    let (message, mut wire) = fragmented_text();
+    // A ping in the middle of the message, between its first two frames.
+    let first_len = 2 + 2 + 4 + u16::from_be_bytes([wire[2], wire[3]]) as usize;
+    let ping = frame(true, 0, 9, b"are you there", [4, 4, 4, 4]);
+    wire.splice(first_len..first_len, ping);
+    for delivery in [Delivery::Messages, Delivery::Frames, Delivery::Chunks] {
+        let mut conn = server_delivering(delivery);
+        let (events, failure) = feed_all(&mut conn, &wire);
+        assert_eq!(failure, None, "{delivery:?}");
+        assert!(
+            events.contains(&OwnedEvent::Ping(b"are you there".to_vec())),
+            "{delivery:?}: {events:?}"
+        );
+        let data: Vec<OwnedEvent> = events
+            .into_iter()
+            .filter(|e| !matches!(e, OwnedEvent::Ping(_)))
+            .collect();
+        match delivery {
+            Delivery::Messages => assert_eq!(data, [OwnedEvent::Text(message.clone())]),
+            _ => assert_eq!(joined(&data).0, message.as_bytes(), "{delivery:?}"),
+        }
+    }
+}
+
+#[test]
+fn invalid_text_fails_in_chunks_at_the_bad_byte_before_the_message_ends() {
+    let mut conn = server_delivering(Delivery::Chunks);
+    // Announces 1000 bytes; the fourth is not UTF-8.
+    let mut payload = b"ok \xff".to_vec();
+    payload.resize(1000, b'a');
+    let wire = frame(true, 0, 1, &payload, [1, 2, 3, 4]);
+    let (events, failure) = feed_all(&mut conn, &wire[..2 + 2 + 4 + 10]);
+    assert_eq!(failure, Some(1007), "{events:?}");
+    assert!(events.is_empty(), "{events:?}");
+}
+
+#[test]
+fn a_character_cut_across_chunks_passes_and_a_message_ending_inside_one_fails() {
+    // "é" is two bytes; the chunks cut it in half.
+    let wire = frame(true, 0, 1, "é".as_bytes(), [1, 2, 3, 4]);
+    let mut conn = server_delivering(Delivery::Chunks);
+    let (events, failure) = drive(&mut conn, &wire, &[wire.len() - 1]);
+    assert_eq!(failure, None);
+    assert_eq!(joined(&events).0, "é".as_bytes());
+    // A message whose last byte starts a character.
+    let wire = frame(true, 0, 1, b"ok\xc3", [1, 2, 3, 4]);
+    let (_, failure) = feed_all(&mut server_delivering(Delivery::Chunks), &wire);
+    assert_eq!(failure, Some(1007));
+}
+
+#[test]
+fn delivery_changes_only_between_messages() {
+    let mut conn = server();
+    let (_, wire) = fragmented_text();
+    let (events, _) = feed_all(&mut conn, &wire[..40]);
+    assert!(events.is_empty());
+    assert!(
+        !conn.set_delivery(Delivery::Chunks),
+        "changed inside a message"
+    );
+    feed_all(&mut conn, &wire[40..]);
+    assert!(conn.set_delivery(Delivery::Chunks));
+    assert_eq!(conn.config().delivery, Delivery::Chunks);
+}
+
+/// A gigabyte (64 MiB in unoptimised builds) streams through a 64 KiB
+/// buffer: every byte arrives unmasked and in order, and the connection
+/// holds no payload at any point.
+#[test]
+fn a_gigabyte_message_streams_through_a_fixed_buffer() {
+    let size: u64 = if cfg!(debug_assertions) {
+        64 << 20
+    } else {
+        1 << 30
+    };
+    let mut conn = server_with(Config {
+        max_frame_size: usize::MAX,
+        max_message_size: usize::MAX,
+        delivery: Delivery::Chunks,
+        ..Config::default()
+    });
+    let key = [0x37, 0xfa, 0x21, 0x3d];
+    let header = FrameHeader {
+        fin: true,
+        rsv: 0,
+        opcode: Opcode::Binary,
+        mask: Some(key),
+        payload_len: size,
+    };
+    let mut buf = vec![0u8; 64 << 10];
+    let mut head_bytes = [0u8; 14];
+    let head = header.encode(&mut head_bytes);
+    buf[..head].copy_from_slice(&head_bytes[..head]);
+    let mut reads = 0u64;
+    let (mut sent, mut received, mut pieces) = (0u64, 0u64, 0u64);
+    let mut last_seen = false;
+    let mut start = head;
+    while sent < size {
+        // The payload byte at offset i is i % 251, masked.
+        let n = (buf.len() - start).min((size - sent) as usize);
+        for (j, b) in buf[start..start + n].iter_mut().enumerate() {
+            *b = ((sent + j as u64) % 251) as u8;
+        }
+        simdws::mask::apply_mask(&mut buf[start..start + n], key, (sent % 4) as usize);
+        sent += n as u64;
+        reads += 1;
+        let filled = start + n;
+        let mut at = 0;
+        while at < filled {
+            let r = conn.receive(&mut buf[at..filled]).unwrap();
+            at += r.consumed;
+            if let Some(Event::Fragment(piece)) = r.event {
+                assert!(!last_seen && !piece.text);
+                assert_eq!(piece.first, pieces == 0);
+                let wrong = piece
+                    .data
+                    .iter()
+                    .enumerate()
+                    .find(|&(j, &b)| b != ((received + j as u64) % 251) as u8);
+                assert_eq!(wrong, None, "at byte {received}");
+                received += piece.data.len() as u64;
+                pieces += 1;
+                last_seen = piece.last;
+            }
+            assert_eq!(conn.buffer_capacity(), 0, "the connection kept payload");
+        }
+        start = 0;
+    }
+    assert_eq!(received, size);
+    assert!(last_seen, "the last piece says so");
+    assert_eq!(pieces, reads, "one piece per read");
+}
