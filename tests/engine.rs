@@ -901,3 +901,60 @@ fn a_handler_that_asks_for_pieces_gets_frames_or_chunks() {
         server.join();
     }
 }
+
+/// Counts each connection's messages in data kept on the connection, and
+/// reports what each left with.
+struct Counting(mpsc::Sender<(ConnId, u32)>);
+
+impl Handler for Counting {
+    fn on_open(
+        &mut self,
+        conn: &mut Conn<'_>,
+        _: &Upgrade<'_>,
+    ) -> Result<(), handshake::Rejection> {
+        conn.set_data(0u32);
+        Ok(())
+    }
+
+    fn on_message(&mut self, conn: &mut Conn<'_>, _: Message<'_>) {
+        assert!(conn.data::<String>().is_none(), "data of another type");
+        let count = conn.data_mut::<u32>().expect("set in on_open");
+        *count += 1;
+        let reply = count.to_string();
+        let _ = conn.send_text(&reply);
+    }
+
+    fn on_close_data(&mut self, id: ConnId, data: Box<dyn std::any::Any>) {
+        let count = *data.downcast::<u32>().expect("the u32 set in on_open");
+        let _ = self.0.send((id, count));
+    }
+}
+
+#[test]
+fn each_connection_keeps_its_own_data_until_it_closes() {
+    let _fds = sharing_fds();
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    let server = Server::start(config(), move |_, _| Counting(tx.lock().unwrap().clone()))
+        .expect("server starts");
+    let url = format!("ws://{}/", server.local_addr());
+    let (mut a, mut b) = (client(&url), client(&url));
+    for expected in 1..=3 {
+        a.send_text("a").unwrap();
+        assert_eq!(a.recv().unwrap(), OwnedEvent::Text(expected.to_string()));
+    }
+    b.send_text("b").unwrap();
+    assert_eq!(b.recv().unwrap(), OwnedEvent::Text("1".into()));
+    a.close(CloseCode::NORMAL, "").unwrap();
+    let (_, left_with) = rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("a's data came back");
+    assert_eq!(left_with, 3);
+    b.close(CloseCode::NORMAL, "").unwrap();
+    let (_, left_with) = rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("b's data came back");
+    assert_eq!(left_with, 1);
+    server.handle().shutdown();
+    server.join();
+}

@@ -6,8 +6,11 @@ use std::net::SocketAddr;
 
 use mio::net::TcpStream;
 
+use std::any::Any;
+
 use super::close::CloseReason;
 use super::handle::{ConnId, ServerHandle};
+use super::session::AppData;
 use super::transport::Transport;
 use crate::frame::{CloseCode, Opcode};
 use crate::handshake::{ClientResponse, Rejection, Request};
@@ -233,6 +236,12 @@ pub trait Handler {
         let _ = (id, reason);
     }
 
+    /// After `on_close`, the data the connection kept ([`Conn::set_data`]),
+    /// to act on (leave a room, save a session); dropped otherwise.
+    fn on_close_data(&mut self, id: ConnId, data: Box<dyn Any>) {
+        let _ = (id, data);
+    }
+
     /// A ping arrived (already answered with a pong).
     fn on_ping(&mut self, conn: &mut Conn<'_>, payload: &[u8]) {
         let _ = (conn, payload);
@@ -260,9 +269,28 @@ pub struct Conn<'a> {
     pub(crate) stream: &'a mut Transport<TcpStream>,
     pub(crate) handle: &'a ServerHandle,
     pub(crate) subprotocol: Option<&'a str>,
+    pub(crate) data: &'a mut Option<Box<AppData>>,
 }
 
 impl Conn<'_> {
+    /// Keeps `data` with this connection, replacing what was kept: the
+    /// application's own state for it (a user name, a room, a counter), so
+    /// it needs no map from `ConnId`. [`Handler::on_close_data`] gets it
+    /// back when the connection ends.
+    pub fn set_data<T: Any>(&mut self, data: T) {
+        *self.data = Some(Box::new(Box::new(data)));
+    }
+
+    /// The data kept with [`Conn::set_data`], if it is a `T`.
+    pub fn data<T: Any>(&self) -> Option<&T> {
+        self.data.as_deref()?.downcast_ref()
+    }
+
+    /// The data kept with [`Conn::set_data`], if it is a `T`, to change.
+    pub fn data_mut<T: Any>(&mut self) -> Option<&mut T> {
+        self.data.as_deref_mut()?.downcast_mut()
+    }
+
     /// The connection's id, for reaching it from elsewhere through the handle.
     pub fn id(&self) -> ConnId {
         self.id

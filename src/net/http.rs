@@ -10,7 +10,7 @@ use mio::net::TcpStream;
 
 use super::handle::{ConnId, ServerHandle};
 use super::handler::{Conn, Handler, HttpConn, Reply, RequestId, Upgrade};
-use super::session::{raw_output, Phase, Session};
+use super::session::{raw_output, AppData, Phase, Session};
 use super::transport::Transport;
 use crate::handshake::{self, Rejection, Request};
 use crate::http::{
@@ -412,6 +412,8 @@ pub(crate) fn reject(session: &mut Session, rejection: &Rejection) {
 struct Opened {
     conn: Connection,
     subprotocol: Option<String>,
+    /// What `on_open` kept with the connection.
+    data: Option<Box<AppData>>,
 }
 
 /// Answers an upgrade request: the connection with the 101 queued (and
@@ -435,18 +437,21 @@ fn open_websocket<H: Handler>(
         extensions: accepted.extensions.as_deref(),
         peer,
     };
+    let mut data = None;
     let mut c = Conn {
         id,
         tx: conn.sender(),
         stream,
         handle: cx.handle,
         subprotocol: accepted.subprotocol.as_deref(),
+        data: &mut data,
     };
     cx.handler.on_open(&mut c, &upgrade).map_err(Some)?;
     log::debug!("{id} open {} from {peer}", request.target);
     Ok(Opened {
         conn,
         subprotocol: accepted.subprotocol,
+        data,
     })
 }
 
@@ -458,6 +463,7 @@ fn become_websocket(session: &mut Session, opened: Opened) -> Vec<u8> {
         _ => Vec::new(),
     };
     session.subprotocol = opened.subprotocol.map(String::into_boxed_str);
+    session.data = opened.data;
     session.phase = Phase::Open(Box::new(opened.conn));
     kept
 }

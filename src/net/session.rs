@@ -55,6 +55,9 @@ impl RawOutput {
     }
 }
 
+/// The application's own data for a connection, of any type.
+pub(crate) type AppData = Box<dyn std::any::Any>;
+
 /// Kept small: an idle server holds one per connection and little else
 /// (what a connection rarely needs is boxed, the peer's address is asked of
 /// the socket when wanted).
@@ -76,6 +79,9 @@ pub(crate) struct Session {
     /// not gives its buffers back (an idle connection holds none).
     pub active: bool,
     pub subprotocol: Option<Box<str>>,
+    /// What the application keeps for this connection (`Conn::set_data`);
+    /// boxed twice to keep the slot one pointer wide.
+    pub data: Option<Box<AppData>>,
 }
 
 impl Session {
@@ -91,6 +97,7 @@ impl Session {
             doomed: false,
             active: true,
             subprotocol: None,
+            data: None,
         }
     }
 
@@ -274,8 +281,12 @@ impl Session {
 mod tests {
     /// An idle server holds one `Session` per connection and little else.
     #[test]
-    fn a_session_stays_within_136_bytes() {
-        assert!(std::mem::size_of::<super::Session>() <= 136);
+    fn a_session_stays_within_144_bytes() {
+        assert!(
+            std::mem::size_of::<super::Session>() <= 144,
+            "{}",
+            std::mem::size_of::<super::Session>()
+        );
     }
 }
 

@@ -35,9 +35,11 @@ type Room = Arc<Mutex<RoomState>>;
 struct App {
     handle: ServerHandle,
     room: Room,
-    /// Connections on this worker that are in the room.
-    chatting: HashSet<ConnId>,
 }
+
+/// Kept with a WebSocket connection that joined the chat
+/// (`Conn::set_data`): its messages go to the room.
+struct Chatting;
 
 impl App {
     fn room(&self) -> std::sync::MutexGuard<'_, RoomState> {
@@ -125,7 +127,7 @@ impl Handler for App {
         match upgrade.path() {
             "/" | "/echo" => Ok(()),
             "/chat" => {
-                self.chatting.insert(conn.id());
+                conn.set_data(Chatting);
                 self.room().members.insert(conn.id());
                 Ok(())
             }
@@ -137,7 +139,7 @@ impl Handler for App {
     }
 
     fn on_message(&mut self, conn: &mut Conn<'_>, message: Message<'_>) {
-        if !self.chatting.contains(&conn.id()) {
+        if conn.data::<Chatting>().is_none() {
             let _ = conn.send_message(message);
             return;
         }
@@ -147,7 +149,10 @@ impl Handler for App {
     fn on_close(&mut self, id: ConnId, reason: &CloseReason) {
         // Debug: a busy server closes thousands of connections a minute.
         log::debug!("{id} closed: {reason}");
-        if self.chatting.remove(&id) {
+    }
+
+    fn on_close_data(&mut self, id: ConnId, data: Box<dyn std::any::Any>) {
+        if data.is::<Chatting>() {
             let remain = {
                 let mut room = self.room();
                 room.members.remove(&id);
@@ -247,7 +252,6 @@ pub fn run(raw: &[String]) -> Result<(), String> {
     let server = Server::start(config, move |_, handle| App {
         handle: handle.clone(),
         room: room.clone(),
-        chatting: HashSet::new(),
     })
     .map_err(|e| format!("cannot listen: {e}"))?;
     let addr = server.local_addr();

@@ -55,6 +55,7 @@ pub(super) fn response_bytes<H: Handler>(
             stream: &mut session.stream,
             handle,
             subprotocol: session.subprotocol.as_deref(),
+            data: &mut session.data,
         };
         handler.on_connect(&mut c, &response);
     }
@@ -94,6 +95,7 @@ pub(crate) fn frame_bytes<H: Handler>(
             stream: &mut session.stream,
             handle,
             subprotocol: session.subprotocol.as_deref(),
+            data: &mut session.data,
         };
         match event {
             Event::Text(text) => handler.on_message(&mut c, Message::Text(text)),

@@ -272,6 +272,7 @@ impl<H: Handler> Worker<H> {
                 stream: &mut session.stream,
                 handle,
                 subprotocol,
+                data: &mut session.data,
             };
             handler.on_drain(&mut c);
         }

@@ -214,6 +214,9 @@ impl<H: Handler> Worker<H> {
             // Mark it handled: the phase leaves Open right after.
             session.phase = Phase::LastResponse;
             self.handler.on_close(id, &reason);
+            if let Some(data) = session.data.take() {
+                self.handler.on_close_data(id, *data);
+            }
         }
     }
 
