@@ -201,11 +201,11 @@ fn negotiator_takes_the_first_acceptable_offer_and_rejects_garbage() {
     let rejection = DeflateNegotiator::new(&DeflateConfig::default())
         .negotiate(&offers)
         .unwrap_err();
-    assert_eq!(rejection.status, 400);
+    assert_eq!(rejection.status(), 400);
     assert!(
-        rejection.reason.contains("server_max_window_bits"),
+        rejection.reason().contains("server_max_window_bits"),
         "{}",
-        rejection.reason
+        rejection.reason()
     );
     // Well-formed but outside the policy, or another extension: declined.
     let offers = parse_extensions("permessage-deflate, x-other").unwrap();

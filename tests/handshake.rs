@@ -67,7 +67,7 @@ fn path_query_and_headers_are_exposed() {
 #[test]
 fn every_rejection_has_its_status_and_a_reason() {
     let p = ServerPolicy::default();
-    let status = |req: &str| run(req, &p).unwrap_err().status;
+    let status = |req: &str| run(req, &p).unwrap_err().status();
     let post = good(&[]).replacen("GET", "POST", 1);
     assert_eq!(status(&post), 405);
     let no_host = request(&[
@@ -93,7 +93,7 @@ fn every_rejection_has_its_status_and_a_reason() {
     assert_eq!(status(&no_connection), 400);
     let old_version = good(&[]).replace("Version: 13", "Version: 8");
     let rejection = run(&old_version, &p).unwrap_err();
-    assert_eq!(rejection.status, 426);
+    assert_eq!(rejection.status(), 426);
     assert!(String::from_utf8(rejection.response())
         .unwrap()
         .contains("Sec-WebSocket-Version: 13\r\n"));
@@ -117,8 +117,49 @@ fn every_rejection_has_its_status_and_a_reason() {
         text.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"),
         "{text}"
     );
-    assert!(text.ends_with(&format!("{}\n", rejection.reason)));
-    assert!(!rejection.reason.is_empty() && !rejection.reason.contains('\n'));
+    assert!(text.ends_with(&format!("{}\n", rejection.reason())));
+    assert!(!rejection.reason().is_empty() && !rejection.reason().contains('\n'));
+}
+
+#[test]
+fn rejections_say_what_went_wrong_by_variant_with_their_headers() {
+    let p = ServerPolicy::default();
+    let post = good(&[]).replacen("GET", "POST", 1);
+    let no_upgrade = good(&[]).replace("Upgrade: websocket\r\n", "");
+    let old_version = good(&[]).replace("Version: 13", "Version: 8");
+    let cases = [
+        (post, Rejection::MethodNotAllowed, "Allow: GET\r\n"),
+        (
+            no_upgrade,
+            Rejection::UpgradeRequired,
+            "Upgrade: websocket\r\n",
+        ),
+        (
+            old_version,
+            Rejection::UnsupportedVersion,
+            "Sec-WebSocket-Version: 13\r\n",
+        ),
+    ];
+    for (request, expected, header) in cases {
+        let rejection = run(&request, &p).unwrap_err();
+        assert_eq!(rejection, expected);
+        let text = String::from_utf8(rejection.response()).unwrap();
+        assert!(text.contains(header), "{text}");
+    }
+    let no_key = good(&[]).replace(&format!("Sec-WebSocket-Key: {KEY}\r\n"), "");
+    assert!(matches!(
+        run(&no_key, &p).unwrap_err(),
+        Rejection::BadRequest(reason) if reason.contains("Sec-WebSocket-Key")
+    ));
+    // What an application builds from a status lands on its variant.
+    assert!(matches!(
+        Rejection::new(404, "no such room"),
+        Rejection::NotFound(_)
+    ));
+    assert!(matches!(Rejection::new(403, "no"), Rejection::Forbidden(_)));
+    let teapot = Rejection::new(418, "short and stout");
+    assert_eq!((teapot.status(), teapot.reason()), (418, "short and stout"));
+    assert_eq!(teapot.header(), None);
 }
 
 #[test]
@@ -129,14 +170,14 @@ fn request_head_limits_give_431() {
     };
     let big = good(&[&format!("X-Big: {}", "a".repeat(9000))]);
     assert_eq!(
-        parse_request(big.as_bytes(), &limits).unwrap_err().status,
+        parse_request(big.as_bytes(), &limits).unwrap_err().status(),
         431
     );
     // Still incomplete but already over the limit: rejected without waiting.
     assert_eq!(
         parse_request(&big.as_bytes()[..8500], &limits)
             .unwrap_err()
-            .status,
+            .status(),
         431
     );
     let many: Vec<String> = (0..65).map(|i| format!("X-{i}: v")).collect();
@@ -144,7 +185,7 @@ fn request_head_limits_give_431() {
     assert_eq!(
         parse_request(good(&many_refs).as_bytes(), &limits)
             .unwrap_err()
-            .status,
+            .status(),
         431
     );
     // Exactly at the header limit is fine.
@@ -206,7 +247,7 @@ fn subprotocol_selection() {
         .unwrap()
         .contains("Sec-WebSocket-Protocol: echo-protocol\r\n"));
     let refused = run(&good(&["Sec-WebSocket-Protocol: mqtt"]), &policy).unwrap_err();
-    assert_eq!(refused.status, 400);
+    assert_eq!(refused.status(), 400);
     assert_eq!(run(&good(&[]), &policy).unwrap().subprotocol, None);
 }
 
@@ -220,7 +261,7 @@ fn origin_policy() {
     assert_eq!(
         run(&good(&["Origin: https://evil.example"]), &policy)
             .unwrap_err()
-            .status,
+            .status(),
         403
     );
     assert!(
@@ -254,7 +295,7 @@ fn extension_negotiation_hook() {
     assert_eq!(
         accept(&parsed, &ServerPolicy::default(), Some(&mut AcceptFoo))
             .unwrap_err()
-            .status,
+            .status(),
         400
     );
 }

@@ -36,7 +36,7 @@ fn read_all(wire: &[u8], cuts: &[usize], limits: ReaderLimits, stream: bool) -> 
             let (used, step) = match reader.read(piece, &mut |_| stream) {
                 Ok(read) => read,
                 Err(rejection) => {
-                    seen.push(Seen::Refused(rejection.status));
+                    seen.push(Seen::Refused(rejection.status()));
                     return seen;
                 }
             };

@@ -138,7 +138,7 @@ impl ExtensionNegotiator for DeflateNegotiator<'_> {
             }
         }
         match malformed {
-            Some(e) if !well_formed => Err(Rejection::new(400, e.to_string())),
+            Some(e) if !well_formed => Err(Rejection::BadRequest(e.to_string().into())),
             _ => Ok(None),
         }
     }

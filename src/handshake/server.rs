@@ -19,10 +19,7 @@ pub struct RequestLimits {
 impl RequestLimits {
     /// The answer to a head past `max_bytes`.
     pub fn head_too_large(&self) -> Rejection {
-        Rejection::new(
-            431,
-            format!("request head exceeds {} bytes", self.max_bytes),
-        )
+        Rejection::HeadTooLarge(format!("request head exceeds {} bytes", self.max_bytes).into())
     }
 }
 
@@ -35,43 +32,113 @@ impl Default for RequestLimits {
     }
 }
 
-/// A refused handshake: the HTTP status, a one-line reason for the body, and
-/// any header the status requires.
+/// A refused request (a WebSocket handshake, or any HTTP request the
+/// engine or the application turns away), by what went wrong. Each carries
+/// its HTTP status ([`Rejection::status`]), a one-line reason for the body
+/// ([`Rejection::reason`]), and the header its status calls for.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Rejection {
-    /// The HTTP status sent (400, 403, 405, 408, 413, 426, 431, 505...).
-    pub status: u16,
-    /// One line saying why, sent as the body.
-    pub reason: Cow<'static, str>,
-    /// Headers the status calls for (`Allow`, `Sec-WebSocket-Version`...).
-    pub headers: Vec<(&'static str, Cow<'static, str>)>,
+#[non_exhaustive]
+pub enum Rejection {
+    /// 400: the request is malformed, or lacks what the protocol needs.
+    BadRequest(Cow<'static, str>),
+    /// 403: refused by policy (an `Origin` not allowed) or the application.
+    Forbidden(Cow<'static, str>),
+    /// 404: nothing at that path.
+    NotFound(Cow<'static, str>),
+    /// 405, with `Allow: GET`: a WebSocket handshake must use GET.
+    MethodNotAllowed,
+    /// 408: the head or the body did not arrive in time.
+    Timeout(Cow<'static, str>),
+    /// 413: a body over the limit.
+    PayloadTooLarge(Cow<'static, str>),
+    /// 426, with `Upgrade: websocket`: not an upgrade request.
+    UpgradeRequired,
+    /// 426, with `Sec-WebSocket-Version: 13`: another protocol version.
+    UnsupportedVersion,
+    /// 431: a request head over the limit.
+    HeadTooLarge(Cow<'static, str>),
+    /// 505: an HTTP version this server does not speak.
+    VersionNotSupported(Cow<'static, str>),
+    /// Any other status, from the application.
+    Other {
+        /// The HTTP status.
+        status: u16,
+        /// One line saying why.
+        reason: Cow<'static, str>,
+    },
 }
 
 impl Rejection {
-    /// A rejection with `status` and a one-line `reason`.
+    /// A rejection with `status` and a one-line `reason`: the variant for
+    /// that status when there is one (405 and 426 become [`Rejection::Other`],
+    /// whose answers carry no `Allow` or `Upgrade` header).
     pub fn new(status: u16, reason: impl Into<Cow<'static, str>>) -> Self {
-        Rejection {
-            status,
-            reason: reason.into(),
-            headers: Vec::new(),
+        let reason = reason.into();
+        match status {
+            400 => Rejection::BadRequest(reason),
+            403 => Rejection::Forbidden(reason),
+            404 => Rejection::NotFound(reason),
+            408 => Rejection::Timeout(reason),
+            413 => Rejection::PayloadTooLarge(reason),
+            431 => Rejection::HeadTooLarge(reason),
+            505 => Rejection::VersionNotSupported(reason),
+            status => Rejection::Other { status, reason },
         }
     }
 
-    fn with_header(mut self, name: &'static str, value: &'static str) -> Self {
-        self.headers.push((name, Cow::Borrowed(value)));
-        self
+    /// The HTTP status it is answered with.
+    pub fn status(&self) -> u16 {
+        match self {
+            Rejection::BadRequest(_) => 400,
+            Rejection::Forbidden(_) => 403,
+            Rejection::NotFound(_) => 404,
+            Rejection::MethodNotAllowed => 405,
+            Rejection::Timeout(_) => 408,
+            Rejection::PayloadTooLarge(_) => 413,
+            Rejection::UpgradeRequired | Rejection::UnsupportedVersion => 426,
+            Rejection::HeadTooLarge(_) => 431,
+            Rejection::VersionNotSupported(_) => 505,
+            Rejection::Other { status, .. } => *status,
+        }
+    }
+
+    /// One line saying why: the response's body.
+    pub fn reason(&self) -> &str {
+        match self {
+            Rejection::BadRequest(reason)
+            | Rejection::Forbidden(reason)
+            | Rejection::NotFound(reason)
+            | Rejection::Timeout(reason)
+            | Rejection::PayloadTooLarge(reason)
+            | Rejection::HeadTooLarge(reason)
+            | Rejection::VersionNotSupported(reason)
+            | Rejection::Other { reason, .. } => reason,
+            Rejection::MethodNotAllowed => "a WebSocket handshake must use GET",
+            Rejection::UpgradeRequired => "expected Upgrade: websocket",
+            Rejection::UnsupportedVersion => "unsupported Sec-WebSocket-Version (13 is required)",
+        }
+    }
+
+    /// The header the status calls for, if any.
+    pub fn header(&self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Rejection::MethodNotAllowed => Some(("Allow", "GET")),
+            Rejection::UpgradeRequired => Some(("Upgrade", "websocket")),
+            Rejection::UnsupportedVersion => Some(("Sec-WebSocket-Version", "13")),
+            _ => None,
+        }
     }
 
     /// The complete HTTP response, closing the connection.
     pub fn response(&self) -> Vec<u8> {
-        let body = format!("{}\n", self.reason);
+        let body = format!("{}\n", self.reason());
         let mut out = format!(
             "HTTP/1.1 {} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n",
-            self.status,
-            status_text(self.status),
+            self.status(),
+            status_text(self.status()),
             body.len()
         );
-        for (name, value) in &self.headers {
+        if let Some((name, value)) = self.header() {
             out.push_str(&format!("{name}: {value}\r\n"));
         }
         out.push_str("\r\n");
@@ -82,13 +149,8 @@ impl Rejection {
 
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} {}: {}",
-            self.status,
-            status_text(self.status),
-            self.reason
-        )
+        let status = self.status();
+        write!(f, "{status} {}: {}", status_text(status), self.reason())
     }
 }
 
@@ -279,51 +341,45 @@ pub fn accept(
     extensions: Option<&mut dyn ExtensionNegotiator>,
 ) -> Result<Accepted, Rejection> {
     if request.version < 1 {
-        return Err(Rejection::new(400, "HTTP/1.1 or later is required"));
+        return Err(Rejection::BadRequest(
+            "HTTP/1.1 or later is required".into(),
+        ));
     }
     if !request.body.is_empty() {
-        return Err(Rejection::new(400, "an upgrade request has no body"));
+        return Err(Rejection::BadRequest(
+            "an upgrade request has no body".into(),
+        ));
     }
     if request.method != "GET" {
-        return Err(
-            Rejection::new(405, "a WebSocket handshake must use GET").with_header("Allow", "GET")
-        );
+        return Err(Rejection::MethodNotAllowed);
     }
     if request.header("Host").is_none_or(str::is_empty) {
-        return Err(Rejection::new(400, "missing Host header"));
+        return Err(Rejection::BadRequest("missing Host header".into()));
     }
     if !request.is_upgrade() {
-        return Err(
-            Rejection::new(426, "expected Upgrade: websocket").with_header("Upgrade", "websocket")
-        );
+        return Err(Rejection::UpgradeRequired);
     }
     if !has_token(&request.header_list("Connection"), "upgrade") {
-        return Err(Rejection::new(
-            400,
-            "Connection header must contain Upgrade",
+        return Err(Rejection::BadRequest(
+            "Connection header must contain Upgrade".into(),
         ));
     }
     if request.header("Sec-WebSocket-Version") != Some("13") {
-        return Err(
-            Rejection::new(426, "unsupported Sec-WebSocket-Version (13 is required)")
-                .with_header("Sec-WebSocket-Version", "13"),
-        );
+        return Err(Rejection::UnsupportedVersion);
     }
     let key = match request.header("Sec-WebSocket-Key") {
         Some(key) if is_valid_key(key.as_bytes()) => key,
         Some(_) => {
-            return Err(Rejection::new(
-                400,
-                "Sec-WebSocket-Key must be base64 of 16 bytes",
+            return Err(Rejection::BadRequest(
+                "Sec-WebSocket-Key must be base64 of 16 bytes".into(),
             ))
         }
-        None => return Err(Rejection::new(400, "missing Sec-WebSocket-Key")),
+        None => return Err(Rejection::BadRequest("missing Sec-WebSocket-Key".into())),
     };
     if let (Some(allowed), Some(origin)) = (&policy.allowed_origins, request.header("Origin")) {
         if !allowed.iter().any(|a| a.eq_ignore_ascii_case(origin)) {
-            return Err(Rejection::new(
-                403,
-                format!("origin {origin} is not allowed"),
+            return Err(Rejection::Forbidden(
+                format!("origin {origin} is not allowed").into(),
             ));
         }
     }
@@ -338,9 +394,8 @@ pub fn accept(
         match chosen {
             Some(protocol) => Some(protocol.clone()),
             None => {
-                return Err(Rejection::new(
-                    400,
-                    format!("no supported subprotocol among: {offered}"),
+                return Err(Rejection::BadRequest(
+                    format!("no supported subprotocol among: {offered}").into(),
                 ))
             }
         }
@@ -348,8 +403,8 @@ pub fn accept(
     let offers_header = request.header_list("Sec-WebSocket-Extensions");
     let extensions = match extensions {
         Some(negotiator) if !offers_header.trim().is_empty() => {
-            let offers =
-                parse_extensions(&offers_header).map_err(|e| Rejection::new(400, e.to_string()))?;
+            let offers = parse_extensions(&offers_header)
+                .map_err(|e| Rejection::BadRequest(e.to_string().into()))?;
             negotiator.negotiate(&offers)?
         }
         _ => None,

@@ -72,7 +72,7 @@ impl Default for ChunkedDecoder {
 }
 
 fn malformed(why: &str) -> Rejection {
-    Rejection::new(400, format!("malformed chunked body: {why}"))
+    Rejection::BadRequest(format!("malformed chunked body: {why}").into())
 }
 
 impl ChunkedDecoder {
@@ -199,9 +199,8 @@ impl ChunkedDecoder {
     fn count_trailer(&mut self) -> Result<(), Rejection> {
         self.trailer_bytes += 1;
         if self.trailer_bytes > MAX_TRAILERS {
-            return Err(Rejection::new(
-                431,
-                format!("trailer fields exceed {MAX_TRAILERS} bytes"),
+            return Err(Rejection::HeadTooLarge(
+                format!("trailer fields exceed {MAX_TRAILERS} bytes").into(),
             ));
         }
         Ok(())

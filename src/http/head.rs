@@ -50,21 +50,23 @@ pub fn parse_head<'b>(
             };
         }
         Err(httparse::Error::TooManyHeaders) => {
-            return Err(Rejection::new(
-                431,
-                format!("more than {} header lines", limits.max_headers),
+            return Err(Rejection::HeadTooLarge(
+                format!("more than {} header lines", limits.max_headers).into(),
             ));
         }
         Err(httparse::Error::Version) => return Err(version_rejection(buf)),
-        Err(e) => return Err(Rejection::new(400, format!("malformed HTTP request: {e}"))),
+        Err(e) => {
+            return Err(Rejection::BadRequest(
+                format!("malformed HTTP request: {e}").into(),
+            ))
+        }
     };
     if len > limits.max_bytes {
         return Err(limits.head_too_large());
     }
     if let Some(at) = bare_lf(&buf[..len], &req) {
-        return Err(Rejection::new(
-            400,
-            format!("line ending at byte {at} is a bare LF: CRLF is required"),
+        return Err(Rejection::BadRequest(
+            format!("line ending at byte {at} is a bare LF: CRLF is required").into(),
         ));
     }
     let version = req.version.unwrap_or(1);
@@ -95,15 +97,15 @@ fn version_rejection(buf: &[u8]) -> Rejection {
         && matches!(version, [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
             if major.is_ascii_digit() && minor.is_ascii_digit());
     if well_formed {
-        Rejection::new(
-            505,
+        Rejection::VersionNotSupported(
             format!(
                 "{} is not supported: this server speaks HTTP/1.1 and HTTP/1.0",
                 String::from_utf8_lossy(version)
-            ),
+            )
+            .into(),
         )
     } else {
-        Rejection::new(400, "malformed request line: no HTTP version")
+        Rejection::BadRequest("malformed request line: no HTTP version".into())
     }
 }
 
@@ -170,8 +172,10 @@ fn check_host(request: &Request<'_>) -> Result<(), Rejection> {
         .iter()
         .filter(|(name, _)| name.eq_ignore_ascii_case("host"));
     match (hosts.next(), hosts.next()) {
-        (None, _) if request.version >= 1 => Err(Rejection::new(400, "missing Host header")),
-        (Some(_), Some(_)) => Err(Rejection::new(400, "more than one Host header")),
+        (None, _) if request.version >= 1 => {
+            Err(Rejection::BadRequest("missing Host header".into()))
+        }
+        (Some(_), Some(_)) => Err(Rejection::BadRequest("more than one Host header".into())),
         _ => Ok(()),
     }
 }
@@ -190,15 +194,16 @@ pub fn framing(request: &Request<'_>) -> Result<Framing, Rejection> {
             for part in value.split(|&b| b == b',') {
                 let n = parse_content_length(trim(part))?;
                 if length.is_some_and(|seen| seen != n) {
-                    return Err(Rejection::new(400, "Content-Length values disagree"));
+                    return Err(Rejection::BadRequest(
+                        "Content-Length values disagree".into(),
+                    ));
                 }
                 length = Some(n);
             }
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
             if request.version == 0 {
-                return Err(Rejection::new(
-                    400,
-                    "Transfer-Encoding is not allowed in an HTTP/1.0 request",
+                return Err(Rejection::BadRequest(
+                    "Transfer-Encoding is not allowed in an HTTP/1.0 request".into(),
                 ));
             }
             transfer_encoding = true;
@@ -208,33 +213,30 @@ pub fn framing(request: &Request<'_>) -> Result<Framing, Rejection> {
                 }
                 if chunked {
                     // Something after chunked: the body's end is unknowable.
-                    return Err(Rejection::new(
-                        400,
-                        "chunked must be the final transfer coding",
+                    return Err(Rejection::BadRequest(
+                        "chunked must be the final transfer coding".into(),
                     ));
                 }
                 if coding.eq_ignore_ascii_case(b"chunked") {
                     chunked = true;
                 } else {
-                    return Err(Rejection::new(
-                        400,
+                    return Err(Rejection::BadRequest(
                         format!(
                             "transfer coding {:?} is not supported (only chunked)",
                             String::from_utf8_lossy(coding)
-                        ),
+                        )
+                        .into(),
                     ));
                 }
             }
         }
     }
     match (transfer_encoding, chunked, length) {
-        (true, _, Some(_)) => Err(Rejection::new(
-            400,
-            "Transfer-Encoding together with Content-Length",
+        (true, _, Some(_)) => Err(Rejection::BadRequest(
+            "Transfer-Encoding together with Content-Length".into(),
         )),
-        (true, false, None) => Err(Rejection::new(
-            400,
-            "chunked must be the final transfer coding",
+        (true, false, None) => Err(Rejection::BadRequest(
+            "chunked must be the final transfer coding".into(),
         )),
         (true, true, None) => Ok(Framing::Chunked),
         (false, _, Some(0)) | (false, _, None) => Ok(Framing::Empty),
@@ -244,18 +246,18 @@ pub fn framing(request: &Request<'_>) -> Result<Framing, Rejection> {
 
 fn parse_content_length(digits: &[u8]) -> Result<u64, Rejection> {
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return Err(Rejection::new(
-            400,
+        return Err(Rejection::BadRequest(
             format!(
                 "Content-Length {:?} is not a non-negative decimal number",
                 String::from_utf8_lossy(digits)
-            ),
+            )
+            .into(),
         ));
     }
     digits.iter().try_fold(0u64, |n, &d| {
         n.checked_mul(10)
             .and_then(|n| n.checked_add(u64::from(d - b'0')))
-            .ok_or_else(|| Rejection::new(400, "Content-Length overflows"))
+            .ok_or_else(|| Rejection::BadRequest("Content-Length overflows".into()))
     })
 }
 

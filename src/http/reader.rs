@@ -264,9 +264,8 @@ impl<'s> Cursor<'s> {
         // waiting for more would let the scan for the head's end mistake
         // it for one.
         if data.get(blank) == Some(&b'\n') {
-            return Err(Rejection::new(
-                400,
-                "an empty line ending in a bare LF before the request: CRLF is required",
+            return Err(Rejection::BadRequest(
+                "an empty line ending in a bare LF before the request: CRLF is required".into(),
             ));
         }
         let (used, step) = self.request_head(&data[blank..], streams)?;
@@ -315,7 +314,7 @@ impl<'s> Cursor<'s> {
             return Err(self.limits.head.head_too_large());
         }
         let Some((request, head_len)) = parse_head(&data[..end], &self.limits.head)? else {
-            return Err(Rejection::new(400, "malformed HTTP request head"));
+            return Err(Rejection::BadRequest("malformed HTTP request head".into()));
         };
         self.framed(data, request, head_len, streams)
     }
@@ -392,9 +391,8 @@ impl<'s> Cursor<'s> {
     }
 
     fn body_too_large(&self) -> Rejection {
-        Rejection::new(
-            413,
-            format!("request body exceeds {} bytes", self.limits.max_body),
+        Rejection::PayloadTooLarge(
+            format!("request body exceeds {} bytes", self.limits.max_body).into(),
         )
     }
 
@@ -489,5 +487,5 @@ fn reparse<'a>(
 ) -> Result<Request<'a>, Rejection> {
     parse_head(&data[..head_len], &limits.head)?
         .map(|(request, _)| request)
-        .ok_or_else(|| Rejection::new(400, "malformed HTTP request head"))
+        .ok_or_else(|| Rejection::BadRequest("malformed HTTP request head".into()))
 }

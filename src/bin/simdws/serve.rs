@@ -131,9 +131,8 @@ impl Handler for App {
                 self.room().members.insert(conn.id());
                 Ok(())
             }
-            other => Err(Rejection::new(
-                404,
-                format!("no WebSocket endpoint at {other} (try / or /chat)"),
+            other => Err(Rejection::NotFound(
+                format!("no WebSocket endpoint at {other} (try / or /chat)").into(),
             )),
         }
     }

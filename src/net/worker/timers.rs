@@ -39,7 +39,8 @@ impl<H: Handler> Worker<H> {
                         };
                         log::debug!("{}: {what} timeout from {:?}", session.id, session.peer());
                         session.finish_with(
-                            &Rejection::new(408, format!("{what} not received in time")).response(),
+                            &Rejection::Timeout(format!("{what} not received in time").into())
+                                .response(),
                         );
                         self.flush_out(key);
                     }
