@@ -45,7 +45,7 @@ fn read(data: &[u8], cuts: &[usize], limits: ReaderLimits, stream: bool) -> Vec<
             let (used, step) = match reader.read(piece, &mut |_| stream) {
                 Ok(read) => read,
                 Err(rejection) => {
-                    assert!(matches!(rejection.status, 400..=599));
+                    assert!(matches!(rejection.status(), 400..=599));
                     seen.push(Seen::Refused(rejection.status));
                     return seen;
                 }
