@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         Ok(None) => {}
-        Err(rejection) => assert!(matches!(rejection.status, 400..=599)),
+        Err(rejection) => assert!(matches!(rejection.status(), 400..=599)),
     }
     let request = ClientRequest::new("h:1", "/", &["chat"], Some("permessage-deflate"), &[]);
     let _ = request.verify(data, 8192);

@@ -46,7 +46,7 @@ fn read(data: &[u8], cuts: &[usize], limits: ReaderLimits, stream: bool) -> Vec<
                 Ok(read) => read,
                 Err(rejection) => {
                     assert!(matches!(rejection.status(), 400..=599));
-                    seen.push(Seen::Refused(rejection.status));
+                    seen.push(Seen::Refused(rejection.status()));
                     return seen;
                 }
             };
