@@ -10,8 +10,8 @@ use simdws::deflate::*;
 use simdws::frame::RSV1;
 use simdws::handshake::{parse_extensions, ExtensionNegotiator};
 use simdws::protocol::{
-    Config, Connection, ExtensionError, MessageDecoder, MessageEncoder, OwnedEvent, ProtocolError,
-    Role,
+    Config, Connection, ExtensionError, MessageDecoder, MessageEncoder, OwnedEvent, Pair,
+    ProtocolError, Role, Side,
 };
 
 #[path = "support/frames.rs"]
@@ -303,32 +303,29 @@ fn both_ways(window_bits: u8, context_takeover: bool) -> Agreement {
     }
 }
 
-fn pair(agreement: Agreement, config: &DeflateConfig, limits: Config) -> (Connection, Connection) {
+fn pair(agreement: Agreement, config: &DeflateConfig, limits: Config) -> Pair {
     let now = Instant::now();
     let (dec, enc) = agreement.codec(config);
     let client = Connection::new(Role::Client, limits, now).with_extension(dec, enc);
     let (dec, enc) = agreement.codec(config);
     let server = Connection::new(Role::Server, limits, now).with_extension(dec, enc);
-    (client, server)
+    Pair::from_connections(client, server, now)
 }
 
-/// Sends `messages` from `from` to `to`; returns what arrived and the bytes
-/// it took on the wire.
-fn transfer(
-    from: &mut Connection,
-    to: &mut Connection,
-    messages: &[String],
-) -> (Vec<OwnedEvent>, usize) {
+/// Sends `messages` to one end from the other; returns what arrived and
+/// the bytes it took on the wire.
+fn transfer(pair: &mut Pair, to: Side, messages: &[String]) -> (Vec<OwnedEvent>, usize) {
     let mut events = Vec::new();
     let mut wire_bytes = 0;
     for m in messages {
+        let from = match to {
+            Side::Server => &mut pair.client,
+            Side::Client => &mut pair.server,
+        };
         from.send_text(m).unwrap();
-        let wire = from.poll_transmit().to_vec();
-        from.advance_transmit(wire.len());
-        wire_bytes += wire.len();
-        let (got, error) = feed_all(to, &wire);
-        assert_eq!(error, None);
-        events.extend(got);
+        wire_bytes += from.buffered_amount();
+        pair.deliver(to, |e| events.push(OwnedEvent::from(e)))
+            .expect("no protocol error");
     }
     (events, wire_bytes)
 }
@@ -359,18 +356,18 @@ fn round_trips_with_and_without_context_takeover() {
         for bits in [9u8, 15] {
             let agreement = both_ways(bits, takeover);
             let config = DeflateConfig::default();
-            let (mut client, mut server) = pair(agreement, &config, Config::default());
+            let mut ends = pair(agreement, &config, Config::default());
             let messages: Vec<String> = sizes.iter().map(|&n| sample_text(n, n as u64)).collect();
             let expect: Vec<OwnedEvent> = messages
                 .iter()
                 .map(|m| OwnedEvent::Text(m.clone()))
                 .collect();
-            let (got, up) = transfer(&mut client, &mut server, &messages);
+            let (got, up) = transfer(&mut ends, Side::Server, &messages);
             assert!(
                 got == expect,
                 "client→server takeover={takeover} bits={bits}"
             );
-            let (got, down) = transfer(&mut server, &mut client, &messages);
+            let (got, down) = transfer(&mut ends, Side::Client, &messages);
             assert!(
                 got == expect,
                 "server→client takeover={takeover} bits={bits}"
@@ -389,10 +386,9 @@ fn context_takeover_shrinks_repeated_messages() {
     let message = vec![sample_text(300, 7); 2];
     let sizes = |takeover| {
         let agreement = both_ways(15, takeover);
-        let (mut client, mut server) =
-            pair(agreement, &DeflateConfig::default(), Config::default());
-        let (_, first) = transfer(&mut client, &mut server, &message[..1]);
-        let (_, second) = transfer(&mut client, &mut server, &message[1..]);
+        let mut ends = pair(agreement, &DeflateConfig::default(), Config::default());
+        let (_, first) = transfer(&mut ends, Side::Server, &message[..1]);
+        let (_, second) = transfer(&mut ends, Side::Server, &message[1..]);
         (first, second)
     };
     let (first, second) = sizes(true);
@@ -427,11 +423,12 @@ fn fragmented_compressed_message_with_rsv1_on_the_first_frame_only() {
     wire.extend(frame(true, 0, 9, b"ping", k)); // a control frame in between
     wire.extend(frame(false, 0, 0, &compressed[third..2 * third], k));
     wire.extend(frame(true, 0, 0, &compressed[2 * third..], k));
-    let (mut _client, mut server) = pair(
+    let mut server = pair(
         both_ways(15, true),
         &DeflateConfig::default(),
         Config::default(),
-    );
+    )
+    .server;
     let (events, error) = feed_all(&mut server, &wire);
     assert_eq!(error, None);
     assert_eq!(
@@ -467,11 +464,12 @@ fn a_final_block_from_the_peer_resets_its_stream() {
 
 #[test]
 fn corrupt_data_closes_with_1007() {
-    let (_, mut server) = pair(
+    let mut server = pair(
         both_ways(15, true),
         &DeflateConfig::default(),
         Config::default(),
-    );
+    )
+    .server;
     // 0xff: BFINAL=1, BTYPE=11 (reserved).
     let (_, error) = feed_all(
         &mut server,
@@ -479,11 +477,12 @@ fn corrupt_data_closes_with_1007() {
     );
     assert_eq!(error, Some(1007));
     // Text that inflates to invalid UTF-8 is 1007 as well.
-    let (_, mut server) = pair(
+    let mut server = pair(
         both_ways(15, false),
         &DeflateConfig::default(),
         Config::default(),
-    );
+    )
+    .server;
     let bad = raw_deflate(b"ok \xff\xfe", 15);
     let (_, error) = feed_all(&mut server, &frame(true, RSV1, 1, &bad, [1, 1, 1, 1]));
     assert_eq!(error, Some(1007));
@@ -497,7 +496,7 @@ fn limited_server(limit: usize) -> Connection {
         max_message_size: limit,
         ..Config::default()
     };
-    pair(agreement, &DeflateConfig::default(), limits).1
+    pair(agreement, &DeflateConfig::default(), limits).server
 }
 
 #[test]
@@ -558,7 +557,7 @@ fn the_fragment_count_is_bounded_for_compressed_messages_too() {
         ..Config::default()
     };
     let agreement = both_ways(15, true);
-    let (_, mut server) = pair(agreement, &DeflateConfig::default(), limits);
+    let mut server = pair(agreement, &DeflateConfig::default(), limits).server;
     let k = [1, 2, 3, 4];
     let mut wire = frame(false, RSV1, 1, &[], k);
     for _ in 0..3 {

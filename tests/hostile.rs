@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use simdws::frame::CloseFrame;
 use simdws::net::OwnedEvent;
-use simdws::protocol::{Config, Connection, Role};
+use simdws::protocol::{Config, Connection, Event, Role};
 
 #[path = "support/frames.rs"]
 mod common;
@@ -52,21 +52,13 @@ fn close_code(stream: &mut TcpStream) -> Option<u16> {
     let mut bytes = Vec::new();
     let _ = stream.read_to_end(&mut bytes);
     let mut client = Connection::new(Role::Client, Config::default(), Instant::now());
-    let mut at = 0;
-    while at < bytes.len() {
-        match client.receive(&mut bytes[at..]) {
-            Ok(r) => {
-                if let Some(OwnedEvent::Close(CloseFrame { code, .. })) =
-                    r.event.map(OwnedEvent::from)
-                {
-                    return Some(code.0);
-                }
-                at += r.consumed;
-            }
-            Err(_) => return None,
+    let mut code = None;
+    let _ = client.receive_all(&mut bytes, |event| {
+        if let Event::Close(CloseFrame { code: c, .. }) = event {
+            code = Some(c.0);
         }
-    }
-    None
+    });
+    code
 }
 
 /// The response to a raw request: everything until the server closes.

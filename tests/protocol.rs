@@ -31,16 +31,9 @@ fn sent_by(conn: &mut Connection) -> Vec<OwnedEvent> {
     conn.advance_transmit(n);
     let mut client = Connection::new(Role::Client, Config::default(), Instant::now());
     let mut events = Vec::new();
-    let mut at = 0;
-    while at < wire.len() {
-        let r = client
-            .receive(&mut wire[at..])
-            .expect("server output is valid");
-        if let Some(e) = r.event {
-            events.push(OwnedEvent::from(e));
-        }
-        at += r.consumed;
-    }
+    client
+        .receive_all(&mut wire, |e| events.push(OwnedEvent::from(e)))
+        .expect("server output is valid");
     events
 }
 

@@ -38,18 +38,9 @@ fn config() -> Config {
 /// Feeds `input` completely; returns the events and the failure's code.
 fn feed(conn: &mut Connection, input: &[u8], events: &mut Vec<OwnedEvent>) -> Option<u16> {
     let mut buf = input.to_vec();
-    let mut at = 0;
-    while at < buf.len() {
-        match conn.receive(&mut buf[at..]) {
-            Ok(r) => {
-                assert!(r.consumed > 0, "no progress");
-                at += r.consumed;
-                events.extend(r.event.map(OwnedEvent::from));
-            }
-            Err(e) => return Some(e.close_code().0),
-        }
-    }
-    None
+    conn.receive_all(&mut buf, |e| events.push(OwnedEvent::from(e)))
+        .err()
+        .map(|e| e.close_code().0)
 }
 
 fuzz_target!(|input: Input| {

@@ -11,7 +11,7 @@ use super::config::Config;
 use super::core::{Core, Role, State};
 use super::decoder::FrameDecoder;
 use super::error::{ProtocolError, SendError};
-use super::event::Received;
+use super::event::{Event, Received};
 use super::extension::{MessageDecoder, MessageEncoder};
 use super::sender::Sender;
 use super::timers::Timers;
@@ -135,6 +135,27 @@ impl Connection {
         let (consumed, deliver) = self.step(input)?;
         let event = deliver.map(|deliver| self.assembler.event(input, deliver));
         Ok(Received { consumed, event })
+    }
+
+    /// Feeds all of `input`, handing each event to `on_event`: the
+    /// [`receive`](Connection::receive) loop, for callers that need not
+    /// answer between events. Returns how many events there were.
+    pub fn receive_all(
+        &mut self,
+        input: &mut [u8],
+        mut on_event: impl FnMut(Event<'_>),
+    ) -> Result<usize, ProtocolError> {
+        let (mut at, mut events) = (0, 0);
+        while at < input.len() {
+            let received = self.receive(&mut input[at..])?;
+            debug_assert!(received.consumed > 0, "no progress on input");
+            at += received.consumed;
+            if let Some(event) = received.event {
+                on_event(event);
+                events += 1;
+            }
+        }
+        Ok(events)
     }
 
     /// [`receive`](Connection::receive), and a [`Sender`] to answer with

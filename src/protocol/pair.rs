@@ -150,7 +150,7 @@ fn transfer(
     from: &mut Connection,
     to: &mut Connection,
     wire: &mut Vec<u8>,
-    mut on_event: impl FnMut(Event<'_>),
+    on_event: impl FnMut(Event<'_>),
 ) -> Result<Option<usize>, ProtocolError> {
     let out = from.poll_transmit();
     if out.is_empty() {
@@ -160,15 +160,5 @@ fn transfer(
     wire.extend_from_slice(out);
     let n = wire.len();
     from.advance_transmit(n);
-    let mut at = 0;
-    let mut events = 0;
-    while at < wire.len() {
-        let received = to.receive(&mut wire[at..])?;
-        at += received.consumed;
-        if let Some(event) = received.event {
-            on_event(event);
-            events += 1;
-        }
-    }
-    Ok(Some(events))
+    to.receive_all(wire, on_event).map(Some)
 }

@@ -39,18 +39,8 @@ pub fn drive(
     let mut events = Vec::new();
     for w in points.windows(2) {
         let mut piece = stream[w[0]..w[1]].to_vec();
-        let mut at = 0;
-        while at < piece.len() {
-            match conn.receive(&mut piece[at..]) {
-                Ok(received) => {
-                    assert!(received.consumed > 0, "no progress on non-empty input");
-                    if let Some(e) = received.event {
-                        events.push(OwnedEvent::from(e));
-                    }
-                    at += received.consumed;
-                }
-                Err(e) => return (events, Some(e.close_code().0)),
-            }
+        if let Err(e) = conn.receive_all(&mut piece, |e| events.push(OwnedEvent::from(e))) {
+            return (events, Some(e.close_code().0));
         }
     }
     (events, None)
