@@ -163,6 +163,43 @@ impl MessageAssembler {
         Ok(())
     }
 
+    /// A message in one frame, whole in the input (`run` is `input[at]`,
+    /// still masked): checked and delivered in place, keeping no state.
+    /// `None` for anything else (a fragment, a control frame, compressed,
+    /// over a limit, pieces wanted): the general path takes it.
+    #[inline]
+    pub fn single_frame(
+        &mut self,
+        header: &FrameHeader,
+        run: &mut [u8],
+        at: Range<usize>,
+        config: &Config,
+    ) -> Result<Option<Deliver>, ProtocolError> {
+        let plain_data = matches!(header.opcode, Opcode::Text | Opcode::Binary) && header.rsv == 0;
+        if !plain_data
+            || !header.fin
+            || self.message.is_some()
+            || config.delivery != Delivery::Messages
+            || header.payload_len > config.max_frame_size.min(config.max_message_size) as u64
+        {
+            return Ok(None);
+        }
+        let text = header.opcode == Opcode::Text;
+        let payload = Payload {
+            opcode: header.opcode,
+            fin: true,
+            whole: true,
+            done: true,
+            key: header.mask,
+            offset: 0,
+        };
+        self.unmask_data(run, payload, text)?;
+        if text {
+            self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
+        }
+        Ok(Some(Deliver::Input(header.opcode, at)))
+    }
+
     /// Takes a run of payload (`run` is `input[at]`, still masked) and says
     /// whether an event is ready.
     #[inline(always)]

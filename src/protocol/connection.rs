@@ -348,16 +348,49 @@ fn decode(
     input: &mut [u8],
     config: &Config,
 ) -> Result<(usize, Option<Deliver>), ProtocolError> {
+    // First byte FIN with a text or binary opcode and no RSV bits: perhaps
+    // a whole message in one frame, the common case.
+    if matches!(input.first(), Some(0x81 | 0x82)) {
+        if let Some((header, used)) = decoder.whole_frame(input)? {
+            let end = used + header.payload_len as usize;
+            let run = &mut input[used..end];
+            if let Some(deliver) = assembler.single_frame(&header, run, used..end, config)? {
+                return Ok((end, Some(deliver)));
+            }
+        }
+    }
+    decode_frames(decoder, assembler, input, config)
+}
+
+/// The general path: frame by frame, any of them split anywhere.
+#[inline(always)]
+fn decode_frames(
+    decoder: &mut FrameDecoder,
+    assembler: &mut MessageAssembler,
+    input: &mut [u8],
+    config: &Config,
+) -> Result<(usize, Option<Deliver>), ProtocolError> {
     let mut pos = 0;
     loop {
         if !decoder.in_frame() {
-            match decoder.read_header(&input[pos..], config.max_frame_size)? {
-                Some((header, used)) => {
-                    pos += used;
-                    assembler.start_frame(header, config)?;
+            let Some((header, used)) = decoder.read_header(&input[pos..], config.max_frame_size)?
+            else {
+                return Ok((input.len(), None));
+            };
+            pos += used;
+            assembler.start_frame(header, config)?;
+            if (input.len() - pos) as u64 >= header.payload_len {
+                // The whole payload is here: one run, nothing kept.
+                let start = pos;
+                pos += header.payload_len as usize;
+                let payload = FrameDecoder::whole_payload(&header);
+                let run = &mut input[start..pos];
+                if let Some(deliver) = assembler.accept(run, start..pos, payload, config)? {
+                    return Ok((pos, Some(deliver)));
                 }
-                None => return Ok((input.len(), None)),
+                continue;
             }
+            decoder.begin_frame(header);
         }
         let start = pos;
         let (len, payload) = decoder.take(input.len() - pos);

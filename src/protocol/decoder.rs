@@ -92,11 +92,29 @@ impl FrameDecoder {
         self.frame.is_some()
     }
 
+    /// A whole frame at the start of `input`, header and payload, when
+    /// nothing is half read: parsed without touching the decoder's state.
+    /// The common case (one frame, one read) takes no bookkeeping.
+    #[inline]
+    pub fn whole_frame(&self, input: &[u8]) -> Result<Option<(FrameHeader, usize)>, ProtocolError> {
+        if self.frame.is_some() || self.partial_header.len != 0 {
+            return Ok(None);
+        }
+        match FrameHeader::parse(input, self.rules)? {
+            Parsed::Complete(header, len) if (input.len() - len) as u64 >= header.payload_len => {
+                Ok(Some((header, len)))
+            }
+            _ => Ok(None),
+        }
+    }
+
     /// Parses the next header, completing a stashed partial one if needed,
     /// and checks what a frame alone can break: reserved bits on a control
     /// frame, a data frame over `max_frame_size` (before any payload is
     /// read, so no memory follows a claimed length). Returns the header and
-    /// the input bytes it used, or `None` after stashing them all.
+    /// the input bytes it used, or `None` after stashing them all. The
+    /// caller then takes the payload whole ([`FrameDecoder::whole_payload`])
+    /// or begins the frame ([`FrameDecoder::begin_frame`]).
     #[inline]
     pub fn read_header(
         &mut self,
@@ -132,12 +150,32 @@ impl FrameDecoder {
                 limit: max_frame_size,
             });
         }
+        Ok(Some((header, len - stashed)))
+    }
+
+    /// The payload of a frame whose header was just read is all in the
+    /// input: it is one run, and nothing need be kept.
+    #[inline]
+    pub fn whole_payload(header: &FrameHeader) -> Payload {
+        Payload {
+            opcode: header.opcode,
+            fin: header.fin,
+            whole: true,
+            done: true,
+            key: header.mask,
+            offset: 0,
+        }
+    }
+
+    /// The payload of the frame whose header was just read goes on past
+    /// the input: keep the frame, for [`FrameDecoder::take`].
+    #[inline]
+    pub fn begin_frame(&mut self, header: FrameHeader) {
         self.frame = Some(FrameInProgress {
             header,
             remaining: header.payload_len,
             mask_offset: 0,
         });
-        Ok(Some((header, len - stashed)))
     }
 
     /// Takes the next `available` bytes of input, or fewer if the frame
@@ -201,6 +239,7 @@ mod tests {
             let (parsed, used) = decoder.read_header(&head[split..n], 1000).unwrap().unwrap();
             assert_eq!(used, n - split);
             assert_eq!(parsed.payload_len, 300);
+            decoder.begin_frame(parsed);
             assert_eq!(decoder.opcode(), Some(Opcode::Binary));
             let (a, first) = decoder.take(7);
             let (b, second) = decoder.take(1000);
