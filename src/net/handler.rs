@@ -4,14 +4,11 @@
 use std::io::{ErrorKind, IoSlice, Write};
 use std::net::SocketAddr;
 
-use mio::net::TcpStream;
-
 use std::any::Any;
 
 use super::close::CloseReason;
 use super::handle::{ConnId, ServerHandle};
 use super::session::AppData;
-use super::transport::Transport;
 use crate::frame::{CloseCode, Opcode};
 use crate::handshake::{ClientResponse, Rejection, Request};
 pub use crate::http::HttpResponse;
@@ -266,7 +263,8 @@ const WRITEV_THRESHOLD: usize = 64 << 10;
 pub struct Conn<'a> {
     pub(crate) id: ConnId,
     pub(crate) tx: Sender<'a>,
-    pub(crate) stream: &'a mut Transport<TcpStream>,
+    /// The connection's transport, for writing a large payload uncopied.
+    pub(crate) stream: &'a mut dyn Write,
     pub(crate) handle: &'a ServerHandle,
     pub(crate) subprotocol: Option<&'a str>,
     pub(crate) data: &'a mut Option<Box<AppData>>,

@@ -6,12 +6,11 @@
 use std::time::Instant;
 
 use super::config::ServerConfig;
-use mio::net::TcpStream;
 
 use super::handle::{ConnId, ServerHandle};
 use super::handler::{Conn, Handler, HttpConn, Reply, RequestId, Upgrade};
 use super::session::{raw_output, AppData, Phase, Session};
-use super::transport::Transport;
+use super::transport::{Socket, Transport};
 use crate::handshake::{self, Rejection, Request};
 use crate::http::{
     keeps_alive, write_body_piece, BodyFraming, HttpResponse, ReaderLimits, RequestReader,
@@ -144,8 +143,8 @@ pub(crate) struct HttpContext<'w, H> {
 /// Reads requests out of `input` (and what was kept before) and answers
 /// them, until the input is used up, a response is held, or the connection
 /// upgrades or ends.
-pub(crate) fn http_bytes<H: Handler>(
-    session: &mut Session,
+pub(crate) fn http_bytes<H: Handler, S: Socket>(
+    session: &mut Session<S>,
     input: &mut [u8],
     cx: &mut HttpContext<'_, H>,
 ) {
@@ -283,7 +282,7 @@ fn response_framing(request: &Request<'_>, handle: &ServerHandle) -> ResponseFra
 }
 
 /// Writes the answer to the current request.
-fn answer(session: &mut Session, response: &HttpResponse, date: &[u8; 29]) {
+fn answer<S: Socket>(session: &mut Session<S>, response: &HttpResponse, date: &[u8; 29]) {
     let Phase::Http(http) = &mut session.phase else {
         return;
     };
@@ -305,7 +304,7 @@ fn answer(session: &mut Session, response: &HttpResponse, date: &[u8; 29]) {
 
 /// When the current request is read and answered in full: on to the next
 /// one, or close when the connection is not kept alive.
-fn finish_if_done(session: &mut Session) {
+fn finish_if_done<S: Socket>(session: &mut Session<S>) {
     let Phase::Http(http) = &mut session.phase else {
         return;
     };
@@ -323,8 +322,8 @@ fn finish_if_done(session: &mut Session) {
 
 /// The held answer to request `id`, given from the mailbox. Returns false
 /// when the request is gone (the client left, or it was answered).
-pub(crate) fn respond_later<H: Handler>(
-    session: &mut Session,
+pub(crate) fn respond_later<H: Handler, S: Socket>(
+    session: &mut Session<S>,
     id: RequestId,
     response: &HttpResponse,
     cx: &mut HttpContext<'_, H>,
@@ -338,8 +337,8 @@ pub(crate) fn respond_later<H: Handler>(
 }
 
 /// A further piece of a streamed response body (`end`: the last one).
-pub(crate) fn body_later<H: Handler>(
-    session: &mut Session,
+pub(crate) fn body_later<H: Handler, S: Socket>(
+    session: &mut Session<S>,
     id: RequestId,
     piece: &[u8],
     end: bool,
@@ -375,7 +374,7 @@ pub(crate) fn body_later<H: Handler>(
     true
 }
 
-fn owes(session: &Session, id: RequestId, state: impl Fn(Answer) -> bool) -> bool {
+fn owes<S: Socket>(session: &Session<S>, id: RequestId, state: impl Fn(Answer) -> bool) -> bool {
     match &session.phase {
         Phase::Http(http) => http
             .current
@@ -385,7 +384,7 @@ fn owes(session: &Session, id: RequestId, state: impl Fn(Answer) -> bool) -> boo
 }
 
 /// After a held answer: requests that were kept behind it go on.
-fn resume<H: Handler>(session: &mut Session, cx: &mut HttpContext<'_, H>) {
+fn resume<H: Handler, S: Socket>(session: &mut Session<S>, cx: &mut HttpContext<'_, H>) {
     let idle = match &mut session.phase {
         Phase::Http(http) => {
             http.update_timer(cx.config, Instant::now());
@@ -399,7 +398,7 @@ fn resume<H: Handler>(session: &mut Session, cx: &mut HttpContext<'_, H>) {
 }
 
 /// A request that must not be answered normally: its status, then close.
-pub(crate) fn reject(session: &mut Session, rejection: &Rejection) {
+pub(crate) fn reject<S: Socket>(session: &mut Session<S>, rejection: &Rejection) {
     log::debug!(
         "{} request from {:?} refused: {rejection}",
         session.id,
@@ -419,8 +418,8 @@ struct Opened {
 /// Answers an upgrade request: the connection with the 101 queued (and
 /// whatever `on_open` sent after it), or the rejection (`None`: the socket
 /// has no peer any more).
-fn open_websocket<H: Handler>(
-    stream: &mut Transport<TcpStream>,
+fn open_websocket<H: Handler, S: Socket>(
+    stream: &mut Transport<S>,
     id: ConnId,
     request: &Request<'_>,
     cx: &mut HttpContext<'_, H>,
@@ -457,7 +456,7 @@ fn open_websocket<H: Handler>(
 
 /// The connection speaks WebSocket from here on. Returns the bytes the
 /// reader kept after the upgrade request (early frames).
-fn become_websocket(session: &mut Session, opened: Opened) -> Vec<u8> {
+fn become_websocket<S: Socket>(session: &mut Session<S>, opened: Opened) -> Vec<u8> {
     let kept = match &mut session.phase {
         Phase::Http(http) => http.reader.take_rest(),
         _ => Vec::new(),

@@ -67,6 +67,9 @@ pub mod tls;
 mod transport;
 mod worker;
 
+#[cfg(test)]
+mod socketless;
+
 pub use crate::protocol::OwnedEvent;
 pub use client::{BlockingClient, ClientError, ClientOptions, WsUrl};
 pub use close::{CloseReason, Deadline};

@@ -11,7 +11,7 @@ use super::client::ClientOptions;
 use super::close::CloseReason;
 use super::handle::ConnId;
 use super::http::HttpSession;
-use super::transport::Transport;
+use super::transport::{Socket, Transport};
 use crate::handshake::ClientRequest;
 use crate::protocol::{Config, Connection, RestingConnection, Role};
 
@@ -61,8 +61,8 @@ pub(crate) type AppData = Box<dyn std::any::Any>;
 /// Kept small: an idle server holds one per connection and little else
 /// (what a connection rarely needs is boxed, the peer's address is asked of
 /// the socket when wanted).
-pub(crate) struct Session {
-    pub stream: Transport<TcpStream>,
+pub(crate) struct Session<S = TcpStream> {
+    pub stream: Transport<S>,
     pub id: ConnId,
     pub phase: Phase,
     /// HTTP output not yet written (boxed: idle connections have none).
@@ -84,8 +84,8 @@ pub(crate) struct Session {
     pub data: Option<Box<AppData>>,
 }
 
-impl Session {
-    pub fn new(stream: Transport<TcpStream>, id: ConnId, phase: Phase, deadline: Instant) -> Self {
+impl<S: Socket> Session<S> {
+    pub fn new(stream: Transport<S>, id: ConnId, phase: Phase, deadline: Instant) -> Self {
         Session {
             stream,
             id,
@@ -259,7 +259,7 @@ impl Session {
     /// frame) and drain input until the peer closes or `until`.
     pub fn start_draining(&mut self, until: Instant) {
         self.stream.send_close();
-        let _ = self.stream.socket().shutdown(std::net::Shutdown::Write);
+        let _ = self.stream.socket().shutdown_write();
         self.phase = Phase::Draining { until };
     }
 

@@ -7,6 +7,27 @@ use std::io::{self, IoSlice, Read, Write};
 #[cfg(feature = "tls")]
 use super::tls::TlsStream;
 
+/// What the engine needs of the socket under a transport besides bytes:
+/// the peer's address and a half-close. mio's `TcpStream` in the engine;
+/// an in-memory pipe in the tests that drive the engine's connection logic
+/// without sockets.
+pub(crate) trait Socket: Read + Write {
+    /// The address of the other end.
+    fn peer_addr(&self) -> io::Result<std::net::SocketAddr>;
+    /// Shuts the write side (after the last byte we will send).
+    fn shutdown_write(&self) -> io::Result<()>;
+}
+
+impl Socket for mio::net::TcpStream {
+    fn peer_addr(&self) -> io::Result<std::net::SocketAddr> {
+        mio::net::TcpStream::peer_addr(self)
+    }
+
+    fn shutdown_write(&self) -> io::Result<()> {
+        self.shutdown(std::net::Shutdown::Write)
+    }
+}
+
 /// A plain or TLS byte stream over a socket `S`.
 pub enum Transport<S> {
     /// Bytes straight to and from the socket.

@@ -8,11 +8,12 @@ use crate::net::close::CloseReason;
 use crate::net::handle::ServerHandle;
 use crate::net::handler::{Conn, Handler, Message};
 use crate::net::session::{Phase, Session};
+use crate::net::transport::Socket;
 use crate::protocol::Event;
 
 /// Bytes of a client connection's handshake response.
-pub(super) fn response_bytes<H: Handler>(
-    session: &mut Session,
+pub(super) fn response_bytes<H: Handler, S: Socket>(
+    session: &mut Session<S>,
     input: &mut [u8],
     handler: &mut H,
     handle: &ServerHandle,
@@ -66,8 +67,8 @@ pub(super) fn response_bytes<H: Handler>(
 
 /// Decodes frames in place and hands each event to the handler, with the
 /// connection's sending half to answer on.
-pub(crate) fn frame_bytes<H: Handler>(
-    session: &mut Session,
+pub(crate) fn frame_bytes<H: Handler, S: Socket>(
+    session: &mut Session<S>,
     input: &mut [u8],
     handler: &mut H,
     handle: &ServerHandle,
