@@ -275,6 +275,29 @@ impl Conn<'_> {
     /// application's own state for it (a user name, a room, a counter), so
     /// it needs no map from `ConnId`. [`Handler::on_close_data`] gets it
     /// back when the connection ends.
+    ///
+    /// ```
+    /// use simdws::handshake::Rejection;
+    /// use simdws::net::{Conn, ConnId, Handler, Message, Upgrade};
+    ///
+    /// struct Named(String);
+    /// struct Rooms;
+    /// impl Handler for Rooms {
+    ///     fn on_open(&mut self, conn: &mut Conn<'_>, upgrade: &Upgrade<'_>) -> Result<(), Rejection> {
+    ///         match upgrade.query() {
+    ///             Some(name) => Ok(conn.set_data(Named(name.to_string()))),
+    ///             None => Err(Rejection::Forbidden("say who you are: /?name".into())), // 403
+    ///         }
+    ///     }
+    ///     fn on_message(&mut self, conn: &mut Conn<'_>, message: Message<'_>) {
+    ///         let name = conn.data::<Named>().map_or("?", |n| n.0.as_str()).to_string();
+    ///         let _ = conn.send_text(&format!("{name}: {}", String::from_utf8_lossy(message.as_bytes())));
+    ///     }
+    ///     fn on_close_data(&mut self, id: ConnId, data: Box<dyn std::any::Any>) {
+    ///         if let Ok(named) = data.downcast::<Named>() { println!("{} ({id}) left", named.0) }
+    ///     }
+    /// }
+    /// ```
     pub fn set_data<T: Any>(&mut self, data: T) {
         *self.data = Some(Box::new(Box::new(data)));
     }
