@@ -1,7 +1,7 @@
 //! # simdws
 //!
 //! A WebSocket (RFC 6455) engine: an edge-triggered event loop per core
-//! ([`net`], feature `net`, on by default) over a sans-IO protocol core.
+//! (`net`, feature `net`, on by default) over a sans-IO protocol core.
 //! A server in ten lines:
 //!
 //! ```no_run
@@ -26,7 +26,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
-//! [`net`] goes on from there: HTTP requests beside the WebSockets, held
+//! `net` goes on from there: HTTP requests beside the WebSockets, held
 //! answers, clients, TLS, embedding. The sans-IO core:
 //!
 //! * [`mask`] — unmask kernels (scalar, u64 words, SSE2, AVX2, AVX-512, NEON),
@@ -37,7 +37,7 @@
 //! * [`protocol`] — the connection state machine: bytes in → events out,
 //!   messages in → bytes out, time in → keepalive and close deadlines;
 //! * [`handshake`] — the HTTP/1.1 Upgrade, server and client;
-//! * [`deflate`] — permessage-deflate (RFC 7692), feature `deflate`;
+//! * `deflate` — permessage-deflate (RFC 7692), feature `deflate`;
 //! * [`http`] — HTTP/1.1 requests and responses, for what is not an upgrade.
 //!
 //! ```

@@ -1,11 +1,11 @@
 //! permessage-deflate (RFC 7692): negotiation of its four parameters and a
 //! per-message codec that plugs into the protocol's extension hook.
 //!
-//! * [`params`] reads and writes the parameters, strictly;
-//! * [`negotiate`] turns an offer (server) or an answer (client) into an
+//! * [`DeflateParams`] reads and writes the parameters, strictly;
+//! * negotiation turns an offer (server) or an answer (client) into an
 //!   [`Agreement`];
-//! * [`codec`] holds the [`Deflater`] and the bomb-proof [`Inflater`];
-//! * [`config`] is the local policy and the compressor budget.
+//! * the codec is the [`Deflater`] and the bomb-proof [`Inflater`];
+//! * [`DeflateConfig`] is the local policy and the compressor budget.
 //!
 //! ```
 //! use std::time::Instant;

@@ -2,7 +2,7 @@
 //! each with its own SO_REUSEPORT listener; connections in a slab; one
 //! loop-wide receive buffer decoded in place; corked writes; a coarse timer
 //! sweep; a cross-thread [`ServerHandle`]; clients; and TLS (feature
-//! `tls`) as a [`Transport`] under any of them.
+//! `tls`) as the transport under any of them.
 //!
 //! # HTTP/1.1 beside WebSocket
 //!
