@@ -156,9 +156,11 @@ impl FrameHeader {
                 len
             }
         };
+        // One bounds check for the key, not four (`header_len` was checked
+        // against `buf` above).
         let mask = if masked {
             let at = 2 + len_bytes;
-            Some([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]])
+            buf.get(at..at + 4).and_then(|key| key.try_into().ok())
         } else {
             None
         };

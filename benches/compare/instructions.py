@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""User-space instructions per echoed message, for simdws and its peers, under
+callgrind: each server runs under valgrind on core 0 with `simdws load` on
+core 1, once for a short run and once for a long one; the difference in
+instructions divided by the difference in messages leaves out start-up and
+the handshakes.
+
+    python3 benches/compare/instructions.py [--short 2] [--long 6] [--servers simdws,uws]
+
+Servers: simdws (target/release/simdws serve), uws (uWebSockets, when built
+by ../shared/peers/uws/build.sh into /tmp/peers/uws_echo or $UWS_ECHO; skipped
+with a note otherwise), and the Rust peers of benches/compare/peers.
+Writes target/compare/instructions.json and prints a table.
+"""
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from run import LOAD, OUT, PEER_BIN, free_port, wait_port  # noqa: E402
+
+UWS = os.environ.get("UWS_ECHO", "/tmp/peers/uws_echo")
+
+SERVERS = {
+    "simdws": lambda port: [LOAD, "serve", "--workers", "1", "--no-deflate", "--addr", f"127.0.0.1:{port}"],
+    "uws": lambda port: [UWS, str(port)],
+    "fastwebsockets": lambda port: [os.path.join(PEER_BIN, "fastwebsockets_echo"), str(port)],
+    "tokio-websockets": lambda port: [os.path.join(PEER_BIN, "tokio_websockets_echo"), str(port)],
+}
+
+# (label, connections, pipeline, size, text)
+POINTS = [
+    ("10 conns x 20 B, closed loop", 10, 1, 20, False),
+    ("100 conns x 16 in flight x 20 B", 100, 16, 20, False),
+    ("10 conns x 1 KiB text, closed loop", 10, 1, 1024, True),
+]
+
+
+def measure(name, conns, pipeline, size, text, secs):
+    """Total server instructions and echoed messages for one run."""
+    port = free_port()
+    out = tempfile.NamedTemporaryFile(suffix=".cg", delete=False).name
+    server = subprocess.Popen(
+        ["taskset", "-c", "0", "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
+        + SERVERS[name](port),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port)
+        time.sleep(0.5)
+        cmd = ["taskset", "-c", "1", LOAD, "load", "--url", f"ws://127.0.0.1:{port}/",
+               "--conns", str(conns), "--pipeline", str(pipeline), "--size", str(size),
+               "--duration", str(secs), "--warmup", "0", "--json", "--text" if text else "--binary"]
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=secs + 120)
+        summary = json.loads(result.stdout.strip().splitlines()[-1])
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    total = None
+    with open(out) as f:
+        for line in f:
+            if line.startswith(("summary:", "totals:")):
+                total = int(line.split()[1])
+                break
+    os.unlink(out)
+    if total is None:
+        raise RuntimeError(f"{name}: callgrind wrote no totals")
+    return total, summary["messages"]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--short", type=float, default=2)
+    ap.add_argument("--long", type=float, default=6)
+    ap.add_argument("--servers", default="simdws,uws,fastwebsockets,tokio-websockets")
+    args = ap.parse_args()
+    servers = []
+    for name in args.servers.split(","):
+        binary = SERVERS[name](0)[0]
+        if not os.path.exists(binary):
+            print(f"note: {name} skipped: {binary} is not built", file=sys.stderr)
+            continue
+        servers.append(name)
+    results = {}
+    for label, conns, pipeline, size, text in POINTS:
+        for name in servers:
+            i_short, m_short = measure(name, conns, pipeline, size, text, args.short)
+            i_long, m_long = measure(name, conns, pipeline, size, text, args.long)
+            per = (i_long - i_short) / max(1, m_long - m_short)
+            results.setdefault(label, {})[name] = {
+                "instructions_per_message": round(per),
+                "messages": [m_short, m_long],
+                "instructions": [i_short, i_long],
+            }
+            print(f"{label:40} {name:18} {per:8.0f} instructions/message "
+                  f"({m_long - m_short} messages apart)", flush=True)
+    os.makedirs(OUT, exist_ok=True)
+    with open(os.path.join(OUT, "instructions.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    print()
+    names = [n for n in servers]
+    print("| load | " + " | ".join(names) + " |")
+    print("|---|" + "---|" * len(names))
+    for label in results:
+        row = [f"{results[label][n]['instructions_per_message']:,}" if n in results[label] else "–"
+               for n in names]
+        print(f"| {label} | " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()
