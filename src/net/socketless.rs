@@ -177,6 +177,19 @@ fn get(path: &str, extra: &str) -> String {
 const UPGRADE: &str = "Upgrade: websocket\r\nConnection: Upgrade\r\n\
     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
 
+/// The text messages `client` receives from the server's `bytes`.
+fn texts_received(client: &mut Connection, bytes: &[u8]) -> Vec<String> {
+    let mut texts = Vec::new();
+    client
+        .receive_all(&mut bytes.to_vec(), |e| {
+            if let Event::Text(t) = e {
+                texts.push(t.to_string());
+            }
+        })
+        .expect("the server sent valid frames");
+    texts
+}
+
 /// Statuses of the responses in `text`, in order.
 fn statuses(text: &str) -> Vec<&str> {
     text.match_indices("HTTP/1.1 ")
@@ -246,31 +259,14 @@ fn the_upgrade_after_keep_alive_requests_takes_early_frames() {
     assert_eq!(statuses(&text), ["200", "101"]);
     let upgraded = text.find("HTTP/1.1 101").unwrap();
     let head_end = upgraded + text[upgraded..].find("\r\n\r\n").unwrap() + 4;
-    let mut frames = out[head_end..].to_vec();
-    let mut replies = Vec::new();
-    client
-        .receive_all(&mut frames, |e| {
-            if let Event::Text(t) = e {
-                replies.push(t.to_string());
-            }
-        })
-        .unwrap();
-    assert_eq!(replies, ["early #1"]);
+    assert_eq!(texts_received(&mut client, &out[head_end..]), ["early #1"]);
     // The count lives on the connection.
     client.send_text("second").unwrap();
     let wire = client.poll_transmit().to_vec();
     client.advance_transmit(wire.len());
     rig.feed(&wire);
-    let mut echo = rig.written();
-    let mut replies = Vec::new();
-    client
-        .receive_all(&mut echo, |e| {
-            if let Event::Text(t) = e {
-                replies.push(t.to_string());
-            }
-        })
-        .unwrap();
-    assert_eq!(replies, ["second #2"]);
+    let echo = rig.written();
+    assert_eq!(texts_received(&mut client, &echo), ["second #2"]);
 }
 
 #[test]
