@@ -12,6 +12,18 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==== %s ====\n' "$*"; }
 started=$(date +%s)
 elapsed() { echo "$(( $(date +%s) - started ))s"; }
+# bounded SECONDS COMMAND...: a step that hangs fails with its name after
+# SECONDS (about three times what it takes on a 2-core machine) instead of
+# holding the run until CI's own limit ends it without a word.
+bounded() {
+    local limit=$1; shift
+    local rc=0
+    timeout --kill-after=30 "$limit" "$@" || rc=$?
+    if [ $rc = 124 ] || [ $rc = 137 ]; then
+        echo "FAILED: still running after ${limit}s, stopped: $*"
+    fi
+    return $rc
+}
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 apt_updated=0
@@ -42,27 +54,27 @@ RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps --all-features
 RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps --no-default-features
 
 step "x86_64: unit, property and integration tests ($(elapsed))"
-cargo test --all-targets --features cli
-cargo test --doc
+bounded 1200 cargo test --all-targets --features cli
+bounded 600 cargo test --doc
 
 # The dispatch picks the widest kernel; run the protocol and kernel suites
 # again with each narrower path forced process-wide, asserting it was used.
 for kernel in $(cargo run -q --features cli --bin simdws -- kernels); do
     step "x86_64 with SIMDWS_KERNEL=$kernel ($(elapsed))"
     SIMDWS_KERNEL=$kernel SIMDWS_EXPECT_KERNEL=$kernel \
-        cargo test -q --test mask_equivalence --test protocol
+        bounded 300 cargo test -q --test mask_equivalence --test protocol
 done
 
 step "Autobahn TestSuite (kosoku), server and client, strict ($(elapsed))"
-scripts/autobahn.sh
+bounded 1500 scripts/autobahn.sh
 
 step "real peers: Python websockets, Node ws, Chromium, both directions ($(elapsed))"
-scripts/interop.sh
+bounded 900 scripts/interop.sh
 
 step "aarch64 (NEON) under qemu-user ($(elapsed))"
 # The library's suites (tests/serve.rs spawns the simdws binary itself,
 # which only the test binary's qemu runner could start, so it stays x86_64).
-SIMDWS_EXPECT_KERNEL=neon cargo test --target aarch64-unknown-linux-gnu --lib \
+SIMDWS_EXPECT_KERNEL=neon bounded 900 cargo test --target aarch64-unknown-linux-gnu --lib \
     --test mask_equivalence --test utf8_streaming --test frame_codec \
     --test protocol --test handshake --test engine --test deflate --test http_parser
 
@@ -80,12 +92,12 @@ else
     export MIRIFLAGS=-Zmiri-disable-isolation   # proptest reads the cwd
     step "Miri: kernels with AVX2 and AVX-512 enabled (scalar, words, SSE2, AVX2, AVX-512) ($(elapsed))"
     SIMDWS_EXPECT_KERNEL=avx512 RUSTFLAGS="-C target-feature=+avx2,+avx512f,+avx512bw" \
-        cargo +nightly miri test --test mask_equivalence
+        bounded 900 cargo +nightly miri test --test mask_equivalence
     step "Miri: frame codec, streaming UTF-8, protocol state machine, HTTP reader ($(elapsed))"
-    cargo +nightly miri test --lib --test frame_codec --test utf8_streaming --test protocol --test http_parser
+    bounded 1500 cargo +nightly miri test --lib --test frame_codec --test utf8_streaming --test protocol --test http_parser
 fi
 
 step "fuzz smoke: every cargo-fuzz target for 20 s, from the seeds ($(elapsed))"
-SECS=20 scripts/fuzz.sh
+SECS=20 bounded 900 scripts/fuzz.sh
 
 step "all tests passed in $(elapsed)"

@@ -17,7 +17,7 @@ use simdws::protocol::{Config, Connection, Role};
 mod common;
 #[path = "support/serve_process.rs"]
 mod serve_process;
-use serve_process::{proc_status_kib, Serve};
+use serve_process::{output_within, proc_status_kib, Serve};
 
 /// A raw deflate stream with a sync flush, the trailer stripped (RFC 7692).
 fn raw_deflate(data: &[u8]) -> Vec<u8> {
@@ -218,13 +218,16 @@ fn a_deflate_bomb_gets_1009_and_the_server_stays_small() {
 }
 
 /// `simdws load` as a user runs it against `serve`.
+/// Runs `simdws load` against `serve`; a run that has not ended in a minute
+/// is killed and fails the test.
 fn load(serve: &Serve, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_simdws"))
-        .args(["load", "--url", &format!("ws://{}/", serve.addr)])
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("simdws load runs")
+    output_within(
+        Command::new(env!("CARGO_BIN_EXE_simdws"))
+            .args(["load", "--url", &format!("ws://{}/", serve.addr)])
+            .args(args)
+            .env("RUST_LOG", "warn"),
+        Duration::from_secs(60),
+    )
 }
 
 #[test]

@@ -63,11 +63,11 @@ impl LoadHandler {
     /// Sends the next message, stamped `now` (µs since the start), unless
     /// the run's message budget is spent.
     fn send_next(&mut self, conn: &mut Conn<'_>, now: u64) {
-        if !self.counters.may_send() {
+        let Some(stamp) = self.counters.claim_send(now) else {
             return;
-        }
+        };
         self.next_seq = self.next_seq.wrapping_add(1);
-        self.outgoing.build(self.next_seq, now);
+        self.outgoing.build(self.next_seq, stamp);
         let _ = conn.send_message(self.outgoing.message());
     }
 }
@@ -179,10 +179,12 @@ pub fn pace(
                     Some(open[turn % open.len()])
                 }
             };
-            if let Some(id) = target.filter(|_| counters.may_send()) {
+            let scheduled = due.saturating_duration_since(plan.started).as_micros() as u64;
+            if let Some((id, stamp)) =
+                target.and_then(|id| Some((id, counters.claim_send(scheduled)?)))
+            {
                 seq = seq.wrapping_add(1);
-                let scheduled = due.saturating_duration_since(plan.started).as_micros() as u64;
-                payload.build(seq, scheduled);
+                payload.build(seq, stamp);
                 handle.send(id, OwnedMessage::from(payload.message()));
             }
             due += interval;

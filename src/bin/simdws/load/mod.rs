@@ -29,6 +29,10 @@ use stats::{Counters, Latencies};
 /// used (the ephemeral port range is about 28,000 ports).
 const CONNS_PER_SOURCE: usize = 20_000;
 
+/// With `--messages N`, how long the run waits for the next echo before it
+/// gives up and says how many came back.
+const STALL_LIMIT: Duration = Duration::from_secs(10);
+
 struct Settings {
     url: String,
     conns: usize,
@@ -168,6 +172,8 @@ pub fn run(raw: &[String]) -> Result<(), String> {
         s.messages,
     );
     let mut last = (0u64, Instant::now());
+    let mut progressed = (0u64, Instant::now());
+    let mut stalled = None;
     loop {
         // Short sleeps: with --messages the run ends soon after the last echo.
         std::thread::sleep(Duration::from_millis(10));
@@ -178,11 +184,21 @@ pub fn run(raw: &[String]) -> Result<(), String> {
             progress.tick(elapsed, done, rate, counters.get(&counters.mismatches));
             last = (done, Instant::now());
         }
+        if done != progressed.0 {
+            progressed = (done, Instant::now());
+        }
         let enough = match s.messages {
             Some(n) => done >= n,
             None => elapsed >= s.duration,
         };
         if enough {
+            break;
+        }
+        // A count that cannot be reached (connections closed with messages
+        // in flight, a server that stopped answering) ends the run with an
+        // error instead of waiting forever.
+        if s.messages.is_some() && progressed.1.elapsed() >= STALL_LIMIT {
+            stalled = Some(done);
             break;
         }
     }
@@ -220,6 +236,11 @@ pub fn run(raw: &[String]) -> Result<(), String> {
             summary.text()
         }
     );
+    if let (Some(done), Some(wanted)) = (stalled, s.messages) {
+        return Err(format!(
+            "no echo for {STALL_LIMIT:?}: {done} of the {wanted} messages asked for were echoed"
+        ));
+    }
     if summary.mismatches > 0 {
         return Err(format!(
             "{} echoes did not match what was sent",

@@ -46,14 +46,23 @@ impl Counters {
             .is_ok()
     }
 
-    /// Whether one more message may be sent: always during the warm-up,
-    /// then while the budget lasts.
-    pub fn may_send(&self) -> bool {
-        !self.measuring.load(Ordering::Relaxed)
-            || self
-                .to_send
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
-                .is_ok()
+    /// Claims one more message to send, stamped `now_us`: always during the
+    /// warm-up, then while the budget lasts. Returns the stamp to send it
+    /// with, or `None` when the budget is spent.
+    ///
+    /// A message that takes a place in the budget is stamped no earlier than
+    /// the moment measuring began, so its echo is counted: a loop may read
+    /// its clock just before measuring begins and claim just after, and a
+    /// budgeted message whose echo is not counted would leave the run one
+    /// echo short of `--messages` forever.
+    pub fn claim_send(&self, now_us: u64) -> Option<u64> {
+        if !self.measuring.load(Ordering::SeqCst) {
+            return Some(now_us);
+        }
+        self.to_send
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .ok()?;
+        Some(now_us.max(self.measured_from_us.load(Ordering::SeqCst)))
     }
 
     pub fn get(&self, counter: &AtomicU64) -> u64 {
@@ -82,5 +91,23 @@ impl Latencies {
             all.add(h).expect("same bounds");
         }
         all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Counters;
+
+    #[test]
+    fn every_budgeted_message_is_stamped_to_be_counted() {
+        let counters = Counters::default();
+        assert_eq!(counters.claim_send(5), Some(5), "warm-up sends go as read");
+        counters.start_measuring(1_000, Some(2));
+        // Read its clock before measuring began, claimed after: stamped at
+        // the start, so its echo counts and the run can reach its count.
+        assert_eq!(counters.claim_send(900), Some(1_000));
+        assert_eq!(counters.claim_send(2_000), Some(2_000));
+        assert_eq!(counters.claim_send(3_000), None, "the budget is spent");
+        assert!(counters.may_count() && counters.may_count() && !counters.may_count());
     }
 }
