@@ -65,6 +65,12 @@ for kernel in $(cargo run -q --features cli --bin simdws -- kernels); do
         bounded 300 cargo test -q --test mask_equivalence --test protocol
 done
 
+step "instructions per message under callgrind, against benches/callgrind-baseline.txt ($(elapsed))"
+# Counts, not seconds: the same binary counts the same on any load. More
+# than 3% over the baseline in any scenario fails the run.
+need_apt valgrind valgrind
+bounded 600 benches/callgrind.sh --check benches/callgrind-baseline.txt
+
 step "Autobahn TestSuite (kosoku), server and client, strict ($(elapsed))"
 bounded 1500 scripts/autobahn.sh
 

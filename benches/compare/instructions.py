@@ -15,6 +15,7 @@ Writes target/compare/instructions.json and prints a table.
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,15 +23,15 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from run import LOAD, OUT, PEER_BIN, free_port, wait_port  # noqa: E402
-
-UWS = os.environ.get("UWS_ECHO", "/tmp/peers/uws_echo")
+from common import LOAD, NODE_PATH, OUT, PEER_BIN, ROOT, UWS, free_port, wait_port  # noqa: E402
 
 SERVERS = {
     "simdws": lambda port: [LOAD, "serve", "--workers", "1", "--no-deflate", "--addr", f"127.0.0.1:{port}"],
     "uws": lambda port: [UWS, str(port)],
     "fastwebsockets": lambda port: [os.path.join(PEER_BIN, "fastwebsockets_echo"), str(port)],
     "tokio-websockets": lambda port: [os.path.join(PEER_BIN, "tokio_websockets_echo"), str(port)],
+    "tokio-tungstenite": lambda port: [os.path.join(PEER_BIN, "tokio_tungstenite_echo"), str(port)],
+    "ws (node)": lambda port: ["node", os.path.join(ROOT, "benches", "compare", "node_ws_echo.cjs"), str(port)],
 }
 
 # (label, connections, pipeline, size, text)
@@ -48,7 +49,8 @@ def measure(name, conns, pipeline, size, text, secs):
     server = subprocess.Popen(
         ["taskset", "-c", "0", "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
         + SERVERS[name](port),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "RUST_LOG": "warn", "NODE_PATH": NODE_PATH})
     try:
         wait_port(port)
         time.sleep(0.5)
@@ -80,12 +82,12 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--short", type=float, default=2)
     ap.add_argument("--long", type=float, default=6)
-    ap.add_argument("--servers", default="simdws,uws,fastwebsockets,tokio-websockets")
+    ap.add_argument("--servers", default=",".join(SERVERS))
     args = ap.parse_args()
     servers = []
     for name in args.servers.split(","):
         binary = SERVERS[name](0)[0]
-        if not os.path.exists(binary):
+        if not shutil.which(binary):
             print(f"note: {name} skipped: {binary} is not built", file=sys.stderr)
             continue
         servers.append(name)

@@ -5,14 +5,20 @@ payload × pipeline × text/binary; several runs per point, medians, and the
 ratio simdws / best peer. Also server RSS per idle connection.
 
     python3 benches/compare/run.py [--quick] [--reps N] [--secs S] [--idle 10000,50000]
-                                   [--servers a,b] [--no-matrix]
+                                   [--servers a,b] [--no-matrix] [--instructions]
+
+uWebSockets (C++) is a peer when ../shared/peers/uws/build.sh has built it into
+/tmp/peers/uws_echo (or $UWS_ECHO); it is left out with a note otherwise.
+`--instructions` adds instructions per message under callgrind
+(benches/compare/instructions.py) for every server at three loads.
 
 Holding 50,000 idle connections needs an open-file limit above 100,000 for the
 two processes together (`ulimit -n`).
 
 Builds the peers (benches/compare/peers, crates.io), uses npm `ws` from
 target/interop-node (scripts/interop.sh installs it). Writes
-target/compare/results.json, results.md and chart.svg.
+target/compare/results.json, results.md and chart.svg (benches/compare/chart.py;
+copy it to docs/compare-chart.svg for the README).
 """
 import argparse
 import json
@@ -24,12 +30,9 @@ import subprocess
 import sys
 import time
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-OUT = os.path.join(ROOT, "target", "compare")
-LOAD = os.path.join(ROOT, "target", "release", "simdws")
-PEERS = os.path.join(ROOT, "benches", "compare", "peers")
-PEER_BIN = os.path.join(PEERS, "target", "release")
-NODE_PATH = os.path.join(ROOT, "target", "interop-node", "node_modules")
+import chart
+import instructions
+from common import LOAD, NODE_PATH, OUT, PEER_BIN, PEERS, ROOT, UWS, free_port, wait_port
 
 SERVERS = {
     "simdws": lambda port: [LOAD, "serve", "--workers", "1", "--no-deflate", "--addr", f"127.0.0.1:{port}",
@@ -38,28 +41,23 @@ SERVERS = {
     "tokio-tungstenite": lambda port: [os.path.join(PEER_BIN, "tokio_tungstenite_echo"), str(port)],
     "tokio-websockets": lambda port: [os.path.join(PEER_BIN, "tokio_websockets_echo"), str(port)],
     "ws (node)": lambda port: ["node", os.path.join(ROOT, "benches", "compare", "node_ws_echo.cjs"), str(port)],
+    "uws": lambda port: [UWS, str(port)],
 }
 
 
+def available(names):
+    """The servers that can run here; uWebSockets only when it was built."""
+    ready = []
+    for name in names:
+        if name == "uws" and not os.path.exists(UWS):
+            print(f"note: uWebSockets left out: {UWS} is not built "
+                  "(../shared/peers/uws/build.sh builds it)", file=sys.stderr)
+            continue
+        ready.append(name)
+    return ready
+
+
 IN_FLIGHT_CAP = 1 << 30
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_port(port):
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"port {port} never opened")
 
 
 def start(name):
@@ -91,16 +89,21 @@ def load(port, conns, size, pipeline, text, secs):
         return {"error": out.stderr.strip()[-300:]}
 
 
-def idle_memory(name, count):
+def idle_memory(name, count, burst=False):
+    """Server RSS per idle connection, with `count` opened by `simdws load
+    --idle` or, with `burst`, all at once by benches/compare/burst_idle.py."""
     proc, port = start(name)
     try:
         time.sleep(0.5)
         before = rss_kib(proc.pid)
-        holder = subprocess.Popen(["taskset", "-c", "1", LOAD, "load", "--url", f"ws://127.0.0.1:{port}/",
-                                   "--idle", str(count), "--duration", "8"],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if burst:
+            opener = [sys.executable, os.path.join(os.path.dirname(__file__), "burst_idle.py"), str(port), str(count)]
+        else:
+            opener = [LOAD, "load", "--url", f"ws://127.0.0.1:{port}/", "--idle", str(count), "--duration", "8"]
+        holder = subprocess.Popen(["taskset", "-c", "1", *opener], stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True)
         opened = ""
-        for line in holder.stderr:
+        for line in holder.stdout:
             if "connections open" in line:
                 opened = line.strip()
                 break
@@ -125,10 +128,11 @@ def main():
     ap.add_argument("--idle", default="10000,50000")
     ap.add_argument("--servers", default=",".join(SERVERS))
     ap.add_argument("--no-matrix", action="store_true", help="only the idle-memory runs")
+    ap.add_argument("--instructions", action="store_true", help="instructions per message (callgrind)")
     args = ap.parse_args()
     subprocess.run(["cargo", "build", "-q", "--release", "--features", "cli", "--bin", "simdws"], cwd=ROOT, check=True)
     subprocess.run(["cargo", "build", "-q", "--release"], cwd=PEERS, check=True)
-    servers = args.servers.split(",")
+    servers = available(args.servers.split(","))
     if args.no_matrix:
         points = []
     elif args.quick:
@@ -163,13 +167,30 @@ def main():
                   f" {row['servers'][name]['msgs_per_s']}", flush=True)
         results["points"].append(row)
         json.dump(results, open(os.path.join(OUT, "results.json"), "w"), indent=1)
+    results["idle_burst"] = {}
     for count in [int(c) for c in args.idle.split(",") if c]:
         for name in servers:
             results["idle"].setdefault(name, {})[count] = idle_memory(name, count)
-            print(f"idle {count} {name}: {results['idle'][name][count]}", flush=True)
+            results["idle_burst"].setdefault(name, {})[count] = idle_memory(name, count, burst=True)
+            print(f"idle {count} {name}: {results['idle'][name][count]}, "
+                  f"opened in a burst: {results['idle_burst'][name][count]}", flush=True)
+    if args.instructions:
+        results["instructions"] = instructions_per_message(servers)
     json.dump(results, open(os.path.join(OUT, "results.json"), "w"), indent=1)
     write_markdown(results, servers)
-    write_chart(results, servers)
+    with open(os.path.join(OUT, "chart.svg"), "w") as f:
+        f.write(chart.draw(results))
+
+
+def instructions_per_message(servers):
+    """{load: {server: instructions per message}} from instructions.py."""
+    measurable = [n for n in servers if n in instructions.SERVERS]
+    subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "instructions.py"),
+                    "--servers", ",".join(measurable)], check=True)
+    with open(os.path.join(OUT, "instructions.json")) as f:
+        measured = json.load(f)
+    return {load: {n: v["instructions_per_message"] for n, v in by_server.items()}
+            for load, by_server in measured.items()}
 
 
 def write_markdown(results, servers):
@@ -186,12 +207,21 @@ def write_markdown(results, servers):
         p99 = f"{s['simdws']['p99_us']} / {best_p99}" if s["simdws"]["p99_us"] and best_p99 else "—"
         lines.append(f"| {row['conns']} | {row['size']} B | {row['pipeline']} | {'text' if row['text'] else 'binary'} | "
                      + " | ".join(cells) + f" | {ratio} | {p99} |")
-    if results["idle"]:
-        lines += ["", "| idle connections | " + " | ".join(servers) + " |", "|---|" + "---|" * len(servers)]
-        counts = sorted({c for v in results["idle"].values() for c in v})
+    for key, how in (("idle", "opened by simdws load --idle"), ("idle_burst", "opened in a burst")):
+        if not results.get(key):
+            continue
+        lines += ["", f"| idle connections, {how} | " + " | ".join(servers) + " |", "|---|" + "---|" * len(servers)]
+        counts = sorted({c for v in results[key].values() for c in v})
         for c in counts:
-            cells = [idle_cell(results["idle"].get(n, {}).get(c), c) for n in servers]
+            cells = [idle_cell(results[key].get(n, {}).get(c), c) for n in servers]
             lines.append(f"| {c} | " + " | ".join(cells) + " |")
+    if results.get("instructions"):
+        names = [n for n in servers if any(n in v for v in results["instructions"].values())]
+        lines += ["", "| instructions per message (callgrind) | " + " | ".join(names) + " |",
+                  "|---|" + "---|" * len(names)]
+        for load, by_server in results["instructions"].items():
+            cells = [f"{by_server[n]:,}" if n in by_server else "—" for n in names]
+            lines.append(f"| {load} | " + " | ".join(cells) + " |")
     if results.get("skipped"):
         lines += ["", "Not run (more than 1 GiB in flight): " + ", ".join(
             f"{p['conns']} × {p['size']} B × {p['pipeline']} {'text' if p['text'] else 'binary'}"
@@ -208,35 +238,6 @@ def idle_cell(measured, count):
     if measured["opened"] < count:
         cell += f" ({measured['opened']:,} opened)"
     return cell
-
-
-def write_chart(results, servers):
-    """Grouped bars: messages/s per point, one colour per server (SVG)."""
-    colours = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#8c564b"]
-    rows = results["points"]
-    if not rows:
-        return
-    bar, gap, height, left = 10, 14, 320, 60
-    group = bar * len(servers) + gap
-    width = left + group * len(rows) + 20
-    top = max((r["servers"][n]["msgs_per_s"] or 0) for r in rows for n in servers) or 1
-    svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 120}" font-family="sans-serif" font-size="10">',
-           f'<text x="{left}" y="14" font-size="13">Echo messages/s, server on one core (log scale) — simdws load</text>']
-    import math
-    scale = lambda v: 0 if not v else height * math.log10(max(v, 1)) / math.log10(top)
-    for i, r in enumerate(rows):
-        x0 = left + i * group
-        for j, n in enumerate(servers):
-            v = r["servers"][n]["msgs_per_s"]
-            h = scale(v)
-            svg.append(f'<rect x="{x0 + j * bar}" y="{20 + height - h:.1f}" width="{bar - 1}" height="{h:.1f}" fill="{colours[j % 5]}"/>')
-        label = f"{r['conns']}c {r['size']}B p{r['pipeline']}{'' if r['text'] else ' bin'}"
-        svg.append(f'<text transform="translate({x0 + 4},{height + 28}) rotate(60)">{label}</text>')
-    for j, n in enumerate(servers):
-        svg.append(f'<rect x="{left + j * 130}" y="{height + 100}" width="10" height="10" fill="{colours[j % 5]}"/>'
-                   f'<text x="{left + j * 130 + 14}" y="{height + 109}">{n}</text>')
-    svg.append("</svg>")
-    open(os.path.join(OUT, "chart.svg"), "w").write("\n".join(svg))
 
 
 if __name__ == "__main__":

@@ -58,6 +58,7 @@ mod close;
 mod config;
 mod handle;
 mod handler;
+mod heap;
 mod http;
 mod listener;
 mod server;

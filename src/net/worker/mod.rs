@@ -73,6 +73,9 @@ pub(crate) struct Worker<H: Handler> {
     accept_retry: bool,
     /// The last accept stopped at its batch size with more waiting.
     accept_more: bool,
+    /// Connections that ended or gave their buffers back since the heap
+    /// was last trimmed ([`super::heap`]).
+    freed_since_trim: usize,
 }
 
 impl<H: Handler> Worker<H> {
@@ -109,6 +112,7 @@ impl<H: Handler> Worker<H> {
             accept_stalled: false,
             accept_retry: false,
             accept_more: false,
+            freed_since_trim: 0,
         }
     }
 
@@ -180,6 +184,7 @@ impl<H: Handler> Worker<H> {
             return;
         }
         self.notify_closed(key);
+        self.freed_since_trim += 1;
         if let Some(mut session) = self.sessions.try_remove(key) {
             let _ = self.poll.registry().deregister(session.stream.socket_mut());
             self.accept_retry |= self.accept_stalled;

@@ -12,6 +12,12 @@ use crate::net::handler::Handler;
 use crate::net::http::Wait;
 use crate::net::session::Phase;
 
+/// How many connections must have ended or rested since the last trim
+/// before a sweep trims the heap: a burst of handshakes leaves freed memory
+/// between the connections that stay, and one trim per such burst gives it
+/// back, while a steady trickle does not pay for a trim every tick.
+const TRIM_AFTER: usize = 1024;
+
 impl<H: Handler> Worker<H> {
     /// The coarse sweep: handshake deadlines, protocol timers (keepalive,
     /// idle, close handshake) and lingering closes.
@@ -47,6 +53,7 @@ impl<H: Handler> Worker<H> {
                     None if !active => {
                         http.release_buffers();
                         session.release_raw_output();
+                        self.freed_since_trim += 1;
                     }
                     None => {}
                 },
@@ -64,6 +71,7 @@ impl<H: Handler> Worker<H> {
                         // to the allocator.
                         conn.release_buffers();
                         session.rest(now);
+                        self.freed_since_trim += 1;
                     }
                 }
                 Phase::Resting(resting)
@@ -81,6 +89,10 @@ impl<H: Handler> Worker<H> {
             }
         }
         self.shrink_if_mostly_vacant();
+        if self.freed_since_trim >= TRIM_AFTER {
+            self.freed_since_trim = 0;
+            crate::net::heap::give_back_free_memory();
+        }
         self.publish_stats();
         if self.accept_stalled {
             self.accept_all();
