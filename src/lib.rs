@@ -68,3 +68,6 @@ pub mod utf8;
 
 #[cfg(feature = "net")]
 pub mod net;
+
+#[cfg(feature = "tokio")]
+pub mod tokio;

@@ -495,6 +495,15 @@ fn keepalive_pings_and_idle_timeout() {
             "idle timeout"
         ))]
     );
+    // Closing, only the close deadline is asked for: the idle deadline that
+    // fired lies in the past, and a caller that wakes at `poll_timeout`
+    // must not be told to wake at it again and again.
+    let closing_at = start + Duration::from_secs(45);
+    conn.handle_timeout(closing_at);
+    let next = conn.poll_timeout().expect("the close deadline");
+    assert_eq!(next, closing_at + Config::default().close_timeout);
+    conn.handle_timeout(closing_at + Duration::from_millis(1));
+    assert_eq!(conn.poll_timeout(), Some(next));
 }
 
 // ----- sending ----------------------------------------------------------------

@@ -7,6 +7,7 @@ mod accept;
 mod client;
 mod server;
 mod tokens;
+mod upgrade;
 
 pub use accept::{accept_key, generate_key, is_valid_key, GUID};
 pub use client::{ClientHandshakeError, ClientRequest, ClientResponse};
@@ -17,3 +18,4 @@ pub use server::{
 pub use tokens::{
     has_token, is_token, parse_extensions, token_list, ExtensionOffer, ExtensionSyntaxError,
 };
+pub use upgrade::accept_connection;

@@ -16,7 +16,7 @@ use crate::http::{
     keeps_alive, write_body_piece, BodyFraming, HttpResponse, ReaderLimits, RequestReader,
     ResponseFraming, Step, CONTINUE, LAST_CHUNK,
 };
-use crate::protocol::{Connection, Role};
+use crate::protocol::Connection;
 
 /// What a connection is waiting for, each with its own timeout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -473,19 +473,12 @@ fn accept_upgrade(
     request: &Request<'_>,
     config: &ServerConfig,
 ) -> Result<(handshake::Accepted, Connection), Rejection> {
-    let conn = Connection::new(Role::Server, config.protocol, Instant::now());
-    #[cfg(feature = "deflate")]
-    if let Some(deflate) = &config.deflate {
-        let mut negotiator = crate::deflate::DeflateNegotiator::new(deflate);
-        let accepted = handshake::accept(request, &config.policy, Some(&mut negotiator))?;
-        let conn = match negotiator.agreement() {
-            Some(agreement) => {
-                let (decoder, encoder) = agreement.codec(deflate);
-                conn.with_extension(decoder, encoder)
-            }
-            None => conn,
-        };
-        return Ok((accepted, conn));
-    }
-    Ok((handshake::accept(request, &config.policy, None)?, conn))
+    handshake::accept_connection(
+        request,
+        &config.policy,
+        config.protocol,
+        #[cfg(feature = "deflate")]
+        config.deflate.as_ref(),
+        Instant::now(),
+    )
 }

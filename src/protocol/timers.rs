@@ -82,16 +82,18 @@ impl Timers {
         if self.close_pending {
             return Some(self.now);
         }
+        // Closing: keepalive and idle no longer apply (see `advance`), and a
+        // deadline of theirs in the past would be handed out again and again.
+        if let Some(deadline) = self.close_deadline {
+            return Some(deadline);
+        }
         // Computed from the last input we know of: if more arrived since,
         // the deadline fires early, `advance` moves it, and nothing happens.
         let ping = self
             .ping_interval
             .map(|every| self.last_input.max(self.last_ping) + every);
         let idle = self.idle_timeout.map(|limit| self.last_input + limit);
-        [self.close_deadline, ping, idle]
-            .into_iter()
-            .flatten()
-            .min()
+        [ping, idle].into_iter().flatten().min()
     }
 
     pub fn advance(&mut self, now: Instant) -> Due {
