@@ -82,7 +82,9 @@ fn echo_in_memory(pair: &mut Pair, payload: &[u8]) {
 fn main() {
     the_protocol_echoes_without_allocating();
     the_engine_echoes_without_allocating();
-    println!("zero_alloc: steady-state echo allocates nothing, sans-IO and through the engine");
+    #[cfg(feature = "tokio")]
+    the_tokio_adapter_echoes_without_allocating();
+    println!("zero_alloc: steady-state echo allocates nothing, sans-IO, through the engine and through the tokio adapter");
 }
 
 fn the_protocol_echoes_without_allocating() {
@@ -106,7 +108,48 @@ fn the_protocol_echoes_without_allocating() {
 
 fn the_engine_echoes_without_allocating() {
     let server = echo_server();
-    let mut stream = upgraded_stream(&server);
+    let stream = upgraded_stream(&server);
+    echo_through(stream, "the engine");
+    server.handle().shutdown();
+    server.join();
+}
+
+/// An echo server on a current-thread tokio runtime through
+/// `simdws::tokio`, answering from the read buffer; the same raw client.
+#[cfg(feature = "tokio")]
+fn the_tokio_adapter_echoes_without_allocating() {
+    use simdws::tokio::accept;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            listener.set_nonblocking(true).unwrap();
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let (tcp, _) = listener.accept().await.unwrap();
+            tcp.set_nodelay(true).unwrap();
+            let mut ws = accept(tcp).await.unwrap();
+            while let Ok(Some(())) = ws
+                .next_event_and_reply(|event, tx| {
+                    if let Event::Binary(data) = event {
+                        tx.send_binary(data).unwrap();
+                    }
+                })
+                .await
+            {}
+        });
+    });
+    let stream = raw_echo::upgraded_stream_to(addr);
+    echo_through(stream, "the tokio adapter");
+    drop(server); // it ends with the connection, at the process's exit
+}
+
+/// Echoes 20 B, 1 KiB and 16 KiB binary messages through `stream` (past a
+/// warm-up), asserting that the process allocated nothing meanwhile.
+fn echo_through(mut stream: std::net::TcpStream, what: &str) {
     for size in [20usize, 1024, 16 << 10] {
         // A masked binary frame, built once (the key stays the same: only
         // the server's work is measured here).
@@ -138,13 +181,11 @@ fn the_engine_echoes_without_allocating() {
             round_trip();
         }
         let total = allocations() - before;
-        eprintln!("{size} B: {total} allocations in 5,000 echoes");
+        eprintln!("{what}, {size} B: {total} allocations in 5,000 echoes");
         let per_message = total as f64 / 5_000.0;
         assert_eq!(
             per_message, 0.0,
-            "{size} B: {per_message} allocations per echo in the engine"
+            "{size} B: {per_message} allocations per echo through {what}"
         );
     }
-    server.handle().shutdown();
-    server.join();
 }

@@ -28,6 +28,8 @@ from common import LOAD, NODE_PATH, OUT, PEER_BIN, ROOT, UWS, free_port, wait_po
 SERVERS = {
     "simdws": lambda port: [LOAD, "serve", "--workers", "1", "--no-deflate", "--addr", f"127.0.0.1:{port}"],
     "uws": lambda port: [UWS, str(port)],
+    "simdws-tokio": lambda port: [os.path.join(ROOT, "target", "release", "examples", "tokio_echo"),
+                                  "--addr", f"127.0.0.1:{port}"],
     "fastwebsockets": lambda port: [os.path.join(PEER_BIN, "fastwebsockets_echo"), str(port)],
     "tokio-websockets": lambda port: [os.path.join(PEER_BIN, "tokio_websockets_echo"), str(port)],
     "tokio-tungstenite": lambda port: [os.path.join(PEER_BIN, "tokio_tungstenite_echo"), str(port)],

@@ -37,6 +37,8 @@ from common import LOAD, NODE_PATH, OUT, PEER_BIN, PEERS, ROOT, UWS, free_port, 
 SERVERS = {
     "simdws": lambda port: [LOAD, "serve", "--workers", "1", "--no-deflate", "--addr", f"127.0.0.1:{port}",
                             "--max-message-size", str(64 << 20), "--max-frame-size", str(64 << 20)],
+    "simdws-tokio": lambda port: [os.path.join(ROOT, "target", "release", "examples", "tokio_echo"),
+                                  "--addr", f"127.0.0.1:{port}"],
     "fastwebsockets": lambda port: [os.path.join(PEER_BIN, "fastwebsockets_echo"), str(port)],
     "tokio-tungstenite": lambda port: [os.path.join(PEER_BIN, "tokio_tungstenite_echo"), str(port)],
     "tokio-websockets": lambda port: [os.path.join(PEER_BIN, "tokio_websockets_echo"), str(port)],
@@ -131,6 +133,8 @@ def main():
     ap.add_argument("--instructions", action="store_true", help="instructions per message (callgrind)")
     args = ap.parse_args()
     subprocess.run(["cargo", "build", "-q", "--release", "--features", "cli", "--bin", "simdws"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "-q", "--release", "--features", "tokio", "--example", "tokio_echo"],
+                   cwd=ROOT, check=True)
     subprocess.run(["cargo", "build", "-q", "--release"], cwd=PEERS, check=True)
     servers = available(args.servers.split(","))
     if args.no_matrix:
@@ -194,7 +198,7 @@ def instructions_per_message(servers):
 
 
 def write_markdown(results, servers):
-    peers = [s for s in servers if s != "simdws"]
+    peers = [s for s in servers if not s.startswith("simdws")]  # the adapter is ours, not a peer
     lines = ["| conns | payload | in flight | kind | " + " | ".join(servers) + " | simdws / best peer | p99 µs simdws / best peer |",
              "|" + "---|" * (len(servers) + 6)]
     for row in results["points"]:

@@ -12,7 +12,7 @@ use ::tokio::time::Sleep;
 
 use super::Error;
 use crate::frame::CloseCode;
-use crate::protocol::{Connection, Event, OwnedEvent, Role, State};
+use crate::protocol::{Connection, Event, OwnedEvent, Role, Sender, State};
 
 /// Bytes read from the transport per read: a whole burst of small frames,
 /// or a good piece of a large one, without a large idle footprint.
@@ -116,8 +116,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         &mut self,
         on_event: impl FnOnce(Event<'_>) -> R,
     ) -> Result<Option<R>, Error> {
+        self.next_event_and_reply(|event, _| on_event(event)).await
+    }
+
+    /// [`next_event_with`](Self::next_event_with), with a [`Sender`] to
+    /// answer on while the event is still borrowed: an echo sends the
+    /// received payload straight from the read buffer. What the closure
+    /// queues is written before this returns.
+    pub async fn next_event_and_reply<R>(
+        &mut self,
+        on_event: impl FnOnce(Event<'_>, &mut Sender<'_>) -> R,
+    ) -> Result<Option<R>, Error> {
         let mut on_event = Some(on_event);
-        poll_fn(|cx| self.poll_event(cx, &mut on_event)).await
+        let answer = poll_fn(|cx| self.poll_event(cx, &mut on_event)).await?;
+        if answer.is_some() {
+            self.flush().await?;
+        }
+        Ok(answer)
     }
 
     /// Waits for the next event, owned. `Ok(None)` once the close handshake
@@ -127,7 +142,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     }
 
     /// Reads until an event comes, and hands it to `on_event` (taken once).
-    fn poll_event<R, F: FnOnce(Event<'_>) -> R>(
+    fn poll_event<R, F: FnOnce(Event<'_>, &mut Sender<'_>) -> R>(
         &mut self,
         cx: &mut Context<'_>,
         on_event: &mut Option<F>,
@@ -135,7 +150,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         loop {
             while self.start < self.end {
                 let input = &mut self.input[self.start..self.end];
-                let received = match self.conn.receive(input) {
+                let (received, mut sender) = match self.conn.receive_and_reply(input) {
                     Ok(received) => received,
                     Err(error) => {
                         // The close frame with the error's code is queued:
@@ -147,7 +162,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
                 self.start += received.consumed;
                 if let Some(event) = received.event {
                     let on_event = on_event.take().expect("called until it returns Ready");
-                    let answer = on_event(event);
+                    let answer = on_event(event, &mut sender);
                     // Pongs and the close echo go out now, without waiting.
                     if let Poll::Ready(Err(e)) = self.poll_write_out(cx) {
                         return Poll::Ready(Err(e));
@@ -315,7 +330,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> futures_core::Stream for WebSocketStream
 
     /// The next event, owned; `None` once the close handshake is over.
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let mut owned = Some(|event: Event<'_>| OwnedEvent::from(event));
+        let mut owned = Some(|event: Event<'_>, _: &mut Sender<'_>| OwnedEvent::from(event));
         match ready!(self.poll_event(cx, &mut owned)) {
             Ok(Some(event)) => Poll::Ready(Some(Ok(event))),
             Ok(None) => Poll::Ready(None),

@@ -28,7 +28,12 @@ pub fn echo_server() -> Server {
 
 /// A client socket past the handshake (its fixed 129-byte 101 read).
 pub fn upgraded_stream(server: &Server) -> TcpStream {
-    let mut stream = TcpStream::connect(server.local_addr()).unwrap();
+    upgraded_stream_to(server.local_addr())
+}
+
+/// A client socket to `addr` past the handshake, whatever serves it.
+pub fn upgraded_stream_to(addr: std::net::SocketAddr) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).unwrap();
     stream.set_nodelay(true).unwrap();
     stream
         .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
