@@ -4,9 +4,10 @@
 #   client: examples/autobahn_client drives kosoku's fuzzing server;
 #   server over TLS: cases 1.*-10.* against `serve --tls-self-signed`,
 #   through scripts/tls_relay.py (kosoku 0.1.0 refuses wss:// addresses);
-#   the tokio adapter, both roles, cases 1.*-10.*: examples/tokio_echo as
-#   the server, examples/tokio_autobahn_client as the client. (The deflate
-#   cases run through the same core as above; they take minutes here.)
+#   the tokio adapter, both roles, cases 1.*-10.*: examples/tokio_echo and
+#   examples/axum_echo (the axum extractor) as servers,
+#   examples/tokio_autobahn_client as the client. (The deflate cases run
+#   through the same core as above; they take minutes here.)
 # Installs kosoku (pinned) into target/venv when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +19,7 @@ if ! "$venv/bin/kosoku" --help >/dev/null 2>&1; then
 fi
 cargo build -q --release --features cli --bin simdws --example autobahn_client
 cargo build -q --release --features tokio --example tokio_echo --example tokio_autobahn_client
+cargo build -q --release --features axum --example axum_echo
 out=target/autobahn
 rm -rf "$out"
 mkdir -p "$out"
@@ -72,3 +74,10 @@ wait_port "$port"
 timeout 600 target/release/examples/tokio_autobahn_client "ws://127.0.0.1:$port" > "$out/tokio-client-run.log" 2>&1
 for _ in $(seq 100); do [ -s "$out/tokio-client/index.json" ] && break; sleep 0.1; done
 python3 scripts/check_autobahn.py "$out/tokio-client/index.json" --role "tokio adapter client" --expect 301
+
+port=$(free_port)
+target/release/examples/axum_echo --addr "127.0.0.1:$port" > "$out/axum-echo.log" 2>&1 &
+pids+=($!)
+wait_port "$port"
+"$venv/bin/kosoku" -p 4 -x '12.*' -x '13.*' -o "$out/axum-server" "127.0.0.1:$port" > "$out/axum-server-run.log" 2>&1 || true
+python3 scripts/check_autobahn.py "$out/axum-server/index.json" --role "axum extractor server" --expect 301

@@ -37,6 +37,7 @@ fi
 export NODE_PATH="$PWD/$node_dir/node_modules"
 command -v curl >/dev/null || { as_root apt-get update -qq; DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq curl >/dev/null; }
 cargo build -q --release --features cli --bin simdws --example interop_client --example http_echo --example embed
+cargo build -q --release --features axum --example axum_echo
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened"; return 1; }
@@ -135,3 +136,14 @@ rm -rf "$profile"
 grep -q "closed: 4000 bye from the browser ✓" "$out/serve-browser.log" \
     || { echo "FAILED: serve did not see the browser's close 4000 with its reason"; exit 1; }
 echo "interop: the server saw the browser's close 4000 with its reason"
+
+# simdws under axum (the axum extractor, examples/axum_echo): Python
+# websockets and Chromium against it.
+port=$(free_port)
+target/release/examples/axum_echo --addr "127.0.0.1:$port" > "$out/axum-echo.log" 2>&1 &
+pids+=($!)
+wait_port "$port"
+"$venv/bin/python" tests/interop/axum_echo_python.py "ws://127.0.0.1:$port"
+profile=$(mktemp -d)
+node tests/interop/axum_echo_browser.cjs "ws://127.0.0.1:$port/" "$profile"
+rm -rf "$profile"

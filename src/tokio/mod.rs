@@ -39,7 +39,11 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "axum")]
+pub mod axum;
 mod handshake;
+#[cfg(feature = "hyper")]
+pub mod hyper;
 mod stream;
 
 use std::fmt;
