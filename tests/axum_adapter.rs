@@ -190,3 +190,62 @@ fn a_hyper_service_upgrades_with_the_helper() {
     let bad = "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n";
     assert_eq!(status_of(addr, bad), "http/1.1 400 bad request");
 }
+
+/// Answers "engine: TEXT": proof that the engine's loop, not the axum
+/// task, serves the connection.
+struct EngineHandler;
+
+impl simdws::net::Handler for EngineHandler {
+    fn on_message(&mut self, conn: &mut simdws::net::Conn<'_>, message: simdws::net::Message<'_>) {
+        if let simdws::net::Message::Text(text) = message {
+            let _ = conn.send_text(&format!("engine: {text}"));
+        }
+    }
+}
+
+#[test]
+fn an_axum_route_hands_its_connection_to_the_engine() {
+    let config = simdws::net::ServerConfig {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        workers: 1,
+        ..simdws::net::ServerConfig::default()
+    };
+    let engine = simdws::net::Server::start(config, |_, _| EngineHandler).unwrap();
+    let handle = engine.handle();
+    let addr = spawn_server(move |listener| async move {
+        let app = Router::new().route(
+            "/ws",
+            get(move |ws: WebSocketUpgrade| async move { ws.hand_over(&handle) }),
+        );
+        // hyper's http1 connection, so the upgraded socket can be taken
+        // back as a TcpStream (axum::serve wraps it in a type of its own).
+        loop {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let service = hyper_util::service::TowerToHyperService::new(app.clone());
+            tokio::spawn(
+                hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tcp), service)
+                    .with_upgrades(),
+            );
+        }
+    });
+    let mut client = BlockingClient::connect(&format!("ws://{addr}/ws")).unwrap();
+    for i in 0..10 {
+        client.send_text(&format!("hello {i}")).unwrap();
+        assert_eq!(
+            client.recv().unwrap(),
+            OwnedEvent::Text(format!("engine: hello {i}"))
+        );
+    }
+    // The counts are published at the engine's timer sweeps.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while engine.handle().stats().open != 1 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(engine.handle().stats().open, 1, "the engine holds it");
+    client.close(CloseCode::NORMAL, "").unwrap();
+    assert!(matches!(client.recv().unwrap(), OwnedEvent::Close(_)));
+    drop(client); // the engine lingers for our end of TCP until then
+    engine.handle().shutdown();
+    engine.join();
+}

@@ -158,4 +158,54 @@ impl WebSocketUpgrade {
             Err(rejection) => refusal(&rejection),
         }
     }
+
+    /// Checks the request, answers 101 and hands the connection to a simdws
+    /// engine ([`crate::net::Server`]) through `handle`: from then on the
+    /// engine's loops and its `Handler` serve it, as if it had accepted the
+    /// connection itself (`on_open` is not called: the upgrade happened
+    /// here). The engine makes the connection with its own `Config`, so
+    /// permessage-deflate is not offered on this path.
+    ///
+    /// The socket must reach hyper as `TokioIo<tokio::net::TcpStream>`: serve
+    /// the router with `hyper::server::conn::http1::Builder` (see
+    /// `examples/axum_handoff.rs`). `axum::serve` wraps the socket in a type
+    /// of its own, and TLS is not a socket the engine could take: such a
+    /// connection is closed, with a log line.
+    pub fn hand_over(mut self, handle: &crate::net::ServerHandle) -> Response {
+        #[cfg(feature = "deflate")]
+        {
+            self.options.deflate = None;
+        }
+        let checked = check(
+            &self.method,
+            &self.uri,
+            self.version,
+            &self.headers,
+            &self.options,
+        );
+        let accepted = match checked {
+            Ok((accepted, _)) => accepted,
+            Err(rejection) => return refusal(&rejection),
+        };
+        let handle = handle.clone();
+        let on_upgrade = self.on_upgrade;
+        ::tokio::spawn(async move {
+            let upgraded = match on_upgrade.await {
+                Ok(upgraded) => upgraded,
+                Err(e) => return log::debug!("the upgrade did not complete: {e}"),
+            };
+            type Tcp = hyper_util::rt::TokioIo<::tokio::net::TcpStream>;
+            match upgraded.downcast::<Tcp>() {
+                Ok(parts) => match parts.io.into_inner().into_std() {
+                    Ok(stream) => handle.adopt(stream, parts.read_buf.to_vec(), true),
+                    Err(e) => log::warn!("handing a connection over: {e}"),
+                },
+                Err(_) => log::warn!(
+                    "handing over needs hyper's http1 connection over a plain TcpStream \
+                     (axum::serve wraps it): the connection is closed"
+                ),
+            }
+        });
+        switching_protocols(&accepted)
+    }
 }
