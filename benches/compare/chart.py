@@ -17,9 +17,9 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 # (title, the load's key in results["points"], what is measured)
 THROUGHPUT_PANELS = [
-    ("Closed loop, messages/s: 100 connections × 20 B binary, 1 in flight", (100, 20, 1, False)),
-    ("Pipelined, messages/s: 100 connections × 20 B binary, 16 in flight", (100, 20, 16, False)),
-    ("Large messages, messages/s: 100 connections × 64 KiB binary, 1 in flight", (100, 65536, 1, False)),
+    ("Closed loop, messages/s: 100 connections × 20 B text, 1 in flight", (100, 20, 1, True)),
+    ("Pipelined, messages/s: 100 connections × 20 B text, 16 in flight", (100, 20, 16, True)),
+    ("Large messages, messages/s: 100 connections × 64 KiB text, 1 in flight", (100, 65536, 1, True)),
 ]
 
 # Names as people know them, where the harness's short names differ.

@@ -39,6 +39,9 @@ SERVERS = {
                             "--max-message-size", str(64 << 20), "--max-frame-size", str(64 << 20)],
     "simdws-tokio": lambda port: [os.path.join(ROOT, "target", "release", "examples", "tokio_echo"),
                                   "--addr", f"127.0.0.1:{port}"],
+    "simdws-axum": lambda port: [os.path.join(ROOT, "target", "release", "examples", "axum_echo"),
+                                 "--addr", f"127.0.0.1:{port}"],
+    "axum-ws": lambda port: [os.path.join(PEER_BIN, "axum_ws_echo"), str(port)],
     "fastwebsockets": lambda port: [os.path.join(PEER_BIN, "fastwebsockets_echo"), str(port)],
     "tokio-tungstenite": lambda port: [os.path.join(PEER_BIN, "tokio_tungstenite_echo"), str(port)],
     "tokio-websockets": lambda port: [os.path.join(PEER_BIN, "tokio_websockets_echo"), str(port)],
@@ -133,8 +136,8 @@ def main():
     ap.add_argument("--instructions", action="store_true", help="instructions per message (callgrind)")
     args = ap.parse_args()
     subprocess.run(["cargo", "build", "-q", "--release", "--features", "cli", "--bin", "simdws"], cwd=ROOT, check=True)
-    subprocess.run(["cargo", "build", "-q", "--release", "--features", "tokio", "--example", "tokio_echo"],
-                   cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "-q", "--release", "--features", "axum", "--example", "tokio_echo",
+                    "--example", "axum_echo"], cwd=ROOT, check=True)
     subprocess.run(["cargo", "build", "-q", "--release"], cwd=PEERS, check=True)
     servers = available(args.servers.split(","))
     if args.no_matrix:
@@ -190,7 +193,7 @@ def instructions_per_message(servers):
     """{load: {server: instructions per message}} from instructions.py."""
     measurable = [n for n in servers if n in instructions.SERVERS]
     subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "instructions.py"),
-                    "--servers", ",".join(measurable)], check=True)
+                    "--servers", ",".join(measurable)])
     with open(os.path.join(OUT, "instructions.json")) as f:
         measured = json.load(f)
     return {load: {n: v["instructions_per_message"] for n, v in by_server.items()}
