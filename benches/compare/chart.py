@@ -95,8 +95,9 @@ def rows_for(values, text=lambda v: human(v, ""), suffix=""):
     `text` shows a value, `suffix` is added to the row's figures."""
     figure = lambda v: (v, text(v)) if v else None
     ours = figure(values.get("simdws"))
+    # simdws-tokio and simdws-axum are simdws under other loops, not peers.
     return [(DISPLAY.get(name, name), ours, figure(theirs), suffix)
-            for name, theirs in values.items() if name != "simdws"]
+            for name, theirs in values.items() if not name.startswith("simdws")]
 
 
 def draw(results):
@@ -112,11 +113,9 @@ def draw(results):
         values = {n: (v.get(str(count)) or v.get(count) or {}).get("bytes_per_conn") for n, v in idle.items()}
         panels.append((f"Memory: server RSS per idle connection, {count:,} open",
                        rows_for(values, exact(" B")), "lower", ""))
-    instructions = results.get("instructions", {})
-    if instructions:
-        rows = [row for label, servers in instructions.items()
-                for row in rows_for(servers, exact(""), f" ({label})")]
-        panels.append(("User-space instructions per echoed message (callgrind)", rows, "lower", ""))
+    for load, servers in results.get("instructions", {}).items():
+        panels.append((f"User-space instructions per echoed message, callgrind: {load}",
+                       rows_for(servers, exact("")), "lower", ""))
     height = 70 + sum(30 + ROW_H * max(len(rows), 1) + 30 for _, rows, _, _ in panels) + 10
     svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
            f'viewBox="0 0 {WIDTH} {height}" font-family="DejaVu Sans, Arial, sans-serif">',

@@ -122,17 +122,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// [`next_event_with`](Self::next_event_with), with a [`Sender`] to
     /// answer on while the event is still borrowed: an echo sends the
     /// received payload straight from the read buffer. What the closure
-    /// queues is written before this returns.
+    /// queues is written as far as the transport takes it at once; the rest
+    /// goes first thing in the next call (or [`flush`](Self::flush)). No
+    /// write is awaited after the event is taken, so a cancelled call never
+    /// loses one.
     pub async fn next_event_and_reply<R>(
         &mut self,
         on_event: impl FnOnce(Event<'_>, &mut Sender<'_>) -> R,
     ) -> Result<Option<R>, Error> {
         let mut on_event = Some(on_event);
-        let answer = poll_fn(|cx| self.poll_event(cx, &mut on_event)).await?;
-        if answer.is_some() {
-            self.flush().await?;
-        }
-        Ok(answer)
+        poll_fn(|cx| self.poll_event(cx, &mut on_event)).await
     }
 
     /// Waits for the next event, owned. `Ok(None)` once the close handshake
