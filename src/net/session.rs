@@ -179,22 +179,25 @@ impl<S: Socket> Session<S> {
 
     /// Puts a server connection with nothing in flight to rest, freeing its
     /// `Connection` and buffers. Client connections stay whole: their
-    /// config is their own, not the server's that `wake` uses.
-    pub fn rest(&mut self, now: Instant) {
+    /// config is their own, not the server's that `wake` uses. Returns
+    /// whether it went to rest.
+    pub fn rest(&mut self, now: Instant) -> bool {
         let at_rest = match &self.phase {
             Phase::Open(conn) => conn.role() == Role::Server && conn.is_at_rest(),
             _ => false,
         };
         if !at_rest {
-            return;
+            return false;
         }
         let Phase::Open(conn) = std::mem::replace(&mut self.phase, Phase::LastResponse) else {
             unreachable!("checked above")
         };
-        self.phase = match conn.rest(now) {
-            Ok(resting) => Phase::Resting(resting),
-            Err(conn) => Phase::Open(conn),
+        let (phase, rested) = match conn.rest(now) {
+            Ok(resting) => (Phase::Resting(resting), true),
+            Err(conn) => (Phase::Open(conn), false),
         };
+        self.phase = phase;
+        rested
     }
 
     /// Frees output storage that holds nothing (an idle connection).

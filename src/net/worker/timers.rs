@@ -12,7 +12,7 @@ use crate::net::handler::Handler;
 use crate::net::http::Wait;
 use crate::net::session::Phase;
 
-/// How many connections must have ended or rested since the last trim
+/// How many connections must have ended or gone to rest since the last trim
 /// before a sweep trims the heap: a burst of handshakes leaves freed memory
 /// between the connections that stay, and one trim per such burst gives it
 /// back, while a steady trickle does not pay for a trim every tick.
@@ -53,7 +53,6 @@ impl<H: Handler> Worker<H> {
                     None if !active => {
                         http.release_buffers();
                         session.release_raw_output();
-                        self.freed_since_trim += 1;
                     }
                     None => {}
                 },
@@ -70,8 +69,11 @@ impl<H: Handler> Worker<H> {
                         // flight, else its (empty) payload buffers go back
                         // to the allocator.
                         conn.release_buffers();
-                        session.rest(now);
-                        self.freed_since_trim += 1;
+                        // Counted when it goes to rest, once: a connection
+                        // that stays open (a client's) is idle every tick.
+                        if session.rest(now) {
+                            self.freed_since_trim += 1;
+                        }
                     }
                 }
                 Phase::Resting(resting)
