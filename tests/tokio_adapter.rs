@@ -294,3 +294,31 @@ fn keepalive_pings_and_the_idle_timeout_run_on_tokio_time() {
         "read for {server_read:?}"
     );
 }
+
+#[test]
+fn a_server_ends_after_the_close_echo_without_waiting_for_the_peers_fin() {
+    runtime().block_on(async {
+        let (mut peer, ours) = tokio::io::duplex(4096);
+        let mut ws = WebSocketStream::from_parts(
+            ours,
+            Connection::new(Role::Server, Config::default(), Instant::now()),
+            &[],
+        );
+        let mut client = Connection::new(Role::Client, Config::default(), Instant::now());
+        client.close(CloseCode::NORMAL, "done").unwrap();
+        peer.write_all(client.poll_transmit()).await.unwrap();
+        // `peer` stays open: the server must not wait for its end.
+        let ended = tokio::time::timeout(Duration::from_secs(2), async {
+            let first = ws.recv().await.unwrap();
+            (first, ws.recv().await.unwrap())
+        })
+        .await
+        .expect("the server's reads end");
+        assert!(matches!(ended.0, Some(OwnedEvent::Close(_))), "{ended:?}");
+        assert_eq!(ended.1, None);
+        // The echo reached the peer, and our side is shut.
+        let mut echo = Vec::new();
+        peer.read_to_end(&mut echo).await.unwrap();
+        assert_eq!(echo[0], 0x88, "a close frame came back");
+    });
+}

@@ -55,6 +55,8 @@ pub struct WebSocketStream<S> {
     timer: Option<Pin<Box<Sleep>>>,
     /// The transport reached its end (the peer closed TCP).
     eof: bool,
+    /// Our write side is shut (a server, once the close handshake is over).
+    shut_down: bool,
 }
 
 impl<S> std::fmt::Debug for WebSocketStream<S> {
@@ -81,6 +83,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
             end: early.len(),
             timer: None,
             eof: false,
+            shut_down: false,
         }
     }
 
@@ -177,6 +180,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
                 return Poll::Ready(Ok(None));
             }
             ready!(self.poll_write_out_or_pending(cx))?;
+            if self.conn.is_finished() {
+                continue; // the close echo is out: done, without waiting for the peer's FIN
+            }
             if self.poll_timers(cx) {
                 continue; // a deadline fired: it may have queued a ping or failed
             }
@@ -270,9 +276,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
             self.conn.advance_transmit(written);
         }
         ready!(Pin::new(&mut self.io).poll_flush(cx))?;
-        if self.conn.is_finished() && self.conn.role() == Role::Server {
+        if self.conn.is_finished() && self.conn.role() == Role::Server && !self.shut_down {
             // The server closes TCP first (RFC 6455 §7.1.1).
             ready!(Pin::new(&mut self.io).poll_shutdown(cx))?;
+            self.shut_down = true;
         }
         Poll::Ready(Ok(()))
     }
