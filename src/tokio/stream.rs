@@ -125,10 +125,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// [`next_event_with`](Self::next_event_with), with a [`Sender`] to
     /// answer on while the event is still borrowed: an echo sends the
     /// received payload straight from the read buffer. What the closure
-    /// queues is written as far as the transport takes it at once; the rest
-    /// goes first thing in the next call (or [`flush`](Self::flush)). No
-    /// write is awaited after the event is taken, so a cancelled call never
-    /// loses one.
+    /// queues is written once the input already read is used up (so the
+    /// answers to a burst go out in one write), as far as the transport
+    /// takes it; the rest goes first thing in the next call, or with
+    /// [`flush`](Self::flush). No write is awaited after the event is taken,
+    /// so a cancelled call never loses one.
     pub async fn next_event_and_reply<R>(
         &mut self,
         on_event: impl FnOnce(Event<'_>, &mut Sender<'_>) -> R,
@@ -165,9 +166,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
                 if let Some(event) = received.event {
                     let on_event = on_event.take().expect("called until it returns Ready");
                     let answer = on_event(event, &mut sender);
-                    // Pongs and the close echo go out now, without waiting.
-                    if let Poll::Ready(Err(e)) = self.poll_write_out(cx) {
-                        return Poll::Ready(Err(e));
+                    // Replies (pongs, the close echo, what the closure
+                    // queued) go out once the input already read is used
+                    // up: a burst of messages is answered in one write, and
+                    // the next call writes before it reads.
+                    if self.start == self.end {
+                        if let Poll::Ready(Err(e)) = self.poll_write_out(cx) {
+                            return Poll::Ready(Err(e));
+                        }
                     }
                     return Poll::Ready(Ok(Some(answer)));
                 }
