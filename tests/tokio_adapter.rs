@@ -322,3 +322,203 @@ fn a_server_ends_after_the_close_echo_without_waiting_for_the_peers_fin() {
         assert_eq!(echo[0], 0x88, "a close frame came back");
     });
 }
+
+/// A server over `io` that echoes every binary message and, before every
+/// tenth echo, pings; returns (messages echoed, pongs received).
+async fn echo_and_ping<S>(io: S) -> (usize, usize)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let mut ws = WebSocketStream::from_parts(
+        io,
+        Connection::new(Role::Server, Config::default(), Instant::now()),
+        &[],
+    );
+    let (mut echoed, mut pongs) = (0usize, 0usize);
+    while let Some(event) = ws.recv().await.unwrap() {
+        match event {
+            OwnedEvent::Binary(data) => {
+                echoed += 1;
+                if echoed % 10 == 0 {
+                    ws.ping(&echoed.to_be_bytes()).await.unwrap();
+                }
+                ws.send_binary(&data).await.unwrap();
+            }
+            OwnedEvent::Pong(_) => pongs += 1,
+            _ => {}
+        }
+    }
+    (echoed, pongs)
+}
+
+#[test]
+fn split_halves_read_and_write_from_two_tasks_and_reunite() {
+    const MESSAGES: usize = 300;
+    runtime().block_on(async {
+        // A pipe far smaller than what is in flight: each half keeps waiting
+        // on its direction while the other works, and the read half writes
+        // pongs under the write half's feet.
+        let (server_io, client_io) = tokio::io::duplex(256);
+        let server = tokio::spawn(echo_and_ping(server_io));
+        let ws = WebSocketStream::from_parts(
+            client_io,
+            Connection::new(Role::Client, Config::default(), Instant::now()),
+            &[],
+        );
+        let (mut read, mut write) = ws.split();
+        let writer = tokio::spawn(async move {
+            for i in 0..MESSAGES {
+                write.send_binary(&[i as u8; 1024]).await.unwrap();
+            }
+            write
+        });
+        let reader = tokio::spawn(async move {
+            let mut received = Vec::new();
+            while received.len() < MESSAGES {
+                match read.next().await.unwrap().unwrap() {
+                    OwnedEvent::Binary(data) => received.push(data),
+                    OwnedEvent::Ping(_) => {} // answered by the half itself
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+            (read, received)
+        });
+        let within = Duration::from_secs(20);
+        let write = tokio::time::timeout(within, writer)
+            .await
+            .expect("the writer hung")
+            .unwrap();
+        let (read, received) = tokio::time::timeout(within, reader)
+            .await
+            .expect("the reader hung")
+            .unwrap();
+        for (i, data) in received.iter().enumerate() {
+            assert_eq!(data, &vec![i as u8; 1024], "message {i}");
+        }
+        let mut ws = read.reunite(write).unwrap();
+        ws.close(CloseCode::NORMAL, "done").await.unwrap();
+        assert!(matches!(
+            ws.recv().await.unwrap(),
+            Some(OwnedEvent::Close(_))
+        ));
+        assert_eq!(ws.recv().await.unwrap(), None);
+        let (echoed, pongs) = server.await.unwrap();
+        assert_eq!((echoed, pongs), (MESSAGES, MESSAGES / 10));
+    });
+}
+
+#[test]
+fn halves_of_two_streams_do_not_reunite() {
+    runtime().block_on(async {
+        let stream = || {
+            let (_, io) = tokio::io::duplex(64);
+            WebSocketStream::from_parts(
+                io,
+                Connection::new(Role::Client, Config::default(), Instant::now()),
+                &[],
+            )
+        };
+        let (read_a, write_a) = stream().split();
+        let (read_b, write_b) = stream().split();
+        let simdws::tokio::ReuniteError(read_a, write_b) = read_a.reunite(write_b).unwrap_err();
+        assert!(read_a.reunite(write_a).is_ok());
+        assert!(read_b.reunite(write_b).is_ok());
+    });
+}
+
+#[test]
+fn a_send_cancelled_while_the_transport_is_full_is_written_once_by_the_next_flush() {
+    runtime().block_on(async {
+        let (mut peer, ours) = tokio::io::duplex(64);
+        let mut ws = WebSocketStream::from_parts(
+            ours,
+            Connection::new(Role::Server, Config::default(), Instant::now()),
+            &[],
+        );
+        let long = "y".repeat(10_000);
+        // The pipe takes 64 bytes: the send cannot finish, and is dropped.
+        let sent = tokio::time::timeout(Duration::from_millis(20), ws.send_text(&long)).await;
+        assert!(sent.is_err(), "a 10 kB send went through a 64-byte pipe");
+        let reader = tokio::spawn(async move {
+            let mut wire = Vec::new();
+            peer.read_to_end(&mut wire).await.unwrap();
+            wire
+        });
+        ws.send_text("after").await.unwrap();
+        drop(ws); // the pipe ends: the reader has all there was
+        let mut wire = reader.await.unwrap();
+        let mut client = Connection::new(Role::Client, Config::default(), Instant::now());
+        let mut events = Vec::new();
+        let mut at = 0;
+        while at < wire.len() {
+            let received = client.receive(&mut wire[at..]).unwrap();
+            assert!(received.consumed > 0, "a partial frame at the end");
+            at += received.consumed;
+            events.extend(received.event.map(OwnedEvent::from));
+        }
+        assert_eq!(
+            events,
+            [OwnedEvent::Text(long), OwnedEvent::Text("after".into())]
+        );
+    });
+}
+
+/// `wss://` through tokio-rustls: a client trusting the server's
+/// self-signed certificate is echoed; one trusting only Mozilla's roots is
+/// refused with the certificate error, before any upgrade.
+#[cfg(feature = "tokio-tls")]
+#[test]
+fn wss_connects_through_tokio_rustls_and_an_untrusted_certificate_is_refused() {
+    use simdws::net::tls::{client_config_trusting_pem, self_signed};
+    runtime().block_on(async {
+        let certificate = self_signed(&["localhost"]).unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(certificate.config.clone());
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let mut results = Vec::new();
+            for _ in 0..2 {
+                let (tcp, _) = listener.accept().await.unwrap();
+                results.push(match acceptor.accept(tcp).await {
+                    Ok(tls) => echo(accept(tls).await.unwrap())
+                        .await
+                        .map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                });
+            }
+            results
+        });
+        let url = format!("wss://localhost:{port}/");
+
+        let untrusted = connect(&url, &ClientOptions::default()).await.unwrap_err();
+        assert!(
+            matches!(&untrusted, Error::Io(e) if e.to_string().contains("certificate")),
+            "{untrusted}"
+        );
+
+        let options = ClientOptions {
+            tls: Some(client_config_trusting_pem(certificate.cert_pem.as_bytes()).unwrap()),
+            ..ClientOptions::default()
+        };
+        let mut ws = connect(&url, &options).await.unwrap();
+        assert!(matches!(
+            ws.get_ref(),
+            simdws::tokio::MaybeTlsStream::Tls(_)
+        ));
+        ws.send_text("over tls").await.unwrap();
+        assert_eq!(
+            ws.recv().await.unwrap(),
+            Some(OwnedEvent::Text("over tls".into()))
+        );
+        ws.close(CloseCode::NORMAL, "").await.unwrap();
+        while ws.recv().await.unwrap().is_some() {}
+
+        let results = server.await.unwrap();
+        assert!(
+            results[0].is_err(),
+            "the untrusting client's handshake: {:?}",
+            results[0]
+        );
+        assert_eq!(results[1], Ok(1));
+    });
+}

@@ -7,7 +7,7 @@ use std::time::Instant;
 use ::tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use ::tokio::net::TcpStream;
 
-use super::{Error, WebSocketStream};
+use super::{Error, MaybeTlsStream, WebSocketStream};
 use crate::handshake::{
     accept_connection, find_head_end, parse_request, Rejection, RequestLimits, ServerPolicy,
 };
@@ -97,22 +97,29 @@ where
     Err(Error::Refused(rejection))
 }
 
-/// Dials a `ws://` URL and runs the client handshake with `options`.
-/// (`wss://` is not supported by this adapter yet: dial, wrap the stream in
-/// tokio-rustls, then call [`client`].)
+/// Dials a `ws://` or `wss://` URL and runs the client handshake with
+/// `options`. `wss://` needs the `tokio-tls` feature; it trusts
+/// `options.tls` (Mozilla's roots when `None`), as the engine's client does.
 pub async fn connect(
     url: &str,
     options: &ClientOptions,
-) -> Result<WebSocketStream<TcpStream>, Error> {
+) -> Result<WebSocketStream<MaybeTlsStream>, Error> {
     let parsed = WsUrl::parse(url).map_err(|e| Error::Url(e.to_string()))?;
-    if parsed.secure {
-        return Err(Error::Url(format!(
-            "{url}: wss:// needs a TLS stream: connect one and call simdws::tokio::client"
-        )));
-    }
     let tcp = TcpStream::connect((parsed.host.as_str(), parsed.port)).await?;
     tcp.set_nodelay(true)?;
-    client(tcp, url, options).await
+    let io = if parsed.secure {
+        #[cfg(feature = "tokio-tls")]
+        {
+            super::transport::tls(tcp, &parsed, options).await?
+        }
+        #[cfg(not(feature = "tokio-tls"))]
+        return Err(Error::Url(format!(
+            "{url}: wss:// needs simdws's `tokio-tls` feature"
+        )));
+    } else {
+        MaybeTlsStream::Plain(tcp)
+    };
+    client(io, url, options).await
 }
 
 /// The client handshake over a stream already connected to `url`'s host

@@ -7,10 +7,13 @@
 //!   permessage-deflate, request limits); a refused request is answered with
 //!   its status before the error is returned.
 //! * [`connect`] / [`client`]: the client handshake, dialing a `ws://` URL
-//!   or over a stream the caller opened.
+//!   (or `wss://` with the `tokio-tls` feature, through tokio-rustls) or
+//!   over a stream the caller opened.
 //! * [`WebSocketStream`]: receive with [`WebSocketStream::next_event_with`]
 //!   (zero-copy) or as a `futures` `Stream`, send with its methods or as a
-//!   `Sink`; keepalive and close deadlines on tokio's timer.
+//!   `Sink`; keepalive and close deadlines on tokio's timer;
+//!   [`WebSocketStream::split`] into a [`ReadHalf`] and a [`WriteHalf`] for
+//!   two tasks.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), simdws::tokio::Error> {
@@ -44,13 +47,17 @@ pub mod axum;
 mod handshake;
 #[cfg(feature = "hyper")]
 pub mod hyper;
+mod split;
 mod stream;
+mod transport;
 
 use std::fmt;
 use std::io;
 
 pub use handshake::{accept, accept_with, client, connect, AcceptOptions};
+pub use split::{ReadHalf, ReuniteError, WriteHalf};
 pub use stream::WebSocketStream;
+pub use transport::MaybeTlsStream;
 
 use crate::handshake::{ClientHandshakeError, Rejection};
 use crate::protocol::{ProtocolError, SendError};
@@ -71,7 +78,7 @@ pub enum Error {
     Refused(Rejection),
     /// Client side: the server's answer was not a valid upgrade.
     Handshake(ClientHandshakeError),
-    /// Client side: the URL is not a usable `ws://` URL.
+    /// Client side: the URL is not a usable `ws://` or `wss://` URL.
     Url(String),
 }
 

@@ -92,6 +92,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         &self.conn
     }
 
+    /// The protocol connection, to queue frames the next write sends.
+    pub(super) fn connection_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
     /// The transport.
     pub fn get_ref(&self) -> &S {
         &self.io
@@ -145,7 +150,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     }
 
     /// Reads until an event comes, and hands it to `on_event` (taken once).
-    fn poll_event<R, F: FnOnce(Event<'_>, &mut Sender<'_>) -> R>(
+    pub(super) fn poll_event<R, F: FnOnce(Event<'_>, &mut Sender<'_>) -> R>(
         &mut self,
         cx: &mut Context<'_>,
         on_event: &mut Option<F>,
@@ -269,7 +274,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     }
 
     /// Writes the queued output until it is all written, then flushes.
-    fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+    pub(super) fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         loop {
             let out = self.conn.poll_transmit();
             if out.is_empty() {
@@ -301,7 +306,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
 
     /// Ready to queue another message: the output is under the high-water
     /// mark, or written down below it.
-    fn poll_room(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+    pub(super) fn poll_room(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         while self.conn.buffered_amount() > HIGH_WATER {
             let out = self.conn.poll_transmit();
             let written = ready!(Pin::new(&mut self.io).poll_write(cx, out))?;
@@ -315,7 +320,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
 
     /// Queues one owned event as a frame: a message, a ping or pong, a close
     /// or a fragment.
-    fn queue(&mut self, item: OwnedEvent) -> Result<(), Error> {
+    pub(super) fn queue(&mut self, item: OwnedEvent) -> Result<(), Error> {
         use crate::frame::Opcode;
         let mut tx = self.conn.sender();
         match item {
