@@ -43,7 +43,7 @@ rustup component list --installed | grep -q '^clippy' || rustup component add cl
 
 step "format and lints ($(elapsed))"
 cargo fmt --all -- --check
-cargo clippy --all-targets --features cli,axum,tokio-tls -- -D warnings
+cargo clippy --all-targets --features cli,axum,tokio-tls,socketio -- -D warnings
 # The library alone stays lean: none of the command line's dependencies.
 if cargo tree -e normal --prefix none | grep -E '^(ctrlc|env_logger|indicatif|hdrhistogram) '; then
     echo "FAILED: the library's default features pull in the command line's dependencies"
@@ -54,12 +54,12 @@ RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps --all-features
 RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps --no-default-features
 
 step "x86_64: unit, property and integration tests ($(elapsed))"
-bounded 1800 cargo test --all-targets --features cli,axum,tokio-tls
-bounded 900 cargo test --doc --features axum,tokio-tls
+bounded 1800 cargo test --all-targets --features cli,axum,tokio-tls,socketio
+bounded 900 cargo test --doc --features axum,tokio-tls,socketio
 
 # The dispatch picks the widest kernel; run the protocol and kernel suites
 # again with each narrower path forced process-wide, asserting it was used.
-for kernel in $(cargo run -q --features cli,axum,tokio-tls --bin simdws -- kernels); do
+for kernel in $(cargo run -q --features cli,axum,tokio-tls,socketio --bin simdws -- kernels); do
     step "x86_64 with SIMDWS_KERNEL=$kernel ($(elapsed))"
     SIMDWS_KERNEL=$kernel SIMDWS_EXPECT_KERNEL=$kernel \
         bounded 600 cargo test -q --test mask_equivalence --test protocol

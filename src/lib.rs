@@ -59,11 +59,15 @@
 
 #[cfg(feature = "deflate")]
 pub mod deflate;
+#[cfg(feature = "socketio")]
+pub mod engineio;
 pub mod frame;
 pub mod handshake;
 pub mod http;
 pub mod mask;
 pub mod protocol;
+#[cfg(feature = "socketio")]
+pub mod socketio;
 pub mod utf8;
 
 #[cfg(feature = "net")]

@@ -1,0 +1,440 @@
+//! Socket.IO v5 packets, the text inside an Engine.IO message:
+//!
+//! ```text
+//! <type>[<attachments>-][<namespace>,][<ack id>][<JSON data>]
+//! 2["chat",{"text":"hi"}]        an event on "/"
+//! 0/admin,{"token":"123"}        a CONNECT to "/admin" with an auth payload
+//! 2/admin,12["ask",1]            an event on "/admin" asking for ack 12
+//! 3/admin,12["answer"]           the ack for it
+//! 51-["file",{"_placeholder":true,"num":0}]   an event with one binary attachment
+//! ```
+//!
+//! The namespace may end without its comma when nothing follows
+//! (`0/random`). Anything that breaks the grammar or the payload rules
+//! (an event's data is an array starting with a name that is not reserved;
+//! an ack's is an array; a CONNECT's is an object) is a parse error, and
+//! the reference server closes the session on one.
+
+use std::fmt;
+
+use serde_json::Value;
+
+/// At most this many binary attachments per packet (socket.io-parser's
+/// default since 4.2.6): each is held until the packet is complete.
+pub const MAX_ATTACHMENTS: usize = 10;
+
+/// Event names a client may not emit: the server's own lifecycle events.
+pub const RESERVED_EVENTS: [&str; 6] = [
+    "connect",
+    "connect_error",
+    "disconnect",
+    "disconnecting",
+    "newListener",
+    "removeListener",
+];
+
+/// The packet types of Socket.IO v5.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PacketKind {
+    /// `0`: join a namespace (client), or the answer with the socket id.
+    Connect,
+    /// `1`: leave a namespace.
+    Disconnect,
+    /// `2`: an event with JSON arguments.
+    Event,
+    /// `3`: the answer to an event that asked for one.
+    Ack,
+    /// `4`: a CONNECT refused, with why.
+    ConnectError,
+    /// `5`: an event whose arguments hold binary attachments.
+    BinaryEvent,
+    /// `6`: an ack whose arguments hold binary attachments.
+    BinaryAck,
+}
+
+impl PacketKind {
+    fn from_digit(c: u8) -> Option<Self> {
+        Some(match c {
+            b'0' => PacketKind::Connect,
+            b'1' => PacketKind::Disconnect,
+            b'2' => PacketKind::Event,
+            b'3' => PacketKind::Ack,
+            b'4' => PacketKind::ConnectError,
+            b'5' => PacketKind::BinaryEvent,
+            b'6' => PacketKind::BinaryAck,
+            _ => return None,
+        })
+    }
+
+    fn digit(self) -> char {
+        match self {
+            PacketKind::Connect => '0',
+            PacketKind::Disconnect => '1',
+            PacketKind::Event => '2',
+            PacketKind::Ack => '3',
+            PacketKind::ConnectError => '4',
+            PacketKind::BinaryEvent => '5',
+            PacketKind::BinaryAck => '6',
+        }
+    }
+
+    /// Binary attachments follow this packet.
+    pub fn is_binary(self) -> bool {
+        matches!(self, PacketKind::BinaryEvent | PacketKind::BinaryAck)
+    }
+}
+
+/// One Socket.IO packet.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Packet {
+    /// What the packet is.
+    pub kind: PacketKind,
+    /// The namespace, `/` unless named.
+    pub nsp: String,
+    /// The ack id: asked for on an event, answered on an ack.
+    pub id: Option<u64>,
+    /// The JSON payload; binary arguments stand in it as placeholders.
+    pub data: Option<Value>,
+    /// How many binary attachments follow (binary kinds only).
+    pub attachments: usize,
+}
+
+/// Why a text is not a valid Socket.IO packet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ParseError {
+    /// Empty, or the first character is not a packet type.
+    UnknownType,
+    /// A binary packet without a well-formed `<count>-`.
+    BadAttachmentCount,
+    /// More attachments than [`MAX_ATTACHMENTS`].
+    TooManyAttachments(usize),
+    /// An ack id too large to be one.
+    BadAckId,
+    /// The data is not JSON.
+    BadJson,
+    /// The data breaks the rules of the packet's type.
+    InvalidPayload(PacketKind),
+    /// A placeholder names an attachment the packet does not have.
+    BadPlaceholder,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParseError::UnknownType => f.write_str("unknown packet type"),
+            ParseError::BadAttachmentCount => f.write_str("illegal attachment count"),
+            ParseError::TooManyAttachments(n) => {
+                write!(f, "{n} attachments, more than {MAX_ATTACHMENTS}")
+            }
+            ParseError::BadAckId => f.write_str("ack id out of range"),
+            ParseError::BadJson => f.write_str("data is not JSON"),
+            ParseError::InvalidPayload(kind) => write!(f, "invalid payload for {kind:?}"),
+            ParseError::BadPlaceholder => f.write_str("placeholder for a missing attachment"),
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+impl Packet {
+    /// A packet on namespace `nsp` with `data`.
+    pub fn new(kind: PacketKind, nsp: &str, data: Option<Value>) -> Self {
+        Packet {
+            kind,
+            nsp: nsp.to_owned(),
+            id: None,
+            data,
+            attachments: 0,
+        }
+    }
+
+    /// Parses the text of an Engine.IO message.
+    pub fn parse(text: &str) -> Result<Self, ParseError> {
+        let bytes = text.as_bytes();
+        let kind = bytes
+            .first()
+            .and_then(|&c| PacketKind::from_digit(c))
+            .ok_or(ParseError::UnknownType)?;
+        let mut at = 1;
+
+        let mut attachments = 0;
+        if kind.is_binary() {
+            let digits = count_digits(&bytes[at..]);
+            if digits == 0 || bytes.get(at + digits) != Some(&b'-') {
+                return Err(ParseError::BadAttachmentCount);
+            }
+            // More than 19 digits would overflow: it is too many either way.
+            attachments = text[at..at + digits].parse().unwrap_or(usize::MAX);
+            if attachments > MAX_ATTACHMENTS {
+                return Err(ParseError::TooManyAttachments(attachments));
+            }
+            at += digits + 1;
+        }
+
+        let mut nsp = "/";
+        if bytes.get(at) == Some(&b'/') {
+            let end = memchr::memchr(b',', &bytes[at..]).map_or(bytes.len(), |i| at + i);
+            nsp = &text[at..end];
+            at = (end + 1).min(bytes.len());
+        }
+
+        let mut id = None;
+        let digits = count_digits(&bytes[at..]);
+        if digits > 0 {
+            id = Some(
+                text[at..at + digits]
+                    .parse()
+                    .map_err(|_| ParseError::BadAckId)?,
+            );
+            at += digits;
+        }
+
+        let data = match &text[at..] {
+            "" => None,
+            json => Some(serde_json::from_str(json).map_err(|_| ParseError::BadJson)?),
+        };
+        let packet = Packet {
+            kind,
+            nsp: nsp.to_owned(),
+            id,
+            data,
+            attachments,
+        };
+        packet.check_payload()?;
+        Ok(packet)
+    }
+
+    /// The payload rules of each type (socket.io-parser's, with the data
+    /// required where the type means nothing without it).
+    fn check_payload(&self) -> Result<(), ParseError> {
+        let valid = match (self.kind, &self.data) {
+            (PacketKind::Connect, None) => true,
+            (PacketKind::Connect, Some(data)) => data.is_object(),
+            (PacketKind::Disconnect, data) => data.is_none(),
+            (PacketKind::ConnectError, Some(data)) => data.is_object() || data.is_string(),
+            (PacketKind::Event | PacketKind::BinaryEvent, Some(Value::Array(args))) => {
+                match args.first() {
+                    Some(Value::String(name)) => !RESERVED_EVENTS.contains(&name.as_str()),
+                    Some(Value::Number(_)) => true,
+                    _ => false,
+                }
+            }
+            (PacketKind::Ack | PacketKind::BinaryAck, Some(data)) => data.is_array(),
+            _ => false,
+        };
+        if !valid {
+            return Err(ParseError::InvalidPayload(self.kind));
+        }
+        if self.kind.is_binary() {
+            if let Some(data) = &self.data {
+                check_placeholders(data, self.attachments)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The packet as the text of an Engine.IO message.
+    pub fn encode(&self) -> String {
+        let mut out = String::with_capacity(16);
+        out.push(self.kind.digit());
+        if self.kind.is_binary() {
+            out.push_str(&self.attachments.to_string());
+            out.push('-');
+        }
+        if self.nsp != "/" {
+            out.push_str(&self.nsp);
+            out.push(',');
+        }
+        if let Some(id) = self.id {
+            out.push_str(&id.to_string());
+        }
+        if let Some(data) = &self.data {
+            out.push_str(&data.to_string());
+        }
+        out
+    }
+}
+
+fn count_digits(bytes: &[u8]) -> usize {
+    bytes.iter().take_while(|b| b.is_ascii_digit()).count()
+}
+
+/// The placeholder standing for attachment `num` in a packet's data.
+pub fn placeholder(num: usize) -> Value {
+    serde_json::json!({ "_placeholder": true, "num": num })
+}
+
+/// The attachment a value stands for, if it is a placeholder.
+pub fn placeholder_num(value: &Value) -> Option<u64> {
+    let object = value.as_object()?;
+    if object.get("_placeholder")? != &Value::Bool(true) {
+        return None;
+    }
+    object.get("num")?.as_u64()
+}
+
+/// Every placeholder in `data`, however deep, names one of `attachments`.
+fn check_placeholders(data: &Value, attachments: usize) -> Result<(), ParseError> {
+    if let Some(num) = placeholder_num(data) {
+        return if num < attachments as u64 {
+            Ok(())
+        } else {
+            Err(ParseError::BadPlaceholder)
+        };
+    }
+    match data {
+        Value::Array(items) => items
+            .iter()
+            .try_for_each(|item| check_placeholders(item, attachments)),
+        Value::Object(fields) => fields
+            .values()
+            .try_for_each(|field| check_placeholders(field, attachments)),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(text: &str) -> Packet {
+        Packet::parse(text).unwrap_or_else(|e| panic!("{text:?}: {e}"))
+    }
+
+    #[test]
+    fn connects_with_and_without_a_namespace_and_a_payload() {
+        let main = parse("0");
+        assert_eq!(
+            (main.kind, main.nsp.as_str(), &main.data),
+            (PacketKind::Connect, "/", &None)
+        );
+        assert_eq!(
+            parse(r#"0{"token":"123"}"#).data,
+            Some(json!({"token": "123"}))
+        );
+        assert_eq!(parse("0/custom,").nsp, "/custom");
+        let custom = parse(r#"0/custom,{"token":"123"}"#);
+        assert_eq!(custom.nsp, "/custom");
+        assert_eq!(custom.data, Some(json!({"token": "123"})));
+        // No trailing comma when nothing follows.
+        assert_eq!(parse("0/random").nsp, "/random");
+        assert_eq!(parse("1/custom").nsp, "/custom");
+        // A CONNECT's payload must be an object.
+        assert_eq!(
+            Packet::parse(r#"0"token""#),
+            Err(ParseError::InvalidPayload(PacketKind::Connect))
+        );
+    }
+
+    #[test]
+    fn events_and_acks_carry_their_ids() {
+        let event = parse(r#"2["message",1,"2",{"3":[true]}]"#);
+        assert_eq!(event.kind, PacketKind::Event);
+        assert_eq!(event.id, None);
+        assert_eq!(event.data, Some(json!(["message", 1, "2", {"3": [true]}])));
+        let asking = parse(r#"2456["message-with-ack",1]"#);
+        assert_eq!(asking.id, Some(456));
+        let ack = parse(r#"3/admin,456[1,"2",{"3":[false]}]"#);
+        assert_eq!(
+            (ack.kind, ack.nsp.as_str(), ack.id),
+            (PacketKind::Ack, "/admin", Some(456))
+        );
+        // An event named by a number is allowed, as the reference allows it.
+        assert_eq!(parse("2[7]").data, Some(json!([7])));
+    }
+
+    #[test]
+    fn binary_packets_count_their_attachments() {
+        let text = r#"52-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#;
+        let packet = parse(text);
+        assert_eq!(
+            (packet.kind, packet.attachments),
+            (PacketKind::BinaryEvent, 2)
+        );
+        assert_eq!(packet.encode(), text);
+        let ack = parse(r#"61-/admin,789[{"_placeholder":true,"num":0}]"#);
+        assert_eq!(
+            (ack.kind, ack.attachments, ack.id),
+            (PacketKind::BinaryAck, 1, Some(789))
+        );
+        assert_eq!(ack.nsp, "/admin");
+    }
+
+    #[test]
+    fn what_the_reference_refuses_is_refused() {
+        let cases = [
+            ("", ParseError::UnknownType),
+            ("abc", ParseError::UnknownType),
+            ("7[]", ParseError::UnknownType),
+            ("2{}", ParseError::InvalidPayload(PacketKind::Event)),
+            (r#"2abc["message"]"#, ParseError::BadJson),
+            ("2[]", ParseError::InvalidPayload(PacketKind::Event)),
+            (
+                r#"2["disconnect"]"#,
+                ParseError::InvalidPayload(PacketKind::Event),
+            ),
+            ("2", ParseError::InvalidPayload(PacketKind::Event)),
+            ("3{}", ParseError::InvalidPayload(PacketKind::Ack)),
+            ("1{}", ParseError::InvalidPayload(PacketKind::Disconnect)),
+            ("4[1]", ParseError::InvalidPayload(PacketKind::ConnectError)),
+            (r#"5["a"]"#, ParseError::BadAttachmentCount),
+            (r#"5x-["a"]"#, ParseError::BadAttachmentCount),
+            (r#"511-["a"]"#, ParseError::TooManyAttachments(11)),
+            (
+                r#"599999999999999999999999-["a"]"#,
+                ParseError::TooManyAttachments(usize::MAX),
+            ),
+            (
+                r#"51-["a",{"_placeholder":true,"num":1}]"#,
+                ParseError::BadPlaceholder,
+            ),
+            (r#"299999999999999999999999["a"]"#, ParseError::BadAckId),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(Packet::parse(text), Err(expected), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn encoding_then_parsing_gives_the_packet_back() {
+        let packets = [
+            Packet::new(PacketKind::Connect, "/", Some(json!({"sid": "abc"}))),
+            Packet::new(PacketKind::Connect, "/admin", None),
+            Packet::new(PacketKind::Disconnect, "/admin", None),
+            Packet::new(
+                PacketKind::ConnectError,
+                "/x",
+                Some(json!({"message": "Invalid namespace"})),
+            ),
+            Packet {
+                id: Some(12),
+                ..Packet::new(PacketKind::Event, "/", Some(json!(["ask", 1, null])))
+            },
+            Packet {
+                id: Some(0),
+                ..Packet::new(PacketKind::Ack, "/chat", Some(json!([])))
+            },
+            Packet {
+                attachments: 1,
+                ..Packet::new(
+                    PacketKind::BinaryEvent,
+                    "/",
+                    Some(json!(["f", placeholder(0)])),
+                )
+            },
+        ];
+        for packet in packets {
+            assert_eq!(Packet::parse(&packet.encode()), Ok(packet.clone()));
+        }
+        assert_eq!(
+            Packet::new(
+                PacketKind::ConnectError,
+                "/x",
+                Some(json!({"message": "Invalid namespace"}))
+            )
+            .encode(),
+            r#"4/x,{"message":"Invalid namespace"}"#
+        );
+    }
+}
