@@ -1,8 +1,12 @@
 //! Socket.IO v5 (feature `socketio`): events, acknowledgements, namespaces
-//! and binary attachments over [`crate::engineio`]. So far its packet
-//! codec; the namespaces, rooms and the application API are built on it
-//! next.
+//! and binary attachments over [`crate::engineio`]. So far sans-IO: the
+//! packet codec, and the [`Client`] state of one session (namespaces
+//! joined, attachments put back together, ack ids, the connect timeout).
+//! The server API (namespaces with handlers, rooms) and the engine's
+//! driver are built on them next.
 
+pub mod client;
 pub mod packet;
 
+pub use client::{Client, ClientClose, ClientEvent, Outgoing};
 pub use packet::{Packet, PacketKind, ParseError, MAX_ATTACHMENTS};

@@ -1,0 +1,333 @@
+//! The Socket.IO side of one Engine.IO session, sans-IO: the namespaces a
+//! client joined, packets with binary attachments put back together, the
+//! server's ack ids, and the connect timeout.
+//!
+//! Engine.IO messages go in ([`Client::on_text`], [`Client::on_binary`]);
+//! what the application must decide or handle comes out as
+//! [`ClientEvent`]s; what goes to the client comes out as Engine.IO
+//! messages ([`Client::poll_transmit`]). Whether a namespace exists, and
+//! whether a client may join it, is the application's call
+//! ([`Client::accept`], [`Client::refuse`]).
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::packet::{Packet, PacketKind};
+
+/// An Engine.IO message for the client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outgoing {
+    /// A text message (a Socket.IO packet).
+    Text(String),
+    /// A binary message (an attachment of the packet before it).
+    Binary(Vec<u8>),
+}
+
+/// What the client did, for the application.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ClientEvent {
+    /// The client asks to join `nsp`, with its auth payload: answer with
+    /// [`Client::accept`] or [`Client::refuse`].
+    Connect {
+        /// The namespace.
+        nsp: String,
+        /// The `auth` object the client sent, if any.
+        auth: Option<Value>,
+    },
+    /// An event on a joined namespace.
+    Event {
+        /// The namespace.
+        nsp: String,
+        /// The event's name first, then its arguments; binary arguments
+        /// are placeholders for `binary`.
+        data: Vec<Value>,
+        /// The attachments, in placeholder order.
+        binary: Vec<Vec<u8>>,
+        /// The client wants an answer with this id ([`Client::ack`]).
+        ack: Option<u64>,
+    },
+    /// The answer to an event the server emitted asking for one.
+    Ack {
+        /// The namespace.
+        nsp: String,
+        /// The id [`Client::emit`] returned.
+        id: u64,
+        /// The answer's arguments.
+        data: Vec<Value>,
+        /// Its attachments.
+        binary: Vec<Vec<u8>>,
+    },
+    /// The client left `nsp`.
+    Disconnect {
+        /// The namespace.
+        nsp: String,
+    },
+    /// The session must end: the client broke the protocol, or joined no
+    /// namespace in time.
+    Close(ClientClose),
+}
+
+/// Why the Socket.IO layer ends a session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientClose {
+    /// A packet that does not parse, or that makes no sense where it came.
+    ParseError(String),
+    /// No namespace joined within the connect timeout.
+    ConnectTimeout,
+}
+
+/// A joined namespace.
+#[derive(Debug)]
+struct Joined {
+    /// The Socket.IO id given to the client (not the Engine.IO sid).
+    sid: String,
+    /// The next id for an ack the server asks for.
+    next_ack: u64,
+}
+
+/// A packet whose binary attachments are still arriving.
+#[derive(Debug)]
+struct Awaiting {
+    packet: Packet,
+    binary: Vec<Vec<u8>>,
+}
+
+/// The Socket.IO state of one session; see the module docs.
+#[derive(Debug)]
+pub struct Client {
+    joined: HashMap<String, Joined>,
+    /// Asked to join, not yet answered.
+    pending: Vec<String>,
+    awaiting: Option<Awaiting>,
+    connect_deadline: Option<Instant>,
+    out: VecDeque<Outgoing>,
+    events: VecDeque<ClientEvent>,
+    closed: bool,
+}
+
+impl Client {
+    /// A client whose Engine.IO session opened at `now`; it must join a
+    /// namespace within `connect_timeout` (Node's default: 45 s).
+    pub fn new(connect_timeout: Duration, now: Instant) -> Self {
+        Client {
+            joined: HashMap::new(),
+            pending: Vec::new(),
+            awaiting: None,
+            connect_deadline: Some(now + connect_timeout),
+            out: VecDeque::new(),
+            events: VecDeque::new(),
+            closed: false,
+        }
+    }
+
+    /// The Socket.IO id of the client on `nsp`, once joined.
+    pub fn sid(&self, nsp: &str) -> Option<&str> {
+        self.joined.get(nsp).map(|joined| joined.sid.as_str())
+    }
+
+    // ----- in ----------------------------------------------------------------
+
+    /// A text message from the client: a Socket.IO packet.
+    pub fn on_text(&mut self, text: &str) {
+        if self.closed {
+            return;
+        }
+        if self.awaiting.is_some() {
+            return self.fail("a packet came before the attachments of the last one".into());
+        }
+        match Packet::parse(text) {
+            Ok(packet) if packet.attachments > 0 => {
+                self.awaiting = Some(Awaiting {
+                    binary: Vec::with_capacity(packet.attachments),
+                    packet,
+                })
+            }
+            Ok(packet) => self.on_packet(packet, Vec::new()),
+            Err(e) => self.fail(e.to_string()),
+        }
+    }
+
+    /// A binary message from the client: an attachment of the packet
+    /// before it.
+    pub fn on_binary(&mut self, data: &[u8]) {
+        if self.closed {
+            return;
+        }
+        let Some(awaiting) = self.awaiting.as_mut() else {
+            return self.fail("an attachment with no packet".into());
+        };
+        awaiting.binary.push(data.to_vec());
+        if awaiting.binary.len() == awaiting.packet.attachments {
+            let Awaiting { packet, binary } = self.awaiting.take().expect("just matched");
+            self.on_packet(packet, binary);
+        }
+    }
+
+    fn on_packet(&mut self, packet: Packet, binary: Vec<Vec<u8>>) {
+        let Packet {
+            kind,
+            nsp,
+            id,
+            data,
+            ..
+        } = packet;
+        let joined = self.joined.contains_key(&nsp);
+        let args = |data: Option<Value>| match data {
+            Some(Value::Array(args)) => args,
+            _ => Vec::new(),
+        };
+        match kind {
+            PacketKind::Connect if !joined && !self.pending.contains(&nsp) => {
+                self.pending.push(nsp.clone());
+                self.events
+                    .push_back(ClientEvent::Connect { nsp, auth: data });
+            }
+            PacketKind::Disconnect if joined => {
+                self.joined.remove(&nsp);
+                self.events.push_back(ClientEvent::Disconnect { nsp });
+            }
+            PacketKind::Event | PacketKind::BinaryEvent if joined => {
+                self.events.push_back(ClientEvent::Event {
+                    nsp,
+                    data: args(data),
+                    binary,
+                    ack: id,
+                });
+            }
+            PacketKind::Ack | PacketKind::BinaryAck if joined => match id {
+                Some(id) => self.events.push_back(ClientEvent::Ack {
+                    nsp,
+                    id,
+                    data: args(data),
+                    binary,
+                }),
+                None => self.fail("an ack without an id".into()),
+            },
+            _ => self.fail(format!("{kind:?} on namespace {nsp} in the wrong state")),
+        }
+    }
+
+    fn fail(&mut self, why: String) {
+        self.closed = true;
+        self.awaiting = None;
+        self.events
+            .push_back(ClientEvent::Close(ClientClose::ParseError(why)));
+    }
+
+    // ----- the application's answers and sends ------------------------------
+
+    /// Lets the client join `nsp` under the Socket.IO id `sid`: it gets
+    /// `40<nsp>,{"sid":...}`.
+    pub fn accept(&mut self, nsp: &str, sid: String) {
+        self.pending.retain(|pending| pending != nsp);
+        self.connect_deadline = None;
+        let reply = Packet::new(
+            PacketKind::Connect,
+            nsp,
+            Some(serde_json::json!({ "sid": sid })),
+        );
+        self.send(reply, Vec::new());
+        self.joined
+            .insert(nsp.to_owned(), Joined { sid, next_ack: 0 });
+    }
+
+    /// Refuses to let the client join `nsp`, telling it why (an object,
+    /// as `{"message":"Invalid namespace"}`).
+    pub fn refuse(&mut self, nsp: &str, why: Value) {
+        self.pending.retain(|pending| pending != nsp);
+        self.send(
+            Packet::new(PacketKind::ConnectError, nsp, Some(why)),
+            Vec::new(),
+        );
+    }
+
+    /// Emits `event` with `args` on a joined namespace, with `binary`
+    /// attachments for the placeholders in `args`. With `ack`, returns the
+    /// id the answer will carry. `None` when the client is not on `nsp`.
+    pub fn emit(
+        &mut self,
+        nsp: &str,
+        event: &str,
+        args: Vec<Value>,
+        binary: Vec<Vec<u8>>,
+        ack: bool,
+    ) -> Option<Option<u64>> {
+        let joined = self.joined.get_mut(nsp)?;
+        let id = ack.then(|| {
+            let id = joined.next_ack;
+            joined.next_ack += 1;
+            id
+        });
+        let mut data = Vec::with_capacity(1 + args.len());
+        data.push(Value::String(event.to_owned()));
+        data.extend(args);
+        let kind = if binary.is_empty() {
+            PacketKind::Event
+        } else {
+            PacketKind::BinaryEvent
+        };
+        let packet = Packet {
+            id,
+            ..Packet::new(kind, nsp, Some(Value::Array(data)))
+        };
+        self.send(packet, binary);
+        Some(id)
+    }
+
+    /// Answers the client's event that asked for ack `id`.
+    pub fn ack(&mut self, nsp: &str, id: u64, args: Vec<Value>, binary: Vec<Vec<u8>>) {
+        let kind = if binary.is_empty() {
+            PacketKind::Ack
+        } else {
+            PacketKind::BinaryAck
+        };
+        let packet = Packet {
+            id: Some(id),
+            ..Packet::new(kind, nsp, Some(Value::Array(args)))
+        };
+        self.send(packet, binary);
+    }
+
+    /// Makes the client leave `nsp` (it gets `41<nsp>`).
+    pub fn disconnect(&mut self, nsp: &str) {
+        if self.joined.remove(nsp).is_some() {
+            self.send(Packet::new(PacketKind::Disconnect, nsp, None), Vec::new());
+        }
+    }
+
+    fn send(&mut self, mut packet: Packet, binary: Vec<Vec<u8>>) {
+        packet.attachments = binary.len();
+        self.out.push_back(Outgoing::Text(packet.encode()));
+        self.out.extend(binary.into_iter().map(Outgoing::Binary));
+    }
+
+    // ----- out ----------------------------------------------------------------
+
+    /// The next Engine.IO message for the client. A packet's attachments
+    /// follow it directly, so they go in the same flush.
+    pub fn poll_transmit(&mut self) -> Option<Outgoing> {
+        self.out.pop_front()
+    }
+
+    /// The next thing the application must handle.
+    pub fn poll_event(&mut self) -> Option<ClientEvent> {
+        self.events.pop_front()
+    }
+
+    /// When the connect timeout falls due (until a namespace is joined).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.connect_deadline
+    }
+
+    /// Ends the session when no namespace was joined in time.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.connect_deadline.is_some_and(|at| at <= now) && !self.closed {
+            self.connect_deadline = None;
+            self.closed = true;
+            self.events
+                .push_back(ClientEvent::Close(ClientClose::ConnectTimeout));
+        }
+    }
+}
