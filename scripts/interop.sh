@@ -2,7 +2,8 @@
 # Real peers nobody here wrote, both directions, plus the browser:
 #   Python `websockets` and npm `ws` clients against `simdws serve`;
 #   our client against their echo servers;
-#   Debian's Chromium (through npm playwright-core) against serve's page.
+#   Debian's Chromium (through npm playwright-core) against serve's page;
+#   the official socket.io-client against examples/socketio_echo.
 # Installs pinned versions when missing: a venv under target/, npm packages
 # into target/interop-node, Debian's chromium. Fails loudly if it cannot.
 set -euo pipefail
@@ -11,6 +12,7 @@ WEBSOCKETS_VERSION=17.4
 WS_VERSION=8.23.0
 PLAYWRIGHT_VERSION=1.65.1
 WEBSOCKET_PKG_VERSION=1.0.35
+SOCKETIO_CLIENT_VERSION=4.8.4
 out=target/interop
 venv=target/interop-venv
 node_dir=target/interop-node
@@ -23,11 +25,12 @@ if ! "$venv/bin/python" -c "import websockets, sys; sys.exit(websockets.__versio
 fi
 if [ "$(node -p "require('./$node_dir/node_modules/ws/package.json').version" 2>/dev/null)" != "$WS_VERSION" ] \
    || [ "$(node -p "require('./$node_dir/node_modules/playwright-core/package.json').version" 2>/dev/null)" != "$PLAYWRIGHT_VERSION" ] \
-   || [ "$(node -p "require('./$node_dir/node_modules/websocket/package.json').version" 2>/dev/null)" != "$WEBSOCKET_PKG_VERSION" ]; then
+   || [ "$(node -p "require('./$node_dir/node_modules/websocket/package.json').version" 2>/dev/null)" != "$WEBSOCKET_PKG_VERSION" ] \
+   || [ "$(node -p "require('./$node_dir/node_modules/socket.io-client/package.json').version" 2>/dev/null)" != "$SOCKETIO_CLIENT_VERSION" ]; then
     command -v npm >/dev/null || { echo "FATAL: npm is needed for the interop tests"; exit 1; }
     mkdir -p "$node_dir"
     [ -f "$node_dir/package.json" ] || echo '{"private": true}' > "$node_dir/package.json"
-    (cd "$node_dir" && npm install --no-audit --no-fund --silent "ws@$WS_VERSION" "playwright-core@$PLAYWRIGHT_VERSION" "websocket@$WEBSOCKET_PKG_VERSION")
+    (cd "$node_dir" && npm install --no-audit --no-fund --silent "ws@$WS_VERSION" "playwright-core@$PLAYWRIGHT_VERSION" "websocket@$WEBSOCKET_PKG_VERSION" "socket.io-client@$SOCKETIO_CLIENT_VERSION")
 fi
 if ! command -v chromium >/dev/null; then
     as_root apt-get update -qq
@@ -38,6 +41,7 @@ export NODE_PATH="$PWD/$node_dir/node_modules"
 command -v curl >/dev/null || { as_root apt-get update -qq; DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq curl >/dev/null; }
 cargo build -q --release --features cli --bin simdws --example interop_client --example http_echo --example embed
 cargo build -q --release --features axum --example axum_echo
+cargo build -q --release --features socketio --example socketio_echo
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened"; return 1; }
@@ -147,3 +151,11 @@ wait_port "$port"
 profile=$(mktemp -d)
 node tests/interop/axum_echo_browser.cjs "ws://127.0.0.1:$port/" "$profile"
 rm -rf "$profile"
+
+# Socket.IO on the engine (examples/socketio_echo): the official
+# socket.io-client over WebSocket, long-polling, and polling upgraded.
+port=$(free_port)
+target/release/examples/socketio_echo --addr "127.0.0.1:$port" > "$out/socketio-echo.log" 2>&1 &
+pids+=($!)
+wait_port "$port"
+node tests/interop/socketio_client.cjs "http://127.0.0.1:$port"

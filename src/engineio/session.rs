@@ -264,6 +264,12 @@ impl Session {
         Ok(None)
     }
 
+    /// The held GET went away (its client closed the connection): the next
+    /// GET is not a second one at once.
+    pub fn poll_abandoned(&mut self) {
+        self.get_held = false;
+    }
+
     /// A polling POST's whole body. `Ok(())` is answered `ok`; an error
     /// with its status (and a malformed body ends the session).
     pub fn post(&mut self, body: &str, now: Instant) -> Result<(), EngineError> {

@@ -7,6 +7,10 @@
 
 pub mod client;
 pub mod packet;
+#[cfg(feature = "net")]
+pub mod server;
 
 pub use client::{Client, ClientClose, ClientEvent, Outgoing};
 pub use packet::{Packet, PacketKind, ParseError, MAX_ATTACHMENTS};
+#[cfg(feature = "net")]
+pub use server::{Ack, Socket, SocketIo, SocketIoConfig, SocketIoHandler};
