@@ -159,3 +159,11 @@ target/release/examples/socketio_echo --addr "127.0.0.1:$port" > "$out/socketio-
 pids+=($!)
 wait_port "$port"
 node tests/interop/socketio_client.cjs "http://127.0.0.1:$port"
+
+# Our own harness for the Socket.IO protocol suite's 32 cases, with the
+# suite's timings (--suite: ping every 300 ms, 200 ms timeout, 1 s to join).
+port=$(free_port)
+target/release/examples/socketio_echo --addr "127.0.0.1:$port" --suite > "$out/socketio-suite.log" 2>&1 &
+pids+=($!)
+wait_port "$port"
+node tests/interop/socketio_protocol.cjs "http://127.0.0.1:$port"

@@ -304,3 +304,12 @@ fn a_websocket_session_takes_packets_and_ends_on_bad_ones_or_a_close() {
     session.ws_closed();
     assert_eq!(session.closed(), Some(CloseReason::TransportClose));
 }
+
+#[test]
+fn a_server_close_on_websocket_sends_no_close_packet() {
+    let now = Instant::now();
+    let mut session = Session::new("w".into(), Transport::WebSocket, config(), now);
+    session.close();
+    assert_eq!(session.poll_ws(), None, "the WebSocket is just closed");
+    assert_eq!(session.closed(), Some(CloseReason::ForcedClose));
+}

@@ -163,11 +163,13 @@ impl Session {
         self.push(Packet::Binary(Cow::Owned(data.to_vec())));
     }
 
-    /// Ends the session from the server's side: the client gets a close
-    /// packet.
+    /// Ends the session from the server's side. On polling, the held GET
+    /// gets a close packet; a WebSocket is simply closed (as Node does).
     pub fn close(&mut self) {
         if self.closed.is_none() {
-            self.push(Packet::Close);
+            if self.transport == Transport::Polling {
+                self.push(Packet::Close);
+            }
             self.end(CloseReason::ForcedClose);
         }
     }

@@ -1,0 +1,363 @@
+// Our own harness for the cases of the Socket.IO protocol suite (the 32
+// cases of socket.io-protocol's test suite, written again from their
+// descriptions: the suite itself carries no licence). A raw client made of
+// fetch and npm `ws` talks to examples/socketio_echo --suite (ping every
+// 300 ms, 200 ms to answer, 1 s to join a namespace) and checks the bytes.
+//   node tests/interop/socketio_protocol.cjs http://127.0.0.1:PORT
+const assert = require("node:assert/strict");
+const WebSocket = require("ws");
+
+const base = process.argv[2];
+const wsBase = base.replace(/^http/, "ws");
+const PATH = "/socket.io/";
+const PING_INTERVAL = 300;
+const PING_TIMEOUT = 200;
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function get(query) {
+  return fetch(`${base}${PATH}?${query}`);
+}
+
+async function post(query, body) {
+  return fetch(`${base}${PATH}?${query}`, { method: "POST", body });
+}
+
+/** A polling session: its sid, after checking the open packet. */
+async function openPolling() {
+  const response = await get("EIO=4&transport=polling");
+  assert.equal(response.status, 200);
+  const body = await response.text();
+  assert.equal(body[0], "0");
+  return JSON.parse(body.slice(1)).sid;
+}
+
+/** A WebSocket whose messages queue up, read with next(). */
+function connect(query = "EIO=4&transport=websocket") {
+  const socket = new WebSocket(`${wsBase}${PATH}?${query}`);
+  socket.binaryType = "nodebuffer";
+  const queue = [];
+  const waiters = [];
+  let closed = false;
+  const push = (item) => (waiters.length ? waiters.shift()(item) : queue.push(item));
+  socket.on("message", (data, isBinary) => push(isBinary ? data : data.toString()));
+  socket.on("close", () => { closed = true; push({ closed: true }); });
+  socket.on("unexpected-response", (_, res) => { closed = true; push({ refused: res.statusCode }); });
+  socket.on("error", () => {});
+  const next = (ms = 2000) =>
+    queue.length
+      ? Promise.resolve(queue.shift())
+      : new Promise((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`nothing within ${ms} ms`)), ms);
+          waiters.push((item) => { clearTimeout(timer); resolve(item); });
+        });
+  const opened = new Promise((resolve) => {
+    socket.on("open", resolve);
+    socket.on("unexpected-response", resolve);
+  });
+  return { socket, next, opened, isClosed: () => closed };
+}
+
+/** The next message, after skipping pings (answered) when asked to. */
+async function nextSkippingPings(ws) {
+  for (;;) {
+    const message = await ws.next();
+    if (message === "2") {
+      ws.socket.send("3");
+      continue;
+    }
+    return message;
+  }
+}
+
+/** A WebSocket session: the open packet read. */
+async function openWebSocket() {
+  const ws = connect();
+  const open = await ws.next();
+  assert.equal(open[0], "0");
+  return ws;
+}
+
+/** A WebSocket session joined to the main namespace. */
+async function joined() {
+  const ws = await openWebSocket();
+  ws.socket.send("40");
+  assert.match(await ws.next(), /^40\{"sid":"[^"]+"\}$/);
+  assert.equal(await ws.next(), '42["auth",{}]');
+  return ws;
+}
+
+async function expectClosed(ws, ms = 2000) {
+  for (;;) {
+    const message = await ws.next(ms);
+    if (message && message.closed) return;
+  }
+}
+
+const cases = [];
+const test = (name, fn) => cases.push({ name, fn });
+
+// ---- Engine.IO: handshake over long-polling ----------------------------
+test("polling: opens a session with exactly the five keys", async () => {
+  const response = await get("EIO=4&transport=polling");
+  assert.equal(response.status, 200);
+  const body = await response.text();
+  assert.equal(body[0], "0");
+  const open = JSON.parse(body.slice(1));
+  assert.deepEqual(Object.keys(open).sort(), ["maxPayload", "pingInterval", "pingTimeout", "sid", "upgrades"]);
+  assert.deepEqual(open.upgrades, ["websocket"]);
+  assert.equal(open.pingInterval, PING_INTERVAL);
+  assert.equal(open.pingTimeout, PING_TIMEOUT);
+  assert.equal(open.maxPayload, 1000000);
+});
+test("polling: an invalid EIO is 400", async () => {
+  assert.equal((await get("transport=polling")).status, 400);
+  assert.equal((await get("EIO=abc&transport=polling")).status, 400);
+});
+test("polling: an invalid transport is 400", async () => {
+  assert.equal((await get("EIO=4")).status, 400);
+  assert.equal((await get("EIO=4&transport=abc")).status, 400);
+});
+test("polling: a new session by POST or PUT is 400", async () => {
+  assert.equal((await post("EIO=4&transport=polling", "")).status, 400);
+  const put = await fetch(`${base}${PATH}?EIO=4&transport=polling`, { method: "PUT" });
+  assert.equal(put.status, 400);
+});
+
+// ---- Engine.IO: handshake over WebSocket --------------------------------
+test("websocket: opens a session with no upgrades", async () => {
+  const ws = connect();
+  const open = await ws.next();
+  assert.equal(open[0], "0");
+  const packet = JSON.parse(open.slice(1));
+  assert.deepEqual(Object.keys(packet).sort(), ["maxPayload", "pingInterval", "pingTimeout", "sid", "upgrades"]);
+  assert.deepEqual(packet.upgrades, []);
+  ws.socket.close();
+});
+test("websocket: an invalid EIO is refused", async () => {
+  for (const query of ["transport=websocket", "EIO=abc&transport=websocket"]) {
+    const ws = connect(query);
+    assert.deepEqual(await ws.next(), { refused: 400 });
+  }
+});
+test("websocket: an invalid transport is refused", async () => {
+  for (const query of ["EIO=4", "EIO=4&transport=abc"]) {
+    const ws = connect(query);
+    assert.deepEqual(await ws.next(), { refused: 400 });
+  }
+});
+
+// ---- Engine.IO: heartbeat -------------------------------------------------
+test("polling: pings come an interval apart and pongs keep the session", async () => {
+  const sid = await openPolling();
+  for (let i = 0; i < 3; i++) {
+    const started = Date.now();
+    const response = await get(`EIO=4&transport=polling&sid=${sid}`);
+    assert.equal(await response.text(), "2");
+    assert.ok(Date.now() - started >= PING_INTERVAL - 50, "a ping came early");
+    assert.equal(await (await post(`EIO=4&transport=polling&sid=${sid}`, "3")).text(), "ok");
+  }
+});
+test("polling: no pong closes the session after the timeout", async () => {
+  const sid = await openPolling();
+  await sleep(PING_INTERVAL + PING_TIMEOUT + 100);
+  assert.equal((await get(`EIO=4&transport=polling&sid=${sid}`)).status, 400);
+});
+test("websocket: pings come an interval apart and pongs keep the session", async () => {
+  const ws = await openWebSocket();
+  for (let i = 0; i < 3; i++) {
+    assert.equal(await ws.next(), "2");
+    ws.socket.send("3");
+  }
+  assert.equal(ws.isClosed(), false);
+  ws.socket.close();
+});
+test("websocket: no pong closes the session after the timeout", async () => {
+  const ws = await openWebSocket();
+  assert.equal(await ws.next(), "2");
+  await expectClosed(ws, PING_TIMEOUT + 500);
+});
+
+// ---- Engine.IO: close -------------------------------------------------------
+test("polling: a close packet answers the held GET with a noop and ends the session", async () => {
+  const sid = await openPolling();
+  const held = get(`EIO=4&transport=polling&sid=${sid}`);
+  await sleep(20);
+  const closing = await post(`EIO=4&transport=polling&sid=${sid}`, "1");
+  assert.equal(closing.status, 200);
+  assert.equal(await (await held).text(), "6");
+  assert.equal((await get(`EIO=4&transport=polling&sid=${sid}`)).status, 400);
+});
+test("websocket: a close packet ends the session", async () => {
+  const ws = await openWebSocket();
+  ws.socket.send("1");
+  await expectClosed(ws);
+});
+
+// ---- Engine.IO: upgrade -------------------------------------------------------
+async function upgraded() {
+  const sid = await openPolling();
+  const ws = connect(`EIO=4&transport=websocket&sid=${sid}`);
+  await ws.opened;
+  ws.socket.send("2probe");
+  assert.equal(await ws.next(), "3probe");
+  // A GET while the client moves over is let go at once.
+  const during = await get(`EIO=4&transport=polling&sid=${sid}`);
+  assert.equal(await during.text(), "6");
+  ws.socket.send("5");
+  return { sid, ws };
+}
+test("upgrade: polling moves to WebSocket through the probe", async () => {
+  const { ws } = await upgraded();
+  ws.socket.send("40");
+  assert.match(await nextSkippingPings(ws), /^40\{"sid":/);
+  ws.socket.close();
+});
+test("upgrade: polling with the same sid is refused afterwards", async () => {
+  const { sid, ws } = await upgraded();
+  await sleep(20);
+  assert.equal((await get(`EIO=4&transport=polling&sid=${sid}`)).status, 400);
+  ws.socket.close();
+});
+test("upgrade: a second WebSocket with the same sid is refused", async () => {
+  const { sid, ws } = await upgraded();
+  await sleep(20);
+  const second = connect(`EIO=4&transport=websocket&sid=${sid}`);
+  const first = await second.next();
+  assert.ok(first.refused === 400 || first.closed, `got ${JSON.stringify(first)}`);
+  ws.socket.close();
+});
+
+// ---- Socket.IO: connect -----------------------------------------------------------
+test("connect: the main namespace answers with only a sid, then auth", async () => {
+  const ws = await openWebSocket();
+  ws.socket.send("40");
+  const reply = await ws.next();
+  assert.equal(reply.slice(0, 2), "40");
+  assert.deepEqual(Object.keys(JSON.parse(reply.slice(2))), ["sid"]);
+  assert.equal(await ws.next(), '42["auth",{}]');
+  ws.socket.close();
+});
+test("connect: the main namespace with an auth payload", async () => {
+  const ws = await openWebSocket();
+  ws.socket.send('40{"token":"123"}');
+  assert.match(await ws.next(), /^40\{"sid":/);
+  assert.equal(await ws.next(), '42["auth",{"token":"123"}]');
+  ws.socket.close();
+});
+test("connect: a custom namespace", async () => {
+  const ws = await openWebSocket();
+  ws.socket.send("40/custom,");
+  assert.match(await ws.next(), /^40\/custom,\{"sid":"[^"]+"\}$/);
+  assert.equal(await ws.next(), '42/custom,["auth",{}]');
+  ws.socket.close();
+});
+test("connect: a custom namespace with an auth payload", async () => {
+  const ws = await openWebSocket();
+  ws.socket.send('40/custom,{"token":"abc"}');
+  assert.match(await ws.next(), /^40\/custom,\{"sid":/);
+  assert.equal(await ws.next(), '42/custom,["auth",{"token":"abc"}]');
+  ws.socket.close();
+});
+test("connect: an unknown namespace is refused", async () => {
+  const ws = await openWebSocket();
+  ws.socket.send("40/random");
+  assert.equal(await ws.next(), '44/random,{"message":"Invalid namespace"}');
+  ws.socket.close();
+});
+test("connect: an invalid handshake closes", async () => {
+  const ws = await openWebSocket();
+  ws.socket.send("4abc");
+  await expectClosed(ws);
+});
+test("connect: no handshake within the connect timeout closes", async () => {
+  const ws = await openWebSocket();
+  const started = Date.now();
+  for (;;) {
+    const message = await ws.next(3000);
+    if (message === "2") { ws.socket.send("3"); continue; }
+    assert.deepEqual(message, { closed: true });
+    break;
+  }
+  assert.ok(Date.now() - started >= 900, "closed before the connect timeout");
+});
+
+// ---- Socket.IO: disconnect ---------------------------------------------------------
+test("disconnect: leaving the main namespace keeps the connection", async () => {
+  const ws = await joined();
+  ws.socket.send("41");
+  assert.equal(await ws.next(), "2");
+  assert.equal(ws.isClosed(), false);
+  ws.socket.close();
+});
+test("disconnect: joining and leaving a custom namespace, the main one still answers", async () => {
+  const ws = await joined();
+  ws.socket.send("40/custom");
+  assert.match(await ws.next(), /^40\/custom,\{"sid":/);
+  assert.equal(await ws.next(), '42/custom,["auth",{}]');
+  ws.socket.send("41/custom");
+  ws.socket.send('42["message","after"]');
+  assert.equal(await nextSkippingPings(ws), '42["message-back","after"]');
+  ws.socket.close();
+});
+
+// ---- Socket.IO: messages ---------------------------------------------------------------
+test("message: a plain-text event is echoed", async () => {
+  const ws = await joined();
+  ws.socket.send('42["message",1,"2",{"3":[true]}]');
+  assert.equal(await nextSkippingPings(ws), '42["message-back",1,"2",{"3":[true]}]');
+  ws.socket.close();
+});
+const placeholders = '{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}';
+test("message: an event with binary attachments is echoed with them", async () => {
+  const ws = await joined();
+  ws.socket.send(`452-["message",${placeholders}]`);
+  ws.socket.send(Buffer.from([1, 2, 3]));
+  ws.socket.send(Buffer.from([4, 5, 6]));
+  assert.equal(await nextSkippingPings(ws), `452-["message-back",${placeholders}]`);
+  assert.deepEqual([...(await nextSkippingPings(ws))], [1, 2, 3]);
+  assert.deepEqual([...(await nextSkippingPings(ws))], [4, 5, 6]);
+  ws.socket.close();
+});
+test("message: an event with an ack is acked", async () => {
+  const ws = await joined();
+  ws.socket.send('42456["message-with-ack",1,"2",{"3":[false]}]');
+  assert.equal(await nextSkippingPings(ws), '43456[1,"2",{"3":[false]}]');
+  ws.socket.close();
+});
+test("message: an event with binary attachments and an ack is acked with them", async () => {
+  const ws = await joined();
+  ws.socket.send(`452-789["message-with-ack",${placeholders}]`);
+  ws.socket.send(Buffer.from([1, 2, 3]));
+  ws.socket.send(Buffer.from([4, 5, 6]));
+  assert.equal(await nextSkippingPings(ws), `462-789[${placeholders}]`);
+  assert.deepEqual([...(await nextSkippingPings(ws))], [1, 2, 3]);
+  assert.deepEqual([...(await nextSkippingPings(ws))], [4, 5, 6]);
+  ws.socket.close();
+});
+for (const [name, bad] of [
+  ["an unknown packet type", "4abc"],
+  ["an invalid payload", "42{}"],
+  ["an invalid ack id", '42abc["message-with-ack",1]'],
+]) {
+  test(`message: ${name} closes the connection`, async () => {
+    const ws = await joined();
+    ws.socket.send(bad);
+    await expectClosed(ws);
+  });
+}
+
+(async () => {
+  let failed = 0;
+  for (const { name, fn } of cases) {
+    try {
+      await fn();
+      console.log(`  ok   ${name}`);
+    } catch (e) {
+      failed++;
+      console.log(`  FAIL ${name}: ${e.message}`);
+    }
+  }
+  console.log(`socket.io protocol cases: ${cases.length - failed} of ${cases.length} passed`);
+  process.exit(failed ? 1 : 0);
+})();
