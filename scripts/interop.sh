@@ -3,7 +3,8 @@
 #   Python `websockets` and npm `ws` clients against `simdws serve`;
 #   our client against their echo servers;
 #   Debian's Chromium (through npm playwright-core) against serve's page;
-#   the official socket.io-client against examples/socketio_echo.
+#   the official socket.io-client and our protocol harness against
+#   examples/socketio_conformance.
 # Installs pinned versions when missing: a venv under target/, npm packages
 # into target/interop-node, Debian's chromium. Fails loudly if it cannot.
 set -euo pipefail
@@ -41,7 +42,7 @@ export NODE_PATH="$PWD/$node_dir/node_modules"
 command -v curl >/dev/null || { as_root apt-get update -qq; DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq curl >/dev/null; }
 cargo build -q --release --features cli --bin simdws --example interop_client --example http_echo --example embed
 cargo build -q --release --features axum --example axum_echo
-cargo build -q --release --features socketio --example socketio_echo
+cargo build -q --release --features socketio --example socketio_conformance
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened"; return 1; }
@@ -152,18 +153,13 @@ profile=$(mktemp -d)
 node tests/interop/axum_echo_browser.cjs "ws://127.0.0.1:$port/" "$profile"
 rm -rf "$profile"
 
-# Socket.IO on the engine (examples/socketio_echo): the official
-# socket.io-client over WebSocket, long-polling, and polling upgraded.
+# Socket.IO on the engine (examples/socketio_conformance, with the
+# upstream suites' timings): our own harness for the 56 cases of the two
+# upstream protocol suites, then the official socket.io-client over
+# WebSocket, long-polling, and polling upgraded.
 port=$(free_port)
-target/release/examples/socketio_echo --addr "127.0.0.1:$port" > "$out/socketio-echo.log" 2>&1 &
-pids+=($!)
-wait_port "$port"
-node tests/interop/socketio_client.cjs "http://127.0.0.1:$port"
-
-# Our own harness for the Socket.IO protocol suite's 32 cases, with the
-# suite's timings (--suite: ping every 300 ms, 200 ms timeout, 1 s to join).
-port=$(free_port)
-target/release/examples/socketio_echo --addr "127.0.0.1:$port" --suite > "$out/socketio-suite.log" 2>&1 &
+target/release/examples/socketio_conformance --addr "127.0.0.1:$port" > "$out/socketio-conformance.log" 2>&1 &
 pids+=($!)
 wait_port "$port"
 node tests/interop/socketio_protocol.cjs "http://127.0.0.1:$port"
+node tests/interop/socketio_client.cjs "http://127.0.0.1:$port"

@@ -13,4 +13,4 @@ pub mod server;
 pub use client::{Client, ClientClose, ClientEvent, Outgoing};
 pub use packet::{Packet, PacketKind, ParseError, MAX_ATTACHMENTS};
 #[cfg(feature = "net")]
-pub use server::{Ack, Socket, SocketIo, SocketIoConfig, SocketIoHandler};
+pub use server::{Ack, EngineSocket, Socket, SocketIo, SocketIoConfig, SocketIoHandler};

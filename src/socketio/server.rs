@@ -59,6 +59,9 @@ pub type EventHandler = Arc<dyn Fn(&Socket, Vec<Value>, Vec<Vec<u8>>, Option<Ack
 /// `auth` payload.
 pub type ConnectionHandler = Arc<dyn Fn(&Socket, Option<&Value>) + Send + Sync>;
 
+/// A handler for the messages of a raw Engine.IO session.
+pub type RawHandler = Arc<dyn Fn(&EngineSocket, OwnedMessage) + Send + Sync>;
+
 /// A Socket.IO server; see the module docs. Cheap to clone.
 #[derive(Clone)]
 pub struct SocketIo {
@@ -68,6 +71,8 @@ pub struct SocketIo {
 struct Shared {
     config: SocketIoConfig,
     namespaces: RwLock<HashMap<String, ConnectionHandler>>,
+    /// A raw Engine.IO endpoint beside Socket.IO: its path and handler.
+    raw: RwLock<Option<(String, RawHandler)>>,
     sessions: Mutex<HashMap<String, Entry>>,
     /// Set by the first worker's handler; starts the timer thread.
     handle: OnceLock<ServerHandle>,
@@ -76,7 +81,8 @@ struct Shared {
 /// One session and where its transports are.
 struct Entry {
     engine: Session,
-    client: Client,
+    /// The Socket.IO side; `None` for a raw Engine.IO session.
+    client: Option<Client>,
     /// The WebSocket the session runs on (from the start, or upgraded).
     ws: Option<ConnId>,
     /// The WebSocket probing an upgrade.
@@ -89,6 +95,7 @@ struct Entry {
 /// Application work found under the lock, run after it.
 enum Deferred {
     Connection(ConnectionHandler, Socket, Option<Value>),
+    Raw(RawHandler, EngineSocket, OwnedMessage),
     Event(EventHandler, Socket, Vec<Value>, Vec<Vec<u8>>, Option<Ack>),
 }
 
@@ -111,6 +118,7 @@ impl SocketIo {
             shared: Arc::new(Shared {
                 config,
                 namespaces: RwLock::new(HashMap::new()),
+                raw: RwLock::new(None),
                 sessions: Mutex::new(HashMap::new()),
                 handle: OnceLock::new(),
             }),
@@ -130,6 +138,21 @@ impl SocketIo {
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(nsp.to_owned(), Arc::new(on_connection));
+    }
+
+    /// Also serves raw Engine.IO at `path` (e.g. `/engine.io/`): each
+    /// message of a session there goes to `on_message`, without Socket.IO.
+    pub fn engine_io(
+        &self,
+        path: &str,
+        on_message: impl Fn(&EngineSocket, OwnedMessage) + Send + Sync + 'static,
+    ) {
+        *self
+            .shared
+            .raw
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) =
+            Some((path.to_owned(), Arc::new(on_message)));
     }
 
     /// The handler for one engine worker (use as
@@ -206,29 +229,61 @@ impl Socket {
     /// ([`super::packet::placeholder`]) for the `binary` attachments.
     pub fn emit_binary(&self, event: &str, args: Vec<Value>, binary: Vec<Vec<u8>>) -> bool {
         self.with_entry(|entry| {
-            entry
-                .client
-                .emit(&self.nsp, event, args, binary, false)
-                .is_some()
+            let client = entry.client.as_mut()?;
+            client.emit(&self.nsp, event, args, binary, false)
         })
-        .unwrap_or(false)
+        .flatten()
+        .is_some()
     }
 
     /// Makes the client leave the namespace.
     pub fn disconnect(&self) {
-        self.with_entry(|entry| entry.client.disconnect(&self.nsp));
+        self.with_entry(|entry| entry.client.as_mut().map(|c| c.disconnect(&self.nsp)));
     }
 
-    /// Runs `f` on the session, then sends what it produced.
     fn with_entry<R>(&self, f: impl FnOnce(&mut Entry) -> R) -> Option<R> {
-        let handle = self.shared.handle.get()?;
-        let mut sessions = lock(&self.shared.sessions);
-        let entry = sessions.get_mut(&self.session)?;
-        let result = f(entry);
-        let deferred = pump(&self.shared, &self.session, entry, handle);
-        drop(sessions);
-        run(deferred);
-        Some(result)
+        with_entry(&self.shared, &self.session, f)
+    }
+}
+
+/// Runs `f` on session `sid`, moves what it produced, and runs the
+/// application's work once the lock is released.
+fn with_entry<R>(shared: &Arc<Shared>, sid: &str, f: impl FnOnce(&mut Entry) -> R) -> Option<R> {
+    let handle = shared.handle.get()?;
+    let mut sessions = lock(&shared.sessions);
+    let entry = sessions.get_mut(sid)?;
+    let result = f(entry);
+    let deferred = pump(shared, sid, entry, handle);
+    drop(sessions);
+    run(deferred);
+    Some(result)
+}
+
+/// A raw Engine.IO session, for the application.
+#[derive(Clone)]
+pub struct EngineSocket {
+    shared: Arc<Shared>,
+    session: String,
+}
+
+impl EngineSocket {
+    /// Sends a text message.
+    pub fn send_text(&self, text: &str) {
+        with_entry(&self.shared, &self.session, |entry| {
+            entry.engine.send_text(text)
+        });
+    }
+
+    /// Sends a binary message.
+    pub fn send_binary(&self, data: &[u8]) {
+        with_entry(&self.shared, &self.session, |entry| {
+            entry.engine.send_binary(data)
+        });
+    }
+
+    /// Ends the session.
+    pub fn close(&self) {
+        with_entry(&self.shared, &self.session, |entry| entry.engine.close());
     }
 }
 
@@ -247,7 +302,12 @@ impl Ack {
     /// Sends the answer with binary attachments for its placeholders.
     pub fn send_binary(self, args: Vec<Value>, binary: Vec<Vec<u8>>) {
         let Ack { socket, id } = self;
-        socket.with_entry(|entry| entry.client.ack(&socket.nsp, id, args, binary));
+        socket.with_entry(|entry| {
+            entry
+                .client
+                .as_mut()
+                .map(|client| client.ack(&socket.nsp, id, args, binary))
+        });
     }
 }
 
@@ -255,6 +315,7 @@ fn run(deferred: Vec<Deferred>) {
     for work in deferred {
         match work {
             Deferred::Connection(handler, socket, auth) => handler(&socket, auth.as_ref()),
+            Deferred::Raw(handler, socket, message) => handler(&socket, message),
             Deferred::Event(handler, socket, args, binary, ack) => {
                 handler(&socket, args, binary, ack)
             }
@@ -278,8 +339,14 @@ fn pump(
         while let Some(event) = entry.engine.poll_event() {
             moved = true;
             match event {
-                SessionEvent::Message(text) => entry.client.on_text(&text),
-                SessionEvent::Binary(data) => entry.client.on_binary(&data),
+                SessionEvent::Message(text) => match entry.client.as_mut() {
+                    Some(client) => client.on_text(&text),
+                    None => raw_message(shared, sid, OwnedMessage::Text(text), &mut deferred),
+                },
+                SessionEvent::Binary(data) => match entry.client.as_mut() {
+                    Some(client) => client.on_binary(&data),
+                    None => raw_message(shared, sid, OwnedMessage::Binary(data), &mut deferred),
+                },
                 SessionEvent::Upgraded => entry.ws = entry.probe.take(),
                 SessionEvent::UpgradeAborted => {
                     if let Some(probe) = entry.probe.take() {
@@ -293,11 +360,11 @@ fn pump(
                 }
             }
         }
-        while let Some(event) = entry.client.poll_event() {
+        while let Some(event) = entry.client.as_mut().and_then(Client::poll_event) {
             moved = true;
             on_client_event(shared, sid, entry, event, &mut deferred);
         }
-        while let Some(out) = entry.client.poll_transmit() {
+        while let Some(out) = entry.client.as_mut().and_then(Client::poll_transmit) {
             moved = true;
             match out {
                 Outgoing::Text(text) => entry.engine.send_text(&text),
@@ -332,6 +399,23 @@ fn pump(
     }
 }
 
+/// A message of a raw Engine.IO session, for the raw handler.
+fn raw_message(
+    shared: &Arc<Shared>,
+    sid: &str,
+    message: OwnedMessage,
+    deferred: &mut Vec<Deferred>,
+) {
+    let raw = shared.raw.read().unwrap_or_else(PoisonError::into_inner);
+    if let Some((_, handler)) = raw.as_ref() {
+        let socket = EngineSocket {
+            shared: shared.clone(),
+            session: sid.to_owned(),
+        };
+        deferred.push(Deferred::Raw(handler.clone(), socket, message));
+    }
+}
+
 fn on_client_event(
     shared: &Arc<Shared>,
     sid: &str,
@@ -345,6 +429,9 @@ fn on_client_event(
         nsp: nsp.to_owned(),
         id: id.to_owned(),
     };
+    let Some(client) = entry.client.as_mut() else {
+        return;
+    };
     match event {
         ClientEvent::Connect { nsp, auth } => {
             let namespaces = shared
@@ -354,16 +441,14 @@ fn on_client_event(
             match namespaces.get(&nsp) {
                 Some(handler) => {
                     let id = new_id();
-                    entry.client.accept(&nsp, id.clone());
+                    client.accept(&nsp, id.clone());
                     deferred.push(Deferred::Connection(
                         handler.clone(),
                         socket(&nsp, &id),
                         auth,
                     ));
                 }
-                None => entry
-                    .client
-                    .refuse(&nsp, json!({"message": "Invalid namespace"})),
+                None => client.refuse(&nsp, json!({"message": "Invalid namespace"})),
             }
         }
         ClientEvent::Event {
@@ -379,7 +464,7 @@ fn on_client_event(
                 .handlers
                 .get(&nsp)
                 .and_then(|events| events.get(&name));
-            let (Some(handler), Some(id)) = (handler.cloned(), entry.client.sid(&nsp)) else {
+            let (Some(handler), Some(id)) = (handler.cloned(), client.sid(&nsp)) else {
                 return;
             };
             let socket = socket(&nsp, id);
@@ -416,14 +501,17 @@ fn run_timers(shared: &Arc<Shared>) {
         let mut deferred = Vec::new();
         let mut sessions = lock(&shared.sessions);
         for (sid, entry) in sessions.iter_mut() {
-            let due = [entry.engine.poll_timeout(), entry.client.poll_timeout()]
+            let client_due = entry.client.as_ref().and_then(Client::poll_timeout);
+            let due = [entry.engine.poll_timeout(), client_due]
                 .into_iter()
                 .flatten()
                 .min()
                 .is_some_and(|at| at <= now);
             if due {
                 entry.engine.handle_timeout(now);
-                entry.client.handle_timeout(now);
+                if let Some(client) = entry.client.as_mut() {
+                    client.handle_timeout(now);
+                }
                 deferred.extend(pump(shared, sid, entry, handle));
             }
         }
@@ -436,6 +524,13 @@ fn run_timers(shared: &Arc<Shared>) {
 /// The engine worker's side of a [`SocketIo`] server.
 pub struct SocketIoHandler {
     shared: Arc<Shared>,
+}
+
+/// The two endpoints a server may have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Endpoint {
+    SocketIo,
+    Raw,
 }
 
 /// Which session a WebSocket belongs to.
@@ -462,7 +557,28 @@ impl SocketIoHandler {
         Some(result)
     }
 
-    fn open(&self, transport: Transport, ws: Option<ConnId>) -> (String, String) {
+    /// Which endpoint `path` is: `Some(Endpoint::SocketIo)`, the raw
+    /// Engine.IO one, or `None` (404).
+    fn endpoint(&self, path: &str) -> Option<Endpoint> {
+        if path == self.shared.config.path {
+            return Some(Endpoint::SocketIo);
+        }
+        let raw = self
+            .shared
+            .raw
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        raw.as_ref()
+            .filter(|(raw_path, _)| raw_path == path)
+            .map(|_| Endpoint::Raw)
+    }
+
+    fn open(
+        &self,
+        endpoint: Endpoint,
+        transport: Transport,
+        ws: Option<ConnId>,
+    ) -> (String, String) {
         let sid = new_id();
         let now = Instant::now();
         let engine = Session::new(
@@ -475,7 +591,8 @@ impl SocketIoHandler {
         engine.open_packet().encode_polling(&mut open);
         let entry = Entry {
             engine,
-            client: Client::new(self.shared.config.connect_timeout, now),
+            client: (endpoint == Endpoint::SocketIo)
+                .then(|| Client::new(self.shared.config.connect_timeout, now)),
             ws,
             probe: None,
             held: None,
@@ -489,12 +606,13 @@ impl SocketIoHandler {
         &self,
         conn: &mut HttpConn<'_>,
         request: &Request<'_>,
+        endpoint: Endpoint,
         route: Route,
     ) -> Result<Reply, EngineError> {
         let handle = conn.handle().clone();
         match route {
             Route::Open(_) => {
-                let (_, open) = self.open(Transport::Polling, None);
+                let (_, open) = self.open(endpoint, Transport::Polling, None);
                 Ok(Reply::Now(polling_response(open)))
             }
             Route::Poll(sid) => {
@@ -529,27 +647,27 @@ impl SocketIoHandler {
 
 impl Handler for SocketIoHandler {
     fn on_request(&mut self, conn: &mut HttpConn<'_>, request: &Request<'_>) -> Reply {
-        if request.path() != self.shared.config.path {
+        let Some(endpoint) = self.endpoint(request.path()) else {
             return Reply::Now(HttpResponse::text(404, "not found\n"));
-        }
+        };
         let routed = route(request.method, request.query().unwrap_or(""), false);
-        match routed.and_then(|route| self.on_polling(conn, request, route)) {
+        match routed.and_then(|route| self.on_polling(conn, request, endpoint, route)) {
             Ok(reply) => reply,
             Err(error) => Reply::Now(error.response()),
         }
     }
 
     fn on_open(&mut self, conn: &mut Conn<'_>, upgrade: &Upgrade<'_>) -> Result<(), Rejection> {
-        if upgrade.path() != self.shared.config.path {
+        let Some(endpoint) = self.endpoint(upgrade.path()) else {
             return Err(Rejection::NotFound("not found".into()));
-        }
+        };
         let refuse = |error: EngineError| Rejection::Other {
             status: error.status(),
             reason: error.message().into(),
         };
         match route("GET", upgrade.query().unwrap_or(""), true).map_err(refuse)? {
             Route::Open(_) => {
-                let (sid, open) = self.open(Transport::WebSocket, Some(conn.id()));
+                let (sid, open) = self.open(endpoint, Transport::WebSocket, Some(conn.id()));
                 conn.set_data(SessionOf(sid));
                 let _ = conn.send_text(&open);
                 Ok(())

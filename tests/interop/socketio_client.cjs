@@ -1,4 +1,4 @@
-// The official socket.io-client against examples/socketio_echo, over each
+// The official socket.io-client against examples/socketio_conformance, over each
 // transport: WebSocket only, long-polling only, and polling upgraded to
 // WebSocket (the client's default). Each run joins with an auth payload,
 // has an event with a binary argument echoed, gets an ack, and checks the

@@ -1,15 +1,16 @@
-// Our own harness for the cases of the Socket.IO protocol suite (the 32
-// cases of socket.io-protocol's test suite, written again from their
-// descriptions: the suite itself carries no licence). A raw client made of
-// fetch and npm `ws` talks to examples/socketio_echo --suite (ping every
-// 300 ms, 200 ms to answer, 1 s to join a namespace) and checks the bytes.
+// Our own harness for the 56 cases of the two upstream protocol suites
+// (engine.io-protocol's 24 and socket.io-protocol's 32), written again from
+// their descriptions: the suites carry no licence. A raw client made of
+// fetch and npm `ws` talks to examples/socketio_conformance (ping every
+// 300 ms, 200 ms to answer, 1 s to join a namespace) and checks the bytes:
+// raw Engine.IO at /engine.io/, Socket.IO at /socket.io/.
 //   node tests/interop/socketio_protocol.cjs http://127.0.0.1:PORT
 const assert = require("node:assert/strict");
 const WebSocket = require("ws");
 
 const base = process.argv[2];
 const wsBase = base.replace(/^http/, "ws");
-const PATH = "/socket.io/";
+let PATH = "/socket.io/"; // set by each group of cases below
 const PING_INTERVAL = 300;
 const PING_TIMEOUT = 200;
 
@@ -95,8 +96,19 @@ async function expectClosed(ws, ms = 2000) {
 }
 
 const cases = [];
-const test = (name, fn) => cases.push({ name, fn });
+const test = (name, fn) => {
+  const path = PATH;
+  cases.push({ name: `${path} ${name}`, fn, path });
+};
 
+// ==== engine.io-protocol: 24 cases on raw Engine.IO (an echo) =============
+PATH = "/engine.io/";
+engineCases();
+// ==== socket.io-protocol: 32 cases ===========================================
+PATH = "/socket.io/";
+engineCases({ messages: false });
+
+function engineCases({ messages = true } = {}) {
 // ---- Engine.IO: handshake over long-polling ----------------------------
 test("polling: opens a session with exactly the five keys", async () => {
   const response = await get("EIO=4&transport=polling");
@@ -146,6 +158,56 @@ test("websocket: an invalid transport is refused", async () => {
     assert.deepEqual(await ws.next(), { refused: 400 });
   }
 });
+
+
+if (messages) {
+  test("polling: one text packet is echoed", async () => {
+    const sid = await openPolling();
+    assert.equal(await (await post(`EIO=4&transport=polling&sid=${sid}`, "4hello")).text(), "ok");
+    assert.equal(await (await get(`EIO=4&transport=polling&sid=${sid}`)).text(), "4hello");
+  });
+  test("polling: several text packets come back in one GET", async () => {
+    const sid = await openPolling();
+    await post(`EIO=4&transport=polling&sid=${sid}`, "4test1\x1e4test2\x1e4test3");
+    assert.equal(await (await get(`EIO=4&transport=polling&sid=${sid}`)).text(), "4test1\x1e4test2\x1e4test3");
+  });
+  test("polling: text and binary packets are echoed byte for byte", async () => {
+    const sid = await openPolling();
+    await post(`EIO=4&transport=polling&sid=${sid}`, "4hello\x1ebAQIDBA==");
+    assert.equal(await (await get(`EIO=4&transport=polling&sid=${sid}`)).text(), "4hello\x1ebAQIDBA==");
+  });
+  test("polling: an invalid packet ends the session", async () => {
+    const sid = await openPolling();
+    assert.equal((await post(`EIO=4&transport=polling&sid=${sid}`, "abc")).status, 400);
+    assert.equal((await get(`EIO=4&transport=polling&sid=${sid}`)).status, 400);
+  });
+  test("polling: two GETs at once end the session", async () => {
+    const sid = await openPolling();
+    const first = get(`EIO=4&transport=polling&sid=${sid}`);
+    await sleep(20);
+    const second = await get(`EIO=4&transport=polling&sid=${sid}`);
+    assert.equal(second.status, 400);
+    assert.equal(await (await first).text(), "1");
+    assert.equal((await get(`EIO=4&transport=polling&sid=${sid}`)).status, 400);
+  });
+  test("websocket: a text packet is echoed", async () => {
+    const ws = await openWebSocket();
+    ws.socket.send("4hello");
+    assert.equal(await ws.next(), "4hello");
+    ws.socket.close();
+  });
+  test("websocket: a binary packet is echoed as a raw binary frame", async () => {
+    const ws = await openWebSocket();
+    ws.socket.send(Buffer.from([1, 2, 3, 4]));
+    assert.deepEqual([...(await ws.next())], [1, 2, 3, 4]);
+    ws.socket.close();
+  });
+  test("websocket: an invalid packet closes", async () => {
+    const ws = await openWebSocket();
+    ws.socket.send("abc");
+    await expectClosed(ws);
+  });
+}
 
 // ---- Engine.IO: heartbeat -------------------------------------------------
 test("polling: pings come an interval apart and pongs keep the session", async () => {
@@ -209,8 +271,13 @@ async function upgraded() {
 }
 test("upgrade: polling moves to WebSocket through the probe", async () => {
   const { ws } = await upgraded();
-  ws.socket.send("40");
-  assert.match(await nextSkippingPings(ws), /^40\{"sid":/);
+  if (messages) {
+    ws.socket.send("4hello");
+    assert.equal(await nextSkippingPings(ws), "4hello");
+  } else {
+    ws.socket.send("40");
+    assert.match(await nextSkippingPings(ws), /^40\{"sid":/);
+  }
   ws.socket.close();
 });
 test("upgrade: polling with the same sid is refused afterwards", async () => {
@@ -227,6 +294,8 @@ test("upgrade: a second WebSocket with the same sid is refused", async () => {
   assert.ok(first.refused === 400 || first.closed, `got ${JSON.stringify(first)}`);
   ws.socket.close();
 });
+
+}
 
 // ---- Socket.IO: connect -----------------------------------------------------------
 test("connect: the main namespace answers with only a sid, then auth", async () => {
@@ -349,7 +418,8 @@ for (const [name, bad] of [
 
 (async () => {
   let failed = 0;
-  for (const { name, fn } of cases) {
+  for (const { name, fn, path } of cases) {
+    PATH = path;
     try {
       await fn();
       console.log(`  ok   ${name}`);
@@ -358,6 +428,6 @@ for (const [name, bad] of [
       console.log(`  FAIL ${name}: ${e.message}`);
     }
   }
-  console.log(`socket.io protocol cases: ${cases.length - failed} of ${cases.length} passed`);
+  console.log(`protocol cases: ${cases.length - failed} of ${cases.length} passed`);
   process.exit(failed ? 1 : 0);
 })();
