@@ -3,8 +3,8 @@
 #   Python `websockets` and npm `ws` clients against `simdws serve`;
 #   our client against their echo servers;
 #   Debian's Chromium (through npm playwright-core) against serve's page;
-#   the official socket.io-client and our protocol harness against
-#   examples/socketio_conformance.
+#   the official socket.io-client, python-socketio and our protocol
+#   harness against examples/socketio_conformance.
 # Installs pinned versions when missing: a venv under target/, npm packages
 # into target/interop-node, Debian's chromium. Fails loudly if it cannot.
 set -euo pipefail
@@ -14,6 +14,7 @@ WS_VERSION=8.23.0
 PLAYWRIGHT_VERSION=1.65.1
 WEBSOCKET_PKG_VERSION=1.0.35
 SOCKETIO_CLIENT_VERSION=4.8.4
+PYTHON_SOCKETIO_VERSION=5.18.1
 out=target/interop
 venv=target/interop-venv
 node_dir=target/interop-node
@@ -23,6 +24,9 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 if ! "$venv/bin/python" -c "import websockets, sys; sys.exit(websockets.__version__ != '$WEBSOCKETS_VERSION')" 2>/dev/null; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q "websockets==$WEBSOCKETS_VERSION"
+fi
+if [ "$("$venv/bin/pip" show python-socketio 2>/dev/null | sed -n 's/^Version: //p')" != "$PYTHON_SOCKETIO_VERSION" ]; then
+    "$venv/bin/pip" install -q "python-socketio[client]==$PYTHON_SOCKETIO_VERSION"
 fi
 if [ "$(node -p "require('./$node_dir/node_modules/ws/package.json').version" 2>/dev/null)" != "$WS_VERSION" ] \
    || [ "$(node -p "require('./$node_dir/node_modules/playwright-core/package.json').version" 2>/dev/null)" != "$PLAYWRIGHT_VERSION" ] \
@@ -156,10 +160,11 @@ rm -rf "$profile"
 # Socket.IO on the engine (examples/socketio_conformance, with the
 # upstream suites' timings): our own harness for the 56 cases of the two
 # upstream protocol suites, then the official socket.io-client over
-# WebSocket, long-polling, and polling upgraded.
+# WebSocket, long-polling, and polling upgraded, and python-socketio.
 port=$(free_port)
 target/release/examples/socketio_conformance --addr "127.0.0.1:$port" > "$out/socketio-conformance.log" 2>&1 &
 pids+=($!)
 wait_port "$port"
 node tests/interop/socketio_protocol.cjs "http://127.0.0.1:$port"
 node tests/interop/socketio_client.cjs "http://127.0.0.1:$port"
+"$venv/bin/python" tests/interop/socketio_python.py "http://127.0.0.1:$port"

@@ -3,7 +3,9 @@
 // their descriptions: the suites carry no licence. A raw client made of
 // fetch and npm `ws` talks to examples/socketio_conformance (ping every
 // 300 ms, 200 ms to answer, 1 s to join a namespace) and checks the bytes:
-// raw Engine.IO at /engine.io/, Socket.IO at /socket.io/.
+// raw Engine.IO at /engine.io/, Socket.IO at /socket.io/. Then hostile
+// inputs: an oversized body, too many attachments, a held GET when its
+// session times out, an unknown sid.
 //   node tests/interop/socketio_protocol.cjs http://127.0.0.1:PORT
 const assert = require("node:assert/strict");
 const WebSocket = require("ws");
@@ -415,6 +417,36 @@ for (const [name, bad] of [
     await expectClosed(ws);
   });
 }
+
+// ==== hostile inputs, beyond the suites ========================================
+PATH = "/socket.io/";
+test("hostile: a polling body of 1,000,001 bytes is 413 and ends the session", async () => {
+  const sid = await openPolling();
+  const response = await post(`EIO=4&transport=polling&sid=${sid}`, "4" + "x".repeat(1000000));
+  assert.equal(response.status, 413);
+  assert.equal((await get(`EIO=4&transport=polling&sid=${sid}`)).status, 400);
+});
+test("hostile: a packet announcing 11 attachments closes", async () => {
+  const ws = await joined();
+  ws.socket.send('4511-["message"]');
+  await expectClosed(ws);
+});
+test("hostile: a held GET is answered when its session times out", async () => {
+  const sid = await openPolling();
+  // The ping comes after 300 ms and is not answered; the next GET is held
+  // until the 200 ms timeout ends the session, and is answered then.
+  assert.equal(await (await get(`EIO=4&transport=polling&sid=${sid}`)).text(), "2");
+  const started = Date.now();
+  const held = await get(`EIO=4&transport=polling&sid=${sid}`);
+  assert.equal(held.status, 200);
+  assert.equal(await held.text(), "1");
+  assert.ok(Date.now() - started < PING_TIMEOUT + 300, "answered late");
+});
+test("hostile: an unknown sid is 400 with Node's code 1", async () => {
+  const response = await get("EIO=4&transport=polling&sid=nope");
+  assert.equal(response.status, 400);
+  assert.deepEqual(await response.json(), { code: 1, message: "Session ID unknown" });
+});
 
 (async () => {
   let failed = 0;
