@@ -6,11 +6,19 @@
 //! driver are built on them next.
 
 pub mod client;
+#[cfg(feature = "net")]
+mod handler;
 pub mod packet;
 #[cfg(feature = "net")]
 pub mod server;
+#[cfg(feature = "net")]
+mod socket;
 
 pub use client::{Client, ClientClose, ClientEvent, Outgoing};
+#[cfg(feature = "net")]
+pub use handler::SocketIoHandler;
 pub use packet::{Packet, PacketKind, ParseError, MAX_ATTACHMENTS};
 #[cfg(feature = "net")]
-pub use server::{Ack, EngineSocket, Socket, SocketIo, SocketIoConfig, SocketIoHandler};
+pub use server::{SocketIo, SocketIoConfig};
+#[cfg(feature = "net")]
+pub use socket::{Ack, EngineSocket, Socket};

@@ -19,15 +19,11 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 
 use super::client::{Client, ClientClose, ClientEvent, Outgoing};
-use crate::engineio::{
-    route, EngineConfig, EngineError, Frame, Route, Session, SessionEvent, Transport,
-};
+use super::handler::{polling_response, SocketIoHandler};
+use super::socket::{Ack, EngineSocket, Socket};
+use crate::engineio::{EngineConfig, Frame, Session, SessionEvent, Transport};
 use crate::frame::CloseCode;
-use crate::handshake::{Rejection, Request};
-use crate::net::{
-    Conn, ConnId, Handler, HttpConn, HttpResponse, Message, OwnedMessage, Reply, RequestId,
-    ServerHandle, Upgrade,
-};
+use crate::net::{ConnId, OwnedMessage, RequestId, ServerHandle};
 
 /// A Socket.IO server's settings.
 #[derive(Clone, Debug)]
@@ -65,46 +61,61 @@ pub type RawHandler = Arc<dyn Fn(&EngineSocket, OwnedMessage) + Send + Sync>;
 /// A Socket.IO server; see the module docs. Cheap to clone.
 #[derive(Clone)]
 pub struct SocketIo {
-    shared: Arc<Shared>,
+    pub(super) shared: Arc<Shared>,
 }
 
-struct Shared {
-    config: SocketIoConfig,
+pub(super) struct Shared {
+    pub(super) config: SocketIoConfig,
     namespaces: RwLock<HashMap<String, ConnectionHandler>>,
     /// A raw Engine.IO endpoint beside Socket.IO: its path and handler.
-    raw: RwLock<Option<(String, RawHandler)>>,
-    sessions: Mutex<HashMap<String, Entry>>,
+    pub(super) raw: RwLock<Option<(String, RawHandler)>>,
+    pub(super) sessions: Mutex<HashMap<String, Entry>>,
     /// Set by the first worker's handler; starts the timer thread.
-    handle: OnceLock<ServerHandle>,
+    pub(super) handle: OnceLock<ServerHandle>,
 }
 
 /// One session and where its transports are.
-struct Entry {
-    engine: Session,
+pub(super) struct Entry {
+    pub(super) engine: Session,
     /// The Socket.IO side; `None` for a raw Engine.IO session.
-    client: Option<Client>,
+    pub(super) client: Option<Client>,
     /// The WebSocket the session runs on (from the start, or upgraded).
-    ws: Option<ConnId>,
+    pub(super) ws: Option<ConnId>,
     /// The WebSocket probing an upgrade.
-    probe: Option<ConnId>,
+    pub(super) probe: Option<ConnId>,
     /// The GET held for the next packets.
-    held: Option<RequestId>,
-    handlers: HashMap<String, HashMap<String, EventHandler>>,
+    pub(super) held: Option<RequestId>,
+    /// Each namespace's event handlers.
+    pub(super) handlers: HashMap<String, HashMap<String, EventHandler>>,
+}
+
+impl Entry {
+    /// A session opened at `now`: Socket.IO on it unless `raw`.
+    pub(super) fn new(engine: Session, raw: bool, connect_timeout: Duration, now: Instant) -> Self {
+        Entry {
+            engine,
+            client: (!raw).then(|| Client::new(connect_timeout, now)),
+            ws: None,
+            probe: None,
+            held: None,
+            handlers: HashMap::new(),
+        }
+    }
 }
 
 /// Application work found under the lock, run after it.
-enum Deferred {
+pub(super) enum Deferred {
     Connection(ConnectionHandler, Socket, Option<Value>),
     Raw(RawHandler, EngineSocket, OwnedMessage),
     Event(EventHandler, Socket, Vec<Value>, Vec<Vec<u8>>, Option<Ack>),
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// A fresh 20-character id (120 random bits, URL-safe base64), as Node's.
-fn new_id() -> String {
+pub(super) fn new_id() -> String {
     let mut bytes = [0u8; 15];
     getrandom::fill(&mut bytes).expect("the OS random source");
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
@@ -165,9 +176,7 @@ impl SocketIo {
                 .spawn(move || run_timers(&shared))
                 .expect("spawning the Socket.IO timer thread");
         }
-        SocketIoHandler {
-            shared: self.shared.clone(),
-        }
+        SocketIoHandler::new(self.shared.clone())
     }
 
     /// How many sessions are open.
@@ -176,142 +185,28 @@ impl SocketIo {
     }
 }
 
-/// A client joined to one namespace, for the application.
-#[derive(Clone)]
-pub struct Socket {
-    shared: Arc<Shared>,
-    session: String,
-    nsp: String,
-    id: String,
-}
-
-impl std::fmt::Debug for Socket {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Socket")
-            .field("nsp", &self.nsp)
-            .field("id", &self.id)
-            .finish()
-    }
-}
-
-impl Socket {
-    /// The socket's id (not the Engine.IO session id, which is secret).
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-
-    /// The namespace.
-    pub fn nsp(&self) -> &str {
-        &self.nsp
-    }
-
-    /// Handles `event` from this client.
-    pub fn on(
-        &self,
-        event: &str,
-        handler: impl Fn(&Socket, Vec<Value>, Vec<Vec<u8>>, Option<Ack>) + Send + Sync + 'static,
-    ) {
-        self.with_entry(|entry| {
-            entry
-                .handlers
-                .entry(self.nsp.clone())
-                .or_default()
-                .insert(event.to_owned(), Arc::new(handler));
-        });
-    }
-
-    /// Emits `event` with JSON `args`. False when the client is gone.
-    pub fn emit(&self, event: &str, args: Vec<Value>) -> bool {
-        self.emit_binary(event, args, Vec::new())
-    }
-
-    /// Emits `event` with `args` holding placeholders
-    /// ([`super::packet::placeholder`]) for the `binary` attachments.
-    pub fn emit_binary(&self, event: &str, args: Vec<Value>, binary: Vec<Vec<u8>>) -> bool {
-        self.with_entry(|entry| {
-            let client = entry.client.as_mut()?;
-            client.emit(&self.nsp, event, args, binary, false)
-        })
-        .flatten()
-        .is_some()
-    }
-
-    /// Makes the client leave the namespace.
-    pub fn disconnect(&self) {
-        self.with_entry(|entry| entry.client.as_mut().map(|c| c.disconnect(&self.nsp)));
-    }
-
-    fn with_entry<R>(&self, f: impl FnOnce(&mut Entry) -> R) -> Option<R> {
-        with_entry(&self.shared, &self.session, f)
-    }
-}
-
 /// Runs `f` on session `sid`, moves what it produced, and runs the
 /// application's work once the lock is released.
-fn with_entry<R>(shared: &Arc<Shared>, sid: &str, f: impl FnOnce(&mut Entry) -> R) -> Option<R> {
+/// A session that ended is forgotten once its held GET is answered.
+pub(super) fn with_entry<R>(
+    shared: &Arc<Shared>,
+    sid: &str,
+    f: impl FnOnce(&mut Entry) -> R,
+) -> Option<R> {
     let handle = shared.handle.get()?;
     let mut sessions = lock(&shared.sessions);
     let entry = sessions.get_mut(sid)?;
     let result = f(entry);
     let deferred = pump(shared, sid, entry, handle);
+    if entry.engine.closed().is_some() && entry.held.is_none() {
+        sessions.remove(sid);
+    }
     drop(sessions);
     run(deferred);
     Some(result)
 }
 
-/// A raw Engine.IO session, for the application.
-#[derive(Clone)]
-pub struct EngineSocket {
-    shared: Arc<Shared>,
-    session: String,
-}
-
-impl EngineSocket {
-    /// Sends a text message.
-    pub fn send_text(&self, text: &str) {
-        with_entry(&self.shared, &self.session, |entry| {
-            entry.engine.send_text(text)
-        });
-    }
-
-    /// Sends a binary message.
-    pub fn send_binary(&self, data: &[u8]) {
-        with_entry(&self.shared, &self.session, |entry| {
-            entry.engine.send_binary(data)
-        });
-    }
-
-    /// Ends the session.
-    pub fn close(&self) {
-        with_entry(&self.shared, &self.session, |entry| entry.engine.close());
-    }
-}
-
-/// The answer a client asked for with its event.
-pub struct Ack {
-    socket: Socket,
-    id: u64,
-}
-
-impl Ack {
-    /// Sends the answer: JSON `args`.
-    pub fn send(self, args: Vec<Value>) {
-        self.send_binary(args, Vec::new());
-    }
-
-    /// Sends the answer with binary attachments for its placeholders.
-    pub fn send_binary(self, args: Vec<Value>, binary: Vec<Vec<u8>>) {
-        let Ack { socket, id } = self;
-        socket.with_entry(|entry| {
-            entry
-                .client
-                .as_mut()
-                .map(|client| client.ack(&socket.nsp, id, args, binary))
-        });
-    }
-}
-
-fn run(deferred: Vec<Deferred>) {
+pub(super) fn run(deferred: Vec<Deferred>) {
     for work in deferred {
         match work {
             Deferred::Connection(handler, socket, auth) => handler(&socket, auth.as_ref()),
@@ -327,7 +222,7 @@ fn run(deferred: Vec<Deferred>) {
 /// Socket.IO client, its events to the application (deferred), its packets
 /// into the engine, and the engine's output to the transports. Loops until
 /// nothing moves.
-fn pump(
+pub(super) fn pump(
     shared: &Arc<Shared>,
     sid: &str,
     entry: &mut Entry,
@@ -488,12 +383,7 @@ fn on_client_event(
     }
 }
 
-/// A polling body: Node answers `text/plain; charset=UTF-8`.
-fn polling_response(body: String) -> HttpResponse {
-    HttpResponse::new(200, "text/plain; charset=UTF-8", body.into_bytes())
-}
-
-fn run_timers(shared: &Arc<Shared>) {
+pub(super) fn run_timers(shared: &Arc<Shared>) {
     let handle = shared.handle.get().expect("set before the thread starts");
     while !handle.is_shutting_down() {
         std::thread::sleep(Duration::from_millis(10));
@@ -518,223 +408,5 @@ fn run_timers(shared: &Arc<Shared>) {
         sessions.retain(|_, entry| entry.engine.closed().is_none());
         drop(sessions);
         run(deferred);
-    }
-}
-
-/// The engine worker's side of a [`SocketIo`] server.
-pub struct SocketIoHandler {
-    shared: Arc<Shared>,
-}
-
-/// The two endpoints a server may have.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Endpoint {
-    SocketIo,
-    Raw,
-}
-
-/// Which session a WebSocket belongs to.
-struct SessionOf(String);
-
-impl SocketIoHandler {
-    /// Feeds one session with `f`, pumps it, forgets it once closed, and
-    /// runs the application's work.
-    fn feed<R>(
-        &self,
-        sid: &str,
-        handle: &ServerHandle,
-        f: impl FnOnce(&mut Entry) -> R,
-    ) -> Option<R> {
-        let mut sessions = lock(&self.shared.sessions);
-        let entry = sessions.get_mut(sid)?;
-        let result = f(entry);
-        let deferred = pump(&self.shared, sid, entry, handle);
-        if entry.engine.closed().is_some() && entry.held.is_none() {
-            sessions.remove(sid);
-        }
-        drop(sessions);
-        run(deferred);
-        Some(result)
-    }
-
-    /// Which endpoint `path` is: `Some(Endpoint::SocketIo)`, the raw
-    /// Engine.IO one, or `None` (404).
-    fn endpoint(&self, path: &str) -> Option<Endpoint> {
-        if path == self.shared.config.path {
-            return Some(Endpoint::SocketIo);
-        }
-        let raw = self
-            .shared
-            .raw
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
-        raw.as_ref()
-            .filter(|(raw_path, _)| raw_path == path)
-            .map(|_| Endpoint::Raw)
-    }
-
-    fn open(
-        &self,
-        endpoint: Endpoint,
-        transport: Transport,
-        ws: Option<ConnId>,
-    ) -> (String, String) {
-        let sid = new_id();
-        let now = Instant::now();
-        let engine = Session::new(
-            sid.clone(),
-            transport,
-            self.shared.config.engine.clone(),
-            now,
-        );
-        let mut open = String::new();
-        engine.open_packet().encode_polling(&mut open);
-        let entry = Entry {
-            engine,
-            client: (endpoint == Endpoint::SocketIo)
-                .then(|| Client::new(self.shared.config.connect_timeout, now)),
-            ws,
-            probe: None,
-            held: None,
-            handlers: HashMap::new(),
-        };
-        lock(&self.shared.sessions).insert(sid.clone(), entry);
-        (sid, open)
-    }
-
-    fn on_polling(
-        &self,
-        conn: &mut HttpConn<'_>,
-        request: &Request<'_>,
-        endpoint: Endpoint,
-        route: Route,
-    ) -> Result<Reply, EngineError> {
-        let handle = conn.handle().clone();
-        match route {
-            Route::Open(_) => {
-                let (_, open) = self.open(endpoint, Transport::Polling, None);
-                Ok(Reply::Now(polling_response(open)))
-            }
-            Route::Poll(sid) => {
-                let id = conn.request_id();
-                let now = Instant::now();
-                let answer = self
-                    .feed(&sid, &handle, |entry| {
-                        let answer = entry.engine.get(now)?;
-                        if answer.is_none() {
-                            entry.held = Some(id);
-                        }
-                        Ok(answer)
-                    })
-                    .ok_or(EngineError::UnknownSid)??;
-                Ok(match answer {
-                    Some(body) => Reply::Now(polling_response(body)),
-                    None => Reply::Later,
-                })
-            }
-            Route::Post(sid) => {
-                let body =
-                    std::str::from_utf8(request.body).map_err(|_| EngineError::BadRequest)?;
-                let now = Instant::now();
-                self.feed(&sid, &handle, |entry| entry.engine.post(body, now))
-                    .ok_or(EngineError::UnknownSid)??;
-                Ok(Reply::Now(HttpResponse::new(200, "text/html", &b"ok"[..])))
-            }
-            Route::Upgrade(_) => Err(EngineError::BadRequest),
-        }
-    }
-}
-
-impl Handler for SocketIoHandler {
-    fn on_request(&mut self, conn: &mut HttpConn<'_>, request: &Request<'_>) -> Reply {
-        let Some(endpoint) = self.endpoint(request.path()) else {
-            return Reply::Now(HttpResponse::text(404, "not found\n"));
-        };
-        let routed = route(request.method, request.query().unwrap_or(""), false);
-        match routed.and_then(|route| self.on_polling(conn, request, endpoint, route)) {
-            Ok(reply) => reply,
-            Err(error) => Reply::Now(error.response()),
-        }
-    }
-
-    fn on_open(&mut self, conn: &mut Conn<'_>, upgrade: &Upgrade<'_>) -> Result<(), Rejection> {
-        let Some(endpoint) = self.endpoint(upgrade.path()) else {
-            return Err(Rejection::NotFound("not found".into()));
-        };
-        let refuse = |error: EngineError| Rejection::Other {
-            status: error.status(),
-            reason: error.message().into(),
-        };
-        match route("GET", upgrade.query().unwrap_or(""), true).map_err(refuse)? {
-            Route::Open(_) => {
-                let (sid, open) = self.open(endpoint, Transport::WebSocket, Some(conn.id()));
-                conn.set_data(SessionOf(sid));
-                let _ = conn.send_text(&open);
-                Ok(())
-            }
-            Route::Upgrade(sid) => {
-                let id = conn.id();
-                let handle = conn.handle().clone();
-                let now = Instant::now();
-                self.feed(&sid, &handle, |entry| {
-                    entry.engine.begin_upgrade(now)?;
-                    entry.probe = Some(id);
-                    Ok(())
-                })
-                .ok_or(refuse(EngineError::UnknownSid))?
-                .map_err(refuse)?;
-                conn.set_data(SessionOf(sid));
-                Ok(())
-            }
-            _ => Err(refuse(EngineError::BadRequest)),
-        }
-    }
-
-    fn on_message(&mut self, conn: &mut Conn<'_>, message: Message<'_>) {
-        let Some(SessionOf(sid)) = conn.data::<SessionOf>() else {
-            return;
-        };
-        let sid = sid.clone();
-        let handle = conn.handle().clone();
-        let now = Instant::now();
-        self.feed(&sid, &handle, |entry| match message {
-            Message::Text(text) => entry.engine.ws_text(text, now),
-            Message::Binary(data) => entry.engine.ws_binary(data, now),
-        });
-    }
-
-    fn on_close_data(&mut self, id: ConnId, data: Box<dyn std::any::Any>) {
-        let Ok(session) = data.downcast::<SessionOf>() else {
-            return;
-        };
-        let Some(handle) = self.shared.handle.get() else {
-            return;
-        };
-        self.feed(&session.0, handle, |entry| {
-            if entry.ws == Some(id) || entry.probe == Some(id) {
-                if entry.probe == Some(id) {
-                    entry.probe = None;
-                } else {
-                    entry.ws = None;
-                }
-                entry.engine.ws_closed();
-            }
-        });
-    }
-
-    fn on_request_abandoned(&mut self, id: RequestId) {
-        let Some(handle) = self.shared.handle.get() else {
-            return;
-        };
-        let sid = lock(&self.shared.sessions)
-            .iter()
-            .find(|(_, entry)| entry.held == Some(id))
-            .map(|(sid, _)| sid.clone());
-        if let Some(sid) = sid {
-            self.feed(&sid, handle, |entry| {
-                entry.held = None;
-                entry.engine.poll_abandoned();
-            });
-        }
     }
 }

@@ -1,0 +1,212 @@
+//! [`SocketIoHandler`]: the engine worker's side of a [`super::SocketIo`]
+//! server. Long-polling requests and WebSocket messages of any session may
+//! reach any worker; each is routed by its path and query and fed to its
+//! session in the shared table.
+
+use std::sync::{Arc, PoisonError};
+use std::time::Instant;
+
+use super::server::{lock, new_id, with_entry, Entry, Shared};
+use crate::engineio::{route, EngineError, Route, Session, Transport};
+use crate::handshake::{Rejection, Request};
+use crate::net::{
+    Conn, ConnId, Handler, HttpConn, HttpResponse, Message, Reply, RequestId, Upgrade,
+};
+
+/// A polling body: Node answers `text/plain; charset=UTF-8`.
+pub(super) fn polling_response(body: String) -> HttpResponse {
+    HttpResponse::new(200, "text/plain; charset=UTF-8", body.into_bytes())
+}
+
+/// The engine worker's side of a [`super::SocketIo`] server.
+pub struct SocketIoHandler {
+    shared: Arc<Shared>,
+}
+
+impl SocketIoHandler {
+    pub(super) fn new(shared: Arc<Shared>) -> Self {
+        SocketIoHandler { shared }
+    }
+}
+
+/// The two endpoints a server may have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Endpoint {
+    SocketIo,
+    Raw,
+}
+
+/// Which session a WebSocket belongs to.
+struct SessionOf(String);
+
+impl SocketIoHandler {
+    fn feed<R>(&self, sid: &str, f: impl FnOnce(&mut Entry) -> R) -> Option<R> {
+        with_entry(&self.shared, sid, f)
+    }
+
+    /// Which endpoint `path` is: `Some(Endpoint::SocketIo)`, the raw
+    /// Engine.IO one, or `None` (404).
+    fn endpoint(&self, path: &str) -> Option<Endpoint> {
+        if path == self.shared.config.path {
+            return Some(Endpoint::SocketIo);
+        }
+        let raw = self
+            .shared
+            .raw
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        raw.as_ref()
+            .filter(|(raw_path, _)| raw_path == path)
+            .map(|_| Endpoint::Raw)
+    }
+
+    fn open(
+        &self,
+        endpoint: Endpoint,
+        transport: Transport,
+        ws: Option<ConnId>,
+    ) -> (String, String) {
+        let sid = new_id();
+        let now = Instant::now();
+        let engine = Session::new(
+            sid.clone(),
+            transport,
+            self.shared.config.engine.clone(),
+            now,
+        );
+        let mut open = String::new();
+        engine.open_packet().encode_polling(&mut open);
+        let raw = endpoint == Endpoint::Raw;
+        let mut entry = Entry::new(engine, raw, self.shared.config.connect_timeout, now);
+        entry.ws = ws;
+        lock(&self.shared.sessions).insert(sid.clone(), entry);
+        (sid, open)
+    }
+
+    fn on_polling(
+        &self,
+        conn: &mut HttpConn<'_>,
+        request: &Request<'_>,
+        endpoint: Endpoint,
+        route: Route,
+    ) -> Result<Reply, EngineError> {
+        match route {
+            Route::Open(_) => {
+                let (_, open) = self.open(endpoint, Transport::Polling, None);
+                Ok(Reply::Now(polling_response(open)))
+            }
+            Route::Poll(sid) => {
+                let id = conn.request_id();
+                let now = Instant::now();
+                let answer = self
+                    .feed(&sid, |entry| {
+                        let answer = entry.engine.get(now)?;
+                        if answer.is_none() {
+                            entry.held = Some(id);
+                        }
+                        Ok(answer)
+                    })
+                    .ok_or(EngineError::UnknownSid)??;
+                Ok(match answer {
+                    Some(body) => Reply::Now(polling_response(body)),
+                    None => Reply::Later,
+                })
+            }
+            Route::Post(sid) => {
+                let body =
+                    std::str::from_utf8(request.body).map_err(|_| EngineError::BadRequest)?;
+                let now = Instant::now();
+                self.feed(&sid, |entry| entry.engine.post(body, now))
+                    .ok_or(EngineError::UnknownSid)??;
+                Ok(Reply::Now(HttpResponse::new(200, "text/html", &b"ok"[..])))
+            }
+            Route::Upgrade(_) => Err(EngineError::BadRequest),
+        }
+    }
+}
+
+impl Handler for SocketIoHandler {
+    fn on_request(&mut self, conn: &mut HttpConn<'_>, request: &Request<'_>) -> Reply {
+        let Some(endpoint) = self.endpoint(request.path()) else {
+            return Reply::Now(HttpResponse::text(404, "not found\n"));
+        };
+        let routed = route(request.method, request.query().unwrap_or(""), false);
+        match routed.and_then(|route| self.on_polling(conn, request, endpoint, route)) {
+            Ok(reply) => reply,
+            Err(error) => Reply::Now(error.response()),
+        }
+    }
+
+    fn on_open(&mut self, conn: &mut Conn<'_>, upgrade: &Upgrade<'_>) -> Result<(), Rejection> {
+        let Some(endpoint) = self.endpoint(upgrade.path()) else {
+            return Err(Rejection::NotFound("not found".into()));
+        };
+        let refuse = |error: EngineError| Rejection::Other {
+            status: error.status(),
+            reason: error.message().into(),
+        };
+        match route("GET", upgrade.query().unwrap_or(""), true).map_err(refuse)? {
+            Route::Open(_) => {
+                let (sid, open) = self.open(endpoint, Transport::WebSocket, Some(conn.id()));
+                conn.set_data(SessionOf(sid));
+                let _ = conn.send_text(&open);
+                Ok(())
+            }
+            Route::Upgrade(sid) => {
+                let id = conn.id();
+                let now = Instant::now();
+                self.feed(&sid, |entry| {
+                    entry.engine.begin_upgrade(now)?;
+                    entry.probe = Some(id);
+                    Ok(())
+                })
+                .ok_or(refuse(EngineError::UnknownSid))?
+                .map_err(refuse)?;
+                conn.set_data(SessionOf(sid));
+                Ok(())
+            }
+            _ => Err(refuse(EngineError::BadRequest)),
+        }
+    }
+
+    fn on_message(&mut self, conn: &mut Conn<'_>, message: Message<'_>) {
+        let Some(SessionOf(sid)) = conn.data::<SessionOf>() else {
+            return;
+        };
+        let sid = sid.clone();
+        let now = Instant::now();
+        self.feed(&sid, |entry| match message {
+            Message::Text(text) => entry.engine.ws_text(text, now),
+            Message::Binary(data) => entry.engine.ws_binary(data, now),
+        });
+    }
+
+    fn on_close_data(&mut self, id: ConnId, data: Box<dyn std::any::Any>) {
+        let Ok(session) = data.downcast::<SessionOf>() else {
+            return;
+        };
+        self.feed(&session.0, |entry| {
+            if entry.ws == Some(id) || entry.probe == Some(id) {
+                if entry.probe == Some(id) {
+                    entry.probe = None;
+                } else {
+                    entry.ws = None;
+                }
+                entry.engine.ws_closed();
+            }
+        });
+    }
+
+    fn on_request_abandoned(&mut self, id: RequestId) {
+        let sid = lock(&self.shared.sessions)
+            .iter()
+            .find(|(_, entry)| entry.held == Some(id))
+            .map(|(sid, _)| sid.clone());
+        if let Some(sid) = sid {
+            self.feed(&sid, |entry| {
+                entry.held = None;
+                entry.engine.poll_abandoned();
+            });
+        }
+    }
+}
