@@ -4,7 +4,8 @@
 #   our client against their echo servers;
 #   Debian's Chromium (through npm playwright-core) against serve's page;
 #   the official socket.io-client, python-socketio and our protocol
-#   harness against examples/socketio_conformance.
+#   harness against examples/socketio_conformance, and socket.io-client
+#   against serve's Socket.IO contract.
 # Installs pinned versions when missing: a venv under target/, npm packages
 # into target/interop-node, Debian's chromium. Fails loudly if it cannot.
 set -euo pipefail
@@ -168,3 +169,9 @@ wait_port "$port"
 node tests/interop/socketio_protocol.cjs "http://127.0.0.1:$port"
 node tests/interop/socketio_client.cjs "http://127.0.0.1:$port"
 "$venv/bin/python" tests/interop/socketio_python.py "http://127.0.0.1:$port"
+
+# `simdws serve`'s Socket.IO contract (src/bin/simdws/socketio.rs) through
+# socket.io-client on each transport: rooms, acks both ways, reconnects.
+port=$(free_port)
+serve "$port" "$out/serve-socketio.log"
+node tests/interop/socketio_serve.cjs "http://127.0.0.1:$port"

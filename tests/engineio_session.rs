@@ -313,3 +313,47 @@ fn a_server_close_on_websocket_sends_no_close_packet() {
     assert_eq!(session.poll_ws(), None, "the WebSocket is just closed");
     assert_eq!(session.closed(), Some(CloseReason::ForcedClose));
 }
+
+#[test]
+fn a_server_close_on_polling_leaves_its_last_packets_for_the_next_get() {
+    let now = Instant::now();
+    let mut session = polling(now);
+    session.send_text("41");
+    session.close();
+    assert!(!session.is_done(), "forgotten with packets still to give");
+    assert_eq!(session.get(now), Ok(Some("441".into())));
+    assert!(!session.is_done(), "the close packet is still owed");
+    assert_eq!(
+        session.get(now),
+        Ok(Some("1".into())),
+        "in an answer of its own"
+    );
+    assert!(session.is_done());
+    assert_eq!(session.get(now), Err(EngineError::BadRequest));
+    // Other ends leave nothing behind.
+    let mut timed_out = polling(now);
+    timed_out.handle_timeout(now + ms(300));
+    timed_out.handle_timeout(now + ms(500));
+    assert!(timed_out.is_done());
+    assert_eq!(timed_out.get(now + ms(500)), Err(EngineError::BadRequest));
+}
+
+#[test]
+fn a_server_close_while_the_client_finishes_an_upgrade_reaches_it_over_the_websocket() {
+    let now = Instant::now();
+    let mut session = polling(now);
+    session.begin_upgrade(now).unwrap();
+    session.ws_text("2probe", now);
+    assert_eq!(session.poll_ws(), Some(Packet::Pong("probe".into())));
+    session.send_text("41");
+    session.close();
+    assert!(
+        session.upgrading(),
+        "the probe is kept for the client's `5`"
+    );
+    session.ws_text("5", now);
+    assert_eq!(session.transport(), Transport::WebSocket);
+    assert_eq!(session.poll_ws(), Some(Packet::Message("41".into())));
+    assert_eq!(session.poll_ws(), None, "the WebSocket is closed, not told");
+    assert!(session.is_done());
+}

@@ -92,6 +92,8 @@ pub struct Session {
     probe_out: VecDeque<Packet<'static>>,
     /// A GET waits for packets.
     get_held: bool,
+    /// A server close still owes a polling client its close packet.
+    close_packet_owed: bool,
     /// The held GET must be answered now, with this body.
     poll_answer: Option<String>,
     next_ping: Option<Instant>,
@@ -113,6 +115,7 @@ impl Session {
             outbox: VecDeque::new(),
             probe_out: VecDeque::new(),
             get_held: false,
+            close_packet_owed: false,
             poll_answer: None,
             pong_deadline: None,
             events: VecDeque::new(),
@@ -124,9 +127,28 @@ impl Session {
         &self.sid
     }
 
+    /// A WebSocket is probing an upgrade.
+    pub fn upgrading(&self) -> bool {
+        matches!(self.upgrade, Upgrade::Probing { .. })
+    }
+
     /// The transport in use.
     pub fn transport(&self) -> Transport {
         self.transport
+    }
+
+    /// The session ended and has nothing left to hand over: it can be
+    /// forgotten. (A server close on polling waits for the next GET to
+    /// take its last packets.)
+    pub fn is_done(&self) -> bool {
+        match self.closed {
+            None => false,
+            Some(CloseReason::ForcedClose) => {
+                self.transport == Transport::WebSocket
+                    || (self.outbox.is_empty() && !self.close_packet_owed)
+            }
+            Some(_) => true,
+        }
     }
 
     /// Why the session ended, once it has.
@@ -167,9 +189,11 @@ impl Session {
     /// gets a close packet; a WebSocket is simply closed (as Node does).
     pub fn close(&mut self) {
         if self.closed.is_none() {
-            if self.transport == Transport::Polling {
-                self.push(Packet::Close);
-            }
+            // The close packet goes in a poll answer of its own, after
+            // what is queued: a client handles its messages on a later
+            // tick than the close (socket.io-client does), so a kick's
+            // `41` in the same answer would be lost to the close.
+            self.close_packet_owed = self.transport == Transport::Polling;
             self.end(CloseReason::ForcedClose);
         }
     }
@@ -225,7 +249,13 @@ impl Session {
         self.closed = Some(reason);
         self.next_ping = None;
         self.pong_deadline = None;
-        self.upgrade = Upgrade::None;
+        // A client that probed is about to send `5` and poll no more: a
+        // server close lets it finish, so its last packets reach it over
+        // the WebSocket.
+        let probed = matches!(self.upgrade, Upgrade::Probing { probed: true, .. });
+        if !(reason == CloseReason::ForcedClose && probed) {
+            self.upgrade = Upgrade::None;
+        }
         self.events.push_back(SessionEvent::Closed(reason));
         if self.get_held {
             // Node answers the held GET with the close packet, or with a
@@ -236,6 +266,7 @@ impl Session {
             } else if reason == CloseReason::TransportClose {
                 "6".to_owned()
             } else {
+                self.close_packet_owed = false;
                 "1".to_owned()
             };
             self.poll_answer = Some(body);
@@ -247,7 +278,18 @@ impl Session {
     /// A polling GET: `Ok(Some(body))` to answer now, `Ok(None)` to hold
     /// it until [`Session::take_poll_answer`] has a body.
     pub fn get(&mut self, _now: Instant) -> Result<Option<String>, EngineError> {
-        if self.closed.is_some() || self.transport == Transport::WebSocket {
+        if self.transport == Transport::WebSocket {
+            return Err(EngineError::BadRequest);
+        }
+        if self.closed.is_some() {
+            // A server close leaves its last packets (a kick's `41`, the
+            // close) for the next GET; any other end leaves nothing.
+            if !self.outbox.is_empty() && self.closed == Some(CloseReason::ForcedClose) {
+                return Ok(Some(self.drain_outbox()));
+            }
+            if std::mem::take(&mut self.close_packet_owed) {
+                return Ok(Some("1".to_owned()));
+            }
             return Err(EngineError::BadRequest);
         }
         if self.get_held {

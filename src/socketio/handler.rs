@@ -14,8 +14,32 @@ use crate::net::{
 };
 
 /// A polling body: Node answers `text/plain; charset=UTF-8`.
-pub(super) fn polling_response(body: String) -> HttpResponse {
-    HttpResponse::new(200, "text/plain; charset=UTF-8", body.into_bytes())
+pub(super) fn polling_response(body: String, cors: bool) -> HttpResponse {
+    with_cors(
+        HttpResponse::new(200, "text/plain; charset=UTF-8", body.into_bytes()),
+        cors,
+    )
+}
+
+/// With `cors`, a page on any origin may read the response.
+fn with_cors(response: HttpResponse, cors: bool) -> HttpResponse {
+    if cors {
+        response.with_header("Access-Control-Allow-Origin", "*")
+    } else {
+        response
+    }
+}
+
+/// The answer to a CORS preflight: any origin may GET and POST here.
+fn preflight(request: &Request<'_>) -> HttpResponse {
+    let headers = request
+        .header("Access-Control-Request-Headers")
+        .unwrap_or("content-type")
+        .to_owned();
+    with_cors(HttpResponse::new(204, "", &b""[..]), true)
+        .with_header("Access-Control-Allow-Methods", "GET, POST")
+        .with_header("Access-Control-Allow-Headers", headers)
+        .with_header("Access-Control-Max-Age", "86400")
 }
 
 /// The engine worker's side of a [`super::SocketIo`] server.
@@ -65,6 +89,7 @@ impl SocketIoHandler {
         endpoint: Endpoint,
         transport: Transport,
         ws: Option<ConnId>,
+        query: &str,
     ) -> (String, String) {
         let sid = new_id();
         let now = Instant::now();
@@ -79,6 +104,7 @@ impl SocketIoHandler {
         let raw = endpoint == Endpoint::Raw;
         let mut entry = Entry::new(engine, raw, self.shared.config.connect_timeout, now);
         entry.ws = ws;
+        entry.query = query.to_owned();
         lock(&self.shared.sessions).insert(sid.clone(), entry);
         (sid, open)
     }
@@ -92,8 +118,9 @@ impl SocketIoHandler {
     ) -> Result<Reply, EngineError> {
         match route {
             Route::Open(_) => {
-                let (_, open) = self.open(endpoint, Transport::Polling, None);
-                Ok(Reply::Now(polling_response(open)))
+                let query = request.query().unwrap_or("");
+                let (_, open) = self.open(endpoint, Transport::Polling, None, query);
+                Ok(Reply::Now(polling_response(open, self.shared.config.cors)))
             }
             Route::Poll(sid) => {
                 let id = conn.request_id();
@@ -108,7 +135,7 @@ impl SocketIoHandler {
                     })
                     .ok_or(EngineError::UnknownSid)??;
                 Ok(match answer {
-                    Some(body) => Reply::Now(polling_response(body)),
+                    Some(body) => Reply::Now(polling_response(body, self.shared.config.cors)),
                     None => Reply::Later,
                 })
             }
@@ -118,7 +145,8 @@ impl SocketIoHandler {
                 let now = Instant::now();
                 self.feed(&sid, |entry| entry.engine.post(body, now))
                     .ok_or(EngineError::UnknownSid)??;
-                Ok(Reply::Now(HttpResponse::new(200, "text/html", &b"ok"[..])))
+                let ok = HttpResponse::new(200, "text/html", &b"ok"[..]);
+                Ok(Reply::Now(with_cors(ok, self.shared.config.cors)))
             }
             Route::Upgrade(_) => Err(EngineError::BadRequest),
         }
@@ -130,10 +158,13 @@ impl Handler for SocketIoHandler {
         let Some(endpoint) = self.endpoint(request.path()) else {
             return Reply::Now(HttpResponse::text(404, "not found\n"));
         };
+        if request.method == "OPTIONS" && self.shared.config.cors {
+            return Reply::Now(preflight(request));
+        }
         let routed = route(request.method, request.query().unwrap_or(""), false);
         match routed.and_then(|route| self.on_polling(conn, request, endpoint, route)) {
             Ok(reply) => reply,
-            Err(error) => Reply::Now(error.response()),
+            Err(error) => Reply::Now(with_cors(error.response(), self.shared.config.cors)),
         }
     }
 
@@ -147,7 +178,8 @@ impl Handler for SocketIoHandler {
         };
         match route("GET", upgrade.query().unwrap_or(""), true).map_err(refuse)? {
             Route::Open(_) => {
-                let (sid, open) = self.open(endpoint, Transport::WebSocket, Some(conn.id()));
+                let query = upgrade.query().unwrap_or("");
+                let (sid, open) = self.open(endpoint, Transport::WebSocket, Some(conn.id()), query);
                 conn.set_data(SessionOf(sid));
                 let _ = conn.send_text(&open);
                 Ok(())
@@ -208,5 +240,87 @@ impl Handler for SocketIoHandler {
                 entry.engine.poll_abandoned();
             });
         }
+    }
+}
+
+impl SocketIoHandler {
+    /// Mounts the Socket.IO server beside `app`: requests and upgrades on
+    /// its paths (and its sessions' WebSockets) come here, everything else
+    /// goes to `app`. `app` must take whole messages (the default
+    /// [`Handler::delivery`]).
+    pub fn beside<H: Handler>(self, app: H) -> Mounted<H> {
+        Mounted { sio: self, app }
+    }
+}
+
+/// A [`SocketIoHandler`] beside another handler; see
+/// [`SocketIoHandler::beside`].
+pub struct Mounted<H> {
+    sio: SocketIoHandler,
+    app: H,
+}
+
+impl<H: Handler> Handler for Mounted<H> {
+    fn on_request(&mut self, conn: &mut HttpConn<'_>, request: &Request<'_>) -> Reply {
+        match self.sio.endpoint(request.path()) {
+            Some(_) => self.sio.on_request(conn, request),
+            None => self.app.on_request(conn, request),
+        }
+    }
+
+    fn streams_body(&mut self, request: &Request<'_>) -> bool {
+        self.sio.endpoint(request.path()).is_none() && self.app.streams_body(request)
+    }
+
+    fn on_body(&mut self, conn: &mut HttpConn<'_>, piece: &[u8], end: bool) {
+        self.app.on_body(conn, piece, end);
+    }
+
+    fn on_request_abandoned(&mut self, id: RequestId) {
+        self.sio.on_request_abandoned(id);
+        self.app.on_request_abandoned(id);
+    }
+
+    fn on_http(&mut self, request: &Request<'_>) -> HttpResponse {
+        self.app.on_http(request)
+    }
+
+    fn on_open(&mut self, conn: &mut Conn<'_>, upgrade: &Upgrade<'_>) -> Result<(), Rejection> {
+        match self.sio.endpoint(upgrade.path()) {
+            Some(_) => self.sio.on_open(conn, upgrade),
+            None => self.app.on_open(conn, upgrade),
+        }
+    }
+
+    fn on_message(&mut self, conn: &mut Conn<'_>, message: Message<'_>) {
+        if conn.data::<SessionOf>().is_some() {
+            self.sio.on_message(conn, message);
+        } else {
+            self.app.on_message(conn, message);
+        }
+    }
+
+    fn on_close(&mut self, id: ConnId, reason: &crate::net::CloseReason) {
+        self.app.on_close(id, reason);
+    }
+
+    fn on_close_data(&mut self, id: ConnId, data: Box<dyn std::any::Any>) {
+        if data.is::<SessionOf>() {
+            self.sio.on_close_data(id, data);
+        } else {
+            self.app.on_close_data(id, data);
+        }
+    }
+
+    fn on_ping(&mut self, conn: &mut Conn<'_>, payload: &[u8]) {
+        self.app.on_ping(conn, payload);
+    }
+
+    fn on_pong(&mut self, conn: &mut Conn<'_>, payload: &[u8]) {
+        self.app.on_pong(conn, payload);
+    }
+
+    fn on_drain(&mut self, conn: &mut Conn<'_>) {
+        self.app.on_drain(conn);
     }
 }

@@ -16,9 +16,9 @@ mod socket;
 
 pub use client::{Client, ClientClose, ClientEvent, Outgoing};
 #[cfg(feature = "net")]
-pub use handler::SocketIoHandler;
+pub use handler::{Mounted, SocketIoHandler};
 pub use packet::{Packet, PacketKind, ParseError, MAX_ATTACHMENTS};
 #[cfg(feature = "net")]
 pub use server::{SocketIo, SocketIoConfig};
 #[cfg(feature = "net")]
-pub use socket::{Ack, EngineSocket, Socket};
+pub use socket::{Ack, AckError, Broadcast, EngineSocket, Socket};

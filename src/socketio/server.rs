@@ -11,7 +11,7 @@
 //! lock is released, so they may emit freely. A timer thread runs the
 //! heartbeats and the connect and upgrade timeouts.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 
 use super::client::{Client, ClientClose, ClientEvent, Outgoing};
 use super::handler::{polling_response, SocketIoHandler};
-use super::socket::{Ack, EngineSocket, Socket};
+use super::socket::{Ack, AckError, EngineSocket, Socket};
 use crate::engineio::{EngineConfig, Frame, Session, SessionEvent, Transport};
 use crate::frame::CloseCode;
 use crate::net::{ConnId, OwnedMessage, RequestId, ServerHandle};
@@ -34,6 +34,9 @@ pub struct SocketIoConfig {
     pub connect_timeout: Duration,
     /// Where Engine.IO is served; requests elsewhere get 404.
     pub path: String,
+    /// Pages on any origin may poll (`Access-Control-Allow-Origin: *`,
+    /// preflights answered). Off by default, as in Node.
+    pub cors: bool,
 }
 
 impl Default for SocketIoConfig {
@@ -42,6 +45,7 @@ impl Default for SocketIoConfig {
             engine: EngineConfig::default(),
             connect_timeout: Duration::from_secs(45),
             path: "/socket.io/".into(),
+            cors: false,
         }
     }
 }
@@ -54,6 +58,20 @@ pub type EventHandler = Arc<dyn Fn(&Socket, Vec<Value>, Vec<Vec<u8>>, Option<Ack
 /// What runs when a client joins a namespace: the socket and the client's
 /// `auth` payload.
 pub type ConnectionHandler = Arc<dyn Fn(&Socket, Option<&Value>) + Send + Sync>;
+
+/// What runs when a socket leaves its namespace, with Node's reason
+/// (`client namespace disconnect`, `server namespace disconnect`,
+/// `transport close`, `ping timeout`, `parse error`...).
+pub type DisconnectHandler = Arc<dyn Fn(&Socket, &str) + Send + Sync>;
+
+/// What runs with the answer to an emit that asked for one.
+pub(super) type AckCallback = Box<dyn FnOnce(Result<Vec<Value>, AckError>) + Send>;
+
+/// An emit waiting for its ack.
+pub(super) struct PendingAck {
+    pub(super) deadline: Instant,
+    pub(super) callback: AckCallback,
+}
 
 /// A handler for the messages of a raw Engine.IO session.
 pub type RawHandler = Arc<dyn Fn(&EngineSocket, OwnedMessage) + Send + Sync>;
@@ -87,6 +105,16 @@ pub(super) struct Entry {
     pub(super) held: Option<RequestId>,
     /// Each namespace's event handlers.
     pub(super) handlers: HashMap<String, HashMap<String, EventHandler>>,
+    /// Each namespace's disconnect handler, with the socket it is for.
+    pub(super) on_disconnect: HashMap<String, (DisconnectHandler, Socket)>,
+    /// The rooms the client is in, per namespace.
+    pub(super) rooms: HashMap<String, HashSet<String>>,
+    /// Emits waiting for their acks, by namespace and ack id.
+    pub(super) pending_acks: HashMap<(String, u64), PendingAck>,
+    /// The query string of the request that opened the session.
+    pub(super) query: String,
+    /// When the session ended (it may wait for its last GET).
+    pub(super) closed_at: Option<Instant>,
 }
 
 impl Entry {
@@ -99,6 +127,60 @@ impl Entry {
             probe: None,
             held: None,
             handlers: HashMap::new(),
+            on_disconnect: HashMap::new(),
+            rooms: HashMap::new(),
+            pending_acks: HashMap::new(),
+            query: String::new(),
+            closed_at: None,
+        }
+    }
+
+    /// The socket left `nsp`: its handlers, rooms and disconnect handler
+    /// go, and the handler runs with `reason`.
+    pub(super) fn left(&mut self, nsp: &str, reason: &'static str, deferred: &mut Vec<Deferred>) {
+        self.handlers.remove(nsp);
+        self.rooms.remove(nsp);
+        if let Some((handler, socket)) = self.on_disconnect.remove(nsp) {
+            deferred.push(Deferred::Disconnect(handler, socket, reason));
+        }
+    }
+
+    /// Moves the Socket.IO client's packets into the Engine.IO session;
+    /// returns whether there were any.
+    pub(super) fn flush_client(&mut self) -> bool {
+        let mut moved = false;
+        while let Some(out) = self.client.as_mut().and_then(Client::poll_transmit) {
+            moved = true;
+            match out {
+                Outgoing::Text(text) => self.engine.send_text(&text),
+                Outgoing::Binary(data) => self.engine.send_binary(&data),
+            }
+        }
+        moved
+    }
+
+    /// The earliest deadline of the session, its client and its acks.
+    fn next_deadline(&self) -> Option<Instant> {
+        let client = self.client.as_ref().and_then(Client::poll_timeout);
+        let acks = self.pending_acks.values().map(|ack| ack.deadline).min();
+        [self.engine.poll_timeout(), client, acks]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Acks not answered by `now` are given up on.
+    fn expire_acks(&mut self, now: Instant, deferred: &mut Vec<Deferred>) {
+        let expired: Vec<_> = self
+            .pending_acks
+            .iter()
+            .filter(|(_, ack)| ack.deadline <= now)
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in expired {
+            if let Some(ack) = self.pending_acks.remove(&key) {
+                deferred.push(Deferred::AckReply(ack.callback, Err(AckError::Timeout)));
+            }
         }
     }
 }
@@ -108,6 +190,8 @@ pub(super) enum Deferred {
     Connection(ConnectionHandler, Socket, Option<Value>),
     Raw(RawHandler, EngineSocket, OwnedMessage),
     Event(EventHandler, Socket, Vec<Value>, Vec<Vec<u8>>, Option<Ack>),
+    Disconnect(DisconnectHandler, Socket, &'static str),
+    AckReply(AckCallback, Result<Vec<Value>, AckError>),
 }
 
 pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -179,6 +263,11 @@ impl SocketIo {
         SocketIoHandler::new(self.shared.clone())
     }
 
+    /// A broadcast to the sockets of namespace `nsp`.
+    pub fn of(&self, nsp: &str) -> super::socket::Broadcast {
+        super::socket::Broadcast::new(self.shared.clone(), nsp)
+    }
+
     /// How many sessions are open.
     pub fn sessions(&self) -> usize {
         lock(&self.shared.sessions).len()
@@ -198,7 +287,7 @@ pub(super) fn with_entry<R>(
     let entry = sessions.get_mut(sid)?;
     let result = f(entry);
     let deferred = pump(shared, sid, entry, handle);
-    if entry.engine.closed().is_some() && entry.held.is_none() {
+    if entry.engine.is_done() && entry.held.is_none() {
         sessions.remove(sid);
     }
     drop(sessions);
@@ -211,6 +300,8 @@ pub(super) fn run(deferred: Vec<Deferred>) {
         match work {
             Deferred::Connection(handler, socket, auth) => handler(&socket, auth.as_ref()),
             Deferred::Raw(handler, socket, message) => handler(&socket, message),
+            Deferred::Disconnect(handler, socket, reason) => handler(&socket, reason),
+            Deferred::AckReply(callback, answer) => callback(answer),
             Deferred::Event(handler, socket, args, binary, ack) => {
                 handler(&socket, args, binary, ack)
             }
@@ -249,8 +340,16 @@ pub(super) fn pump(
                     }
                 }
                 SessionEvent::Closed(reason) => {
-                    for conn in [entry.ws.take(), entry.probe.take()].into_iter().flatten() {
-                        handle.close(conn, CloseCode::NORMAL, reason.as_str());
+                    entry.closed_at = Some(Instant::now());
+                    let joined: Vec<String> = entry.on_disconnect.keys().cloned().collect();
+                    for nsp in joined {
+                        entry.left(&nsp, reason.as_str(), &mut deferred);
+                    }
+                    for (_, ack) in entry.pending_acks.drain() {
+                        deferred.push(Deferred::AckReply(
+                            ack.callback,
+                            Err(AckError::Disconnected),
+                        ));
                     }
                 }
             }
@@ -259,17 +358,11 @@ pub(super) fn pump(
             moved = true;
             on_client_event(shared, sid, entry, event, &mut deferred);
         }
-        while let Some(out) = entry.client.as_mut().and_then(Client::poll_transmit) {
-            moved = true;
-            match out {
-                Outgoing::Text(text) => entry.engine.send_text(&text),
-                Outgoing::Binary(data) => entry.engine.send_binary(&data),
-            }
-        }
+        moved |= entry.flush_client();
         if let Some(body) = entry.engine.take_poll_answer() {
             moved = true;
             if let Some(held) = entry.held.take() {
-                handle.respond(held, polling_response(body));
+                handle.respond(held, polling_response(body, shared.config.cors));
             }
         }
         while let Some(packet) = entry.engine.poll_ws() {
@@ -286,6 +379,19 @@ pub(super) fn pump(
                         Frame::Binary(data) => OwnedMessage::Binary(data.to_vec()),
                     },
                 );
+            }
+        }
+        // A closed session's WebSockets close once what was queued before
+        // the close (a kick's `41`) is sent; a probe the client is about to
+        // finish stays for that.
+        if let Some(reason) = entry.engine.closed() {
+            let probe = if entry.engine.upgrading() {
+                None
+            } else {
+                entry.probe.take()
+            };
+            for conn in [entry.ws.take(), probe].into_iter().flatten() {
+                handle.close(conn, CloseCode::NORMAL, reason.as_str());
             }
         }
         if !moved {
@@ -370,9 +476,13 @@ fn on_client_event(
             });
             deferred.push(Deferred::Event(handler, socket, data, binary, ack));
         }
-        ClientEvent::Ack { .. } => {} // no emit asks for an ack yet
+        ClientEvent::Ack { nsp, id, data, .. } => {
+            if let Some(ack) = entry.pending_acks.remove(&(nsp, id)) {
+                deferred.push(Deferred::AckReply(ack.callback, Ok(data)));
+            }
+        }
         ClientEvent::Disconnect { nsp } => {
-            entry.handlers.remove(&nsp);
+            entry.left(&nsp, "client namespace disconnect", deferred)
         }
         ClientEvent::Close(why) => {
             if let ClientClose::ParseError(why) = &why {
@@ -391,21 +501,21 @@ pub(super) fn run_timers(shared: &Arc<Shared>) {
         let mut deferred = Vec::new();
         let mut sessions = lock(&shared.sessions);
         for (sid, entry) in sessions.iter_mut() {
-            let client_due = entry.client.as_ref().and_then(Client::poll_timeout);
-            let due = [entry.engine.poll_timeout(), client_due]
-                .into_iter()
-                .flatten()
-                .min()
-                .is_some_and(|at| at <= now);
-            if due {
+            if entry.next_deadline().is_some_and(|at| at <= now) {
                 entry.engine.handle_timeout(now);
                 if let Some(client) = entry.client.as_mut() {
                     client.handle_timeout(now);
                 }
+                entry.expire_acks(now, &mut deferred);
                 deferred.extend(pump(shared, sid, entry, handle));
             }
         }
-        sessions.retain(|_, entry| entry.engine.closed().is_none());
+        // A closed session waits at most one heartbeat for its last GET.
+        let grace = shared.config.engine.ping_interval + shared.config.engine.ping_timeout;
+        sessions.retain(|_, entry| match entry.closed_at {
+            None => true,
+            Some(at) => !entry.engine.is_done() && now.duration_since(at) < grace,
+        });
         drop(sessions);
         run(deferred);
     }

@@ -1,13 +1,36 @@
 //! The application's handles on Socket.IO: a [`Socket`] (one client on
-//! one namespace), the [`Ack`] a client asked for, and an [`EngineSocket`]
-//! (a raw Engine.IO session). Each method locks the session table for the
-//! length of one change and sends what it produced.
+//! one namespace), the [`Ack`] a client asked for, a [`Broadcast`] to the
+//! sockets of a namespace or its rooms, and an [`EngineSocket`] (a raw
+//! Engine.IO session). Each method locks the session table for the length
+//! of one change and sends what it produced; the application's handlers
+//! run after.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::server::{with_entry, Entry, Shared};
+use super::server::{lock, pump, run, with_entry, Entry, PendingAck, Shared};
+
+/// Why an emit's ack never came.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AckError {
+    /// Not within the time given.
+    Timeout,
+    /// The client left first.
+    Disconnected,
+}
+
+impl std::fmt::Display for AckError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            AckError::Timeout => "no ack in time",
+            AckError::Disconnected => "the client left before it acked",
+        })
+    }
+}
+
+impl std::error::Error for AckError {}
 
 /// A client joined to one namespace, for the application.
 #[derive(Clone)]
@@ -37,6 +60,18 @@ impl Socket {
     /// The namespace.
     pub fn nsp(&self) -> &str {
         &self.nsp
+    }
+
+    /// A parameter of the query string the client opened its session with
+    /// (`io(url, { query: { q: "x" } })`), percent-decoded.
+    pub fn query(&self, name: &str) -> Option<String> {
+        self.with_entry(|entry| {
+            entry.query.split('&').find_map(|pair| {
+                let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+                (percent_decode(key) == name).then(|| percent_decode(value))
+            })
+        })
+        .flatten()
     }
 
     /// Handles `event` from this client.
@@ -70,9 +105,107 @@ impl Socket {
         .is_some()
     }
 
-    /// Makes the client leave the namespace.
-    pub fn disconnect(&self) {
-        self.with_entry(|entry| entry.client.as_mut().map(|c| c.disconnect(&self.nsp)));
+    /// Emits `event` and asks the client to answer: `on_ack` runs with the
+    /// answer's arguments, or with [`AckError`] when none comes within
+    /// `timeout` or the client leaves. False when the client is gone.
+    pub fn emit_with_ack(
+        &self,
+        event: &str,
+        args: Vec<Value>,
+        timeout: Duration,
+        on_ack: impl FnOnce(Result<Vec<Value>, AckError>) + Send + 'static,
+    ) -> bool {
+        self.with_entry(|entry| {
+            let client = entry.client.as_mut()?;
+            let id = client.emit(&self.nsp, event, args, Vec::new(), true)??;
+            let pending = PendingAck {
+                deadline: Instant::now() + timeout,
+                callback: Box::new(on_ack),
+            };
+            entry.pending_acks.insert((self.nsp.clone(), id), pending);
+            Some(())
+        })
+        .flatten()
+        .is_some()
+    }
+
+    /// Runs `handler` when the socket leaves its namespace, with the reason.
+    pub fn on_disconnect(&self, handler: impl Fn(&Socket, &str) + Send + Sync + 'static) {
+        let socket = self.clone();
+        self.with_entry(|entry| {
+            entry
+                .on_disconnect
+                .insert(self.nsp.clone(), (Arc::new(handler), socket));
+        });
+    }
+
+    /// Makes the client leave the namespace (it is told, and will not
+    /// rejoin by itself); with `close`, the whole connection ends too.
+    pub fn disconnect(&self, close: bool) {
+        let mut deferred = Vec::new();
+        self.with_entry(|entry| {
+            if let Some(client) = entry.client.as_mut() {
+                client.disconnect(&self.nsp);
+            }
+            entry.left(&self.nsp, "server namespace disconnect", &mut deferred);
+            if close {
+                // The `41` goes out before the connection closes.
+                entry.flush_client();
+                entry.engine.close();
+            }
+        });
+        run(deferred);
+    }
+
+    /// Drops the client's connection (its Engine.IO session) without a
+    /// word: a client that reconnects by itself will.
+    pub fn drop_connection(&self) {
+        self.with_entry(|entry| entry.engine.close());
+    }
+
+    /// Puts the socket in `room` of its namespace.
+    pub fn join(&self, room: &str) {
+        self.with_entry(|entry| {
+            entry
+                .rooms
+                .entry(self.nsp.clone())
+                .or_default()
+                .insert(room.to_owned())
+        });
+    }
+
+    /// Takes the socket out of `room`.
+    pub fn leave(&self, room: &str) {
+        self.with_entry(|entry| {
+            entry
+                .rooms
+                .get_mut(&self.nsp)
+                .map(|rooms| rooms.remove(room))
+        });
+    }
+
+    /// The rooms the socket is in (its own id's room aside).
+    pub fn rooms(&self) -> Vec<String> {
+        self.with_entry(|entry| {
+            let rooms = entry.rooms.get(&self.nsp);
+            rooms
+                .map(|rooms| rooms.iter().cloned().collect())
+                .unwrap_or_default()
+        })
+        .unwrap_or_default()
+    }
+
+    /// A broadcast to the sockets in `room`, this one left out.
+    pub fn to(&self, room: &str) -> Broadcast {
+        self.broadcast().to(room)
+    }
+
+    /// A broadcast to every other socket of the namespace.
+    pub fn broadcast(&self) -> Broadcast {
+        Broadcast {
+            except_session: Some(self.session.clone()),
+            ..Broadcast::new(self.shared.clone(), &self.nsp)
+        }
     }
 
     fn with_entry<R>(&self, f: impl FnOnce(&mut Entry) -> R) -> Option<R> {
@@ -129,5 +262,129 @@ impl Ack {
                 .as_mut()
                 .map(|client| client.ack(&socket.nsp, id, args, binary))
         });
+    }
+}
+
+/// An emit to many sockets of one namespace: all of them, or those in the
+/// rooms named with [`Broadcast::to`], less those in the rooms named with
+/// [`Broadcast::except`] (and less the sender, when it came from a socket).
+#[derive(Clone)]
+pub struct Broadcast {
+    shared: Arc<Shared>,
+    nsp: String,
+    rooms: Vec<String>,
+    except: Vec<String>,
+    except_session: Option<String>,
+}
+
+impl Broadcast {
+    pub(super) fn new(shared: Arc<Shared>, nsp: &str) -> Self {
+        Broadcast {
+            shared,
+            nsp: nsp.to_owned(),
+            rooms: Vec::new(),
+            except: Vec::new(),
+            except_session: None,
+        }
+    }
+
+    /// Only sockets in `room` (or in any room named so far).
+    pub fn to(mut self, room: &str) -> Self {
+        self.rooms.push(room.to_owned());
+        self
+    }
+
+    /// Not the sockets in `room`.
+    pub fn except(mut self, room: &str) -> Self {
+        self.except.push(room.to_owned());
+        self
+    }
+
+    /// Emits `event` with `args` to each socket it reaches; returns how
+    /// many.
+    pub fn emit(&self, event: &str, args: Vec<Value>) -> usize {
+        self.emit_binary(event, args, Vec::new())
+    }
+
+    /// [`Broadcast::emit`] with binary attachments for the placeholders.
+    pub fn emit_binary(&self, event: &str, args: Vec<Value>, binary: Vec<Vec<u8>>) -> usize {
+        let Some(handle) = self.shared.handle.get() else {
+            return 0;
+        };
+        let mut deferred = Vec::new();
+        let mut reached = 0;
+        let mut sessions = lock(&self.shared.sessions);
+        for (sid, entry) in sessions.iter_mut() {
+            if self.except_session.as_deref() == Some(sid.as_str()) || !self.reaches(entry) {
+                continue;
+            }
+            let Some(client) = entry.client.as_mut() else {
+                continue;
+            };
+            let sent = client.emit(&self.nsp, event, args.clone(), binary.clone(), false);
+            if sent.is_some() {
+                reached += 1;
+                deferred.extend(pump(&self.shared, sid, entry, handle));
+            }
+        }
+        drop(sessions);
+        run(deferred);
+        reached
+    }
+
+    /// Whether the session's socket on the namespace is a recipient.
+    fn reaches(&self, entry: &Entry) -> bool {
+        // Each socket is also in the room named by its own id, as in Node.
+        let own = entry
+            .client
+            .as_ref()
+            .and_then(|client| client.sid(&self.nsp));
+        let in_any = |names: &[String]| {
+            let rooms = entry.rooms.get(&self.nsp);
+            names.iter().any(|room| {
+                own == Some(room.as_str()) || rooms.is_some_and(|rooms| rooms.contains(room))
+            })
+        };
+        (self.rooms.is_empty() || in_any(&self.rooms)) && !in_any(&self.except)
+    }
+}
+
+/// `%XX` and `+` of a query string decoded; malformed escapes stay as they
+/// are, and bytes that are not UTF-8 become U+FFFD.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let hex = |at: usize| bytes.get(at).and_then(|&b| (b as char).to_digit(16));
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], hex(i + 1), hex(i + 2)) {
+            (b'%', Some(high), Some(low)) => {
+                out.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            (b'+', _, _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (other, _, _) => {
+                out.push(other);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_decode;
+
+    #[test]
+    fn query_values_are_percent_decoded() {
+        assert_eq!(percent_decode("a%20b+c"), "a b c");
+        assert_eq!(percent_decode("%C3%A9t%C3%A9"), "été");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+        assert_eq!(percent_decode("%FF"), "\u{FFFD}");
     }
 }

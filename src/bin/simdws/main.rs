@@ -4,6 +4,7 @@
 mod args;
 mod load;
 mod serve;
+mod socketio;
 
 use std::process::ExitCode;
 

@@ -1,5 +1,6 @@
 //! `simdws serve`: echo on `/` and `/echo`, a chat room on `/chat`, the web
-//! page on a plain `GET /`, 404 for any other upgrade path.
+//! page on a plain `GET /`, Socket.IO at `/socket.io/` (see `socketio.rs`),
+//! 404 for any other upgrade path.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -248,13 +249,17 @@ pub fn run(raw: &[String]) -> Result<(), String> {
     let scheme = if config.tls.is_some() { "s" } else { "" };
 
     let room: Room = Arc::default();
-    let server = Server::start(config, move |_, handle| App {
-        handle: handle.clone(),
-        room: room.clone(),
+    let io = crate::socketio::server();
+    let server = Server::start(config, move |_, handle| {
+        let app = App {
+            handle: handle.clone(),
+            room: room.clone(),
+        };
+        io.handler(handle).beside(app)
     })
     .map_err(|e| format!("cannot listen: {e}"))?;
     let addr = server.local_addr();
-    println!("simdws serving on http{scheme}://{addr}/ (WebSocket: ws{scheme}://{addr}/echo, ws{scheme}://{addr}/chat; HTTP: /healthz, GET /chat/poll, POST /chat/say); Ctrl-C stops");
+    println!("simdws serving on http{scheme}://{addr}/ (WebSocket: ws{scheme}://{addr}/echo, ws{scheme}://{addr}/chat; Socket.IO: http{scheme}://{addr}/socket.io/; HTTP: /healthz, GET /chat/poll, POST /chat/say); Ctrl-C stops");
     let handle = server.handle();
     ctrlc::set_handler(move || {
         log::info!("shutting down: closing connections with 1001");

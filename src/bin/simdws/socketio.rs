@@ -1,0 +1,110 @@
+//! What `simdws serve` answers over Socket.IO at `/socket.io/` (the
+//! tutorial's example, extended), with CORS open to any origin.
+//!
+//! Namespace `/`:
+//! * on connection: `news` `{hello: "world"}`;
+//! * `anotherNews(data, ack)`: `ack({ok: true, received: data})`;
+//! * `whoami(ack)`: `ack({id, auth, query: {q}})`;
+//! * `binary(buf, ack)`: `ack({buf, len})`;
+//! * `askClient()`: emits `question` asking for an ack, then
+//!   `answerReceived(answer)`;
+//! * `join(room, ack)`: `ack({joined: room})`;
+//! * `toRoom(room, msg, ack)`: `roomMsg {room, msg, from}` to the room but
+//!   the sender, then `ack("sent")`;
+//! * `drop()`: the connection is dropped (the client reconnects);
+//! * `kick()`: the client is disconnected (it does not reconnect);
+//! * `echo(...args, ack)`: `ack(...args)`, for load generators.
+//!
+//! Namespace `/chat`: `welcome {nsp: "/chat"}` on connection, and
+//! `msg(m, ack)`: `ack({nsp: "/chat", echo: m})`. Any other namespace is
+//! refused.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use simdws::socketio::packet::placeholder;
+use simdws::socketio::{Ack, Socket, SocketIo, SocketIoConfig};
+
+/// How long `askClient` waits for the client's answer.
+const QUESTION_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn first(args: &[Value]) -> Value {
+    args.first().cloned().unwrap_or(Value::Null)
+}
+
+fn answer(ack: Option<Ack>, args: Vec<Value>) {
+    if let Some(ack) = ack {
+        ack.send(args);
+    }
+}
+
+fn main_namespace(socket: &Socket, auth: Option<&Value>) {
+    socket.emit("news", vec![json!({"hello": "world"})]);
+    let auth = auth.cloned().unwrap_or_else(|| json!({}));
+    socket.on("anotherNews", |_, args, _, ack| {
+        answer(ack, vec![json!({"ok": true, "received": first(&args)})]);
+    });
+    socket.on("whoami", move |socket, _, _, ack| {
+        let query = json!({"q": socket.query("q")});
+        answer(
+            ack,
+            vec![json!({"id": socket.id(), "auth": auth, "query": query})],
+        );
+    });
+    socket.on("binary", |_, _, binary, ack| {
+        let (Some(ack), Some(buf)) = (ack, binary.into_iter().next()) else {
+            return;
+        };
+        let len = buf.len();
+        ack.send_binary(vec![json!({"buf": placeholder(0), "len": len})], vec![buf]);
+    });
+    socket.on("askClient", |socket, _, _, _| {
+        let asker = socket.clone();
+        let question = vec![json!("what is the answer?")];
+        socket.emit_with_ack("question", question, QUESTION_TIMEOUT, move |answer| {
+            if let Ok(args) = answer {
+                asker.emit("answerReceived", args);
+            }
+        });
+    });
+    socket.on("join", |socket, args, _, ack| {
+        let Some(room) = args.first().and_then(Value::as_str) else {
+            return;
+        };
+        socket.join(room);
+        answer(ack, vec![json!({"joined": room})]);
+    });
+    socket.on("toRoom", |socket, args, _, ack| {
+        let Some(room) = args.first().and_then(Value::as_str) else {
+            return;
+        };
+        let message = json!({"room": room, "msg": args.get(1), "from": socket.id()});
+        socket.to(room).emit("roomMsg", vec![message]);
+        answer(ack, vec![json!("sent")]);
+    });
+    socket.on("drop", |socket, _, _, _| socket.drop_connection());
+    socket.on("kick", |socket, _, _, _| socket.disconnect(true));
+    socket.on("echo", |_, args, binary, ack| {
+        if let Some(ack) = ack {
+            ack.send_binary(args, binary);
+        }
+    });
+}
+
+fn chat_namespace(socket: &Socket, _auth: Option<&Value>) {
+    socket.emit("welcome", vec![json!({"nsp": "/chat"})]);
+    socket.on("msg", |_, args, _, ack| {
+        answer(ack, vec![json!({"nsp": "/chat", "echo": first(&args)})]);
+    });
+}
+
+/// The Socket.IO server `serve` mounts.
+pub fn server() -> SocketIo {
+    let io = SocketIo::new(SocketIoConfig {
+        cors: true,
+        ..SocketIoConfig::default()
+    });
+    io.ns("/", main_namespace);
+    io.ns("/chat", chat_namespace);
+    io
+}
