@@ -1,16 +1,53 @@
-//! Socket.IO v5 (feature `socketio`): events, acknowledgements, namespaces
-//! and binary attachments over [`crate::engineio`]. So far sans-IO: the
-//! packet codec, and the [`Client`] state of one session (namespaces
-//! joined, attachments put back together, ack ids, the connect timeout).
-//! The server API (namespaces with handlers, rooms) and the engine's
-//! driver are built on them next.
+//! Socket.IO v5 over Engine.IO v4 (feature `socketio`), natively on the
+//! engine's loops: the official `socket.io-client` (WebSocket, long-polling,
+//! and polling upgraded to WebSocket) and python-socketio connect to it.
+//!
+//! The tutorial's example, in Rust: on connection the server emits `news`,
+//! and it answers the client's `anotherNews` through the client's ack.
+//!
+//! ```no_run
+//! use serde_json::json;
+//! use simdws::net::{Server, ServerConfig};
+//! use simdws::socketio::{SocketIo, SocketIoConfig};
+//!
+//! let io = SocketIo::new(SocketIoConfig::default());
+//! io.ns("/", |socket, _auth| {
+//!     socket.emit("news", vec![json!({"hello": "world"})]);
+//!     socket.on("anotherNews", |_socket, args, _binary, ack| {
+//!         println!("the client says {args:?}");
+//!         if let Some(ack) = ack {
+//!             ack.send(vec![json!({"ok": true})]);
+//!         }
+//!     });
+//! });
+//! let server = Server::start(ServerConfig::default(), move |_, handle| io.handler(handle))?;
+//! server.join();
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! * [`SocketIo`]: namespaces ([`SocketIo::ns`]), broadcasts
+//!   ([`SocketIo::of`]), a raw Engine.IO endpoint ([`SocketIo::engine_io`]);
+//!   [`SocketIoConfig`] holds the heartbeat, payload limit, timeouts, path
+//!   and CORS.
+//! * [`Socket`]: one client on one namespace: `on`, `emit`,
+//!   `emit_with_ack`, rooms (`join`, `leave`, `to`, `broadcast`),
+//!   `disconnect`, `on_disconnect`, the handshake's `query`.
+//! * [`SocketIoHandler`]: the engine worker's side; [`SocketIoHandler::beside`]
+//!   mounts it next to another [`Handler`](crate::net::Handler).
+//! * Sans-IO underneath, usable on their own: [`packet`] (the packet
+//!   codec), [`Client`] (one session's namespaces, acks and attachments),
+//!   and [`crate::engineio`] (the Engine.IO session).
+//!
+//! All sessions live in one table shared by the workers (a polling
+//! client's requests may reach any of them); the application's handlers
+//! run outside its lock.
 
 pub mod client;
 #[cfg(feature = "net")]
 mod handler;
 pub mod packet;
 #[cfg(feature = "net")]
-pub mod server;
+mod server;
 #[cfg(feature = "net")]
 mod socket;
 
@@ -19,6 +56,8 @@ pub use client::{Client, ClientClose, ClientEvent, Outgoing};
 pub use handler::{Mounted, SocketIoHandler};
 pub use packet::{Packet, PacketKind, ParseError, MAX_ATTACHMENTS};
 #[cfg(feature = "net")]
-pub use server::{SocketIo, SocketIoConfig};
+pub use server::{
+    ConnectionHandler, DisconnectHandler, EventHandler, RawHandler, SocketIo, SocketIoConfig,
+};
 #[cfg(feature = "net")]
 pub use socket::{Ack, AckError, Broadcast, EngineSocket, Socket};

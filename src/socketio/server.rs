@@ -1,7 +1,7 @@
 //! Socket.IO on the engine (features `socketio` and `net`): a [`SocketIo`]
-//! server whose per-worker [`Handler`] serves Engine.IO's long-polling
-//! requests and WebSockets on its path, and an application API shaped like
-//! Node's: `io.ns("/", |socket, auth| socket.on("event", ...))`.
+//! server whose per-worker [`SocketIoHandler`] serves Engine.IO's
+//! long-polling requests and WebSockets on its path, and an application
+//! API shaped like Node's: `io.ns("/", |socket, auth| socket.on(...))`.
 //!
 //! Every session lives in one table shared by the workers, because a
 //! polling client's requests may come on any connection, so on any worker.
