@@ -5,7 +5,8 @@
 #   Debian's Chromium (through npm playwright-core) against serve's page;
 #   the official socket.io-client, python-socketio and our protocol
 #   harness against examples/socketio_conformance, and socket.io-client
-#   against serve's Socket.IO contract.
+#   (in Node, and its browser bundle in Chromium) against serve's
+#   Socket.IO contract.
 # Installs pinned versions when missing: a venv under target/, npm packages
 # into target/interop-node, Debian's chromium. Fails loudly if it cannot.
 set -euo pipefail
@@ -175,3 +176,8 @@ node tests/interop/socketio_client.cjs "http://127.0.0.1:$port"
 port=$(free_port)
 serve "$port" "$out/serve-socketio.log"
 node tests/interop/socketio_serve.cjs "http://127.0.0.1:$port"
+# socket.io-client's browser bundle in Chromium, from a page on another
+# origin (CORS), over polling and over WebSocket.
+profile=$(mktemp -d)
+node tests/interop/socketio_browser.cjs "http://127.0.0.1:$port" "$profile"
+rm -rf "$profile"

@@ -1,0 +1,112 @@
+//! Socket.IO on the engine, in process: sessions that start an upgrade and
+//! vanish are all freed, and a session nobody polls ends with its
+//! heartbeat.
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use simdws::engineio::EngineConfig;
+use simdws::net::{Server, ServerConfig};
+use simdws::socketio::{SocketIo, SocketIoConfig};
+
+#[path = "support/http_client.rs"]
+mod http_client;
+use http_client::RawHttp;
+
+/// A server with short timers: pings every 300 ms, 200 ms to answer,
+/// 500 ms to finish an upgrade.
+fn start() -> (Server, SocketIo) {
+    let io = SocketIo::new(SocketIoConfig {
+        engine: EngineConfig {
+            ping_interval: Duration::from_millis(300),
+            ping_timeout: Duration::from_millis(200),
+            upgrade_timeout: Duration::from_millis(500),
+            ..EngineConfig::default()
+        },
+        ..SocketIoConfig::default()
+    });
+    io.ns("/", |_, _| {});
+    let factory = io.clone();
+    let server = Server::start(
+        ServerConfig {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            workers: 2,
+            ..ServerConfig::default()
+        },
+        move |_, handle| factory.handler(handle),
+    )
+    .unwrap();
+    (server, io)
+}
+
+/// Opens a polling session; returns its sid.
+fn open_session(addr: std::net::SocketAddr) -> String {
+    let mut http = RawHttp::connect(addr);
+    http.send(b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n");
+    let response = http.response();
+    assert_eq!(response.status, 200);
+    let body = String::from_utf8(response.body).unwrap();
+    let open: serde_json::Value = serde_json::from_str(body.strip_prefix('0').unwrap()).unwrap();
+    open["sid"].as_str().unwrap().to_owned()
+}
+
+fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < limit, "{what} not within {limit:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_thousand_sessions_that_start_an_upgrade_and_vanish_are_all_freed() {
+    let (server, io) = start();
+    let addr = server.local_addr();
+    for _ in 0..1000 {
+        let sid = open_session(addr);
+        // The upgrade request, then the client is gone.
+        let mut ws = TcpStream::connect(addr).unwrap();
+        let request = format!(
+            "GET /socket.io/?EIO=4&transport=websocket&sid={sid} HTTP/1.1\r\nHost: x\r\n\
+             Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        );
+        ws.write_all(request.as_bytes()).unwrap();
+        drop(ws);
+    }
+    assert!(io.sessions() > 900, "{} sessions open", io.sessions());
+    // Nobody polls: each session's ping goes unanswered and it ends.
+    wait_for("every session freed", Duration::from_secs(10), || {
+        io.sessions() == 0
+    });
+    server.handle().shutdown();
+    server.join();
+}
+
+#[test]
+fn a_session_that_is_polled_and_answers_its_pings_stays() {
+    let (server, io) = start();
+    let addr = server.local_addr();
+    let sid = open_session(addr);
+    let mut http = RawHttp::connect(addr);
+    let until = Instant::now() + Duration::from_millis(1500);
+    while Instant::now() < until {
+        let get = format!(
+            "GET /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: x\r\n\r\n"
+        );
+        http.send(get.as_bytes());
+        let response = http.response();
+        assert_eq!(response.status, 200);
+        assert_eq!(response.body, b"2", "a ping");
+        let pong = format!(
+            "POST /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: x\r\n\
+             Content-Length: 1\r\n\r\n3"
+        );
+        http.send(pong.as_bytes());
+        assert_eq!(http.response().body, b"ok");
+    }
+    assert_eq!(io.sessions(), 1);
+    server.handle().shutdown();
+    server.join();
+}
