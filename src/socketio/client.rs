@@ -221,16 +221,32 @@ impl Client {
     /// Lets the client join `nsp` under the Socket.IO id `sid`: it gets
     /// `40<nsp>,{"sid":...}`.
     pub fn accept(&mut self, nsp: &str, sid: String) {
+        self.accept_with_pid(nsp, sid, None);
+    }
+
+    /// [`Client::accept`], with the private id under which the socket can
+    /// be recovered (`40{"sid":...,"pid":...}`), when recovery is on.
+    pub fn accept_with_pid(&mut self, nsp: &str, sid: String, pid: Option<String>) {
         self.pending.retain(|pending| pending != nsp);
         self.connect_deadline = None;
-        let reply = Packet::new(
-            PacketKind::Connect,
-            nsp,
-            Some(serde_json::json!({ "sid": sid })),
+        let mut answer = serde_json::json!({ "sid": sid });
+        if let Some(pid) = pid {
+            answer["pid"] = Value::String(pid);
+        }
+        self.send(
+            Packet::new(PacketKind::Connect, nsp, Some(answer)),
+            Vec::new(),
         );
-        self.send(reply, Vec::new());
         self.joined
             .insert(nsp.to_owned(), Joined { sid, next_ack: 0 });
+    }
+
+    /// The namespaces joined, with the socket id on each.
+    pub fn namespaces(&self) -> Vec<(String, String)> {
+        let joined = self.joined.iter();
+        joined
+            .map(|(nsp, j)| (nsp.clone(), j.sid.clone()))
+            .collect()
     }
 
     /// Refuses to let the client join `nsp`, telling it why (an object,

@@ -47,6 +47,8 @@ pub mod client;
 mod handler;
 pub mod packet;
 #[cfg(feature = "net")]
+mod recovery;
+#[cfg(feature = "net")]
 mod server;
 #[cfg(feature = "net")]
 mod socket;
@@ -55,6 +57,8 @@ pub use client::{Client, ClientClose, ClientEvent, Outgoing};
 #[cfg(feature = "net")]
 pub use handler::{Mounted, SocketIoHandler};
 pub use packet::{Packet, PacketKind, ParseError, MAX_ATTACHMENTS};
+#[cfg(feature = "net")]
+pub use recovery::RecoveryConfig;
 #[cfg(feature = "net")]
 pub use server::{
     ConnectionHandler, DisconnectHandler, EventHandler, RawHandler, SocketIo, SocketIoConfig,

@@ -20,7 +20,9 @@ use serde_json::{json, Value};
 
 use super::client::{Client, ClientClose, ClientEvent, Outgoing};
 use super::handler::{polling_response, SocketIoHandler};
+use super::recovery::{Audience, Logged, Recovery, RecoveryConfig, Saved};
 use super::socket::{Ack, AckError, EngineSocket, Socket};
+use crate::engineio::CloseReason;
 use crate::engineio::{EngineConfig, Frame, Session, SessionEvent, Transport};
 use crate::frame::CloseCode;
 use crate::net::{ConnId, OwnedMessage, RequestId, ServerHandle};
@@ -37,6 +39,8 @@ pub struct SocketIoConfig {
     /// Pages on any origin may poll (`Access-Control-Allow-Origin: *`,
     /// preflights answered). Off by default, as in Node.
     pub cors: bool,
+    /// Connection-state recovery (off by default, as in Node).
+    pub recovery: Option<RecoveryConfig>,
 }
 
 impl Default for SocketIoConfig {
@@ -46,6 +50,7 @@ impl Default for SocketIoConfig {
             connect_timeout: Duration::from_secs(45),
             path: "/socket.io/".into(),
             cors: false,
+            recovery: None,
         }
     }
 }
@@ -90,6 +95,9 @@ pub(super) struct Shared {
     pub(super) sessions: Mutex<HashMap<String, Entry>>,
     /// Set by the first worker's handler; starts the timer thread.
     pub(super) handle: OnceLock<ServerHandle>,
+    /// The event log and saved sockets, when recovery is on. Locked only
+    /// while `sessions` is.
+    pub(super) recovery: Option<Mutex<Recovery>>,
 }
 
 /// One session and where its transports are.
@@ -115,6 +123,9 @@ pub(super) struct Entry {
     pub(super) query: String,
     /// When the session ended (it may wait for its last GET).
     pub(super) closed_at: Option<Instant>,
+    /// Each namespace's private id, under which the socket is saved for
+    /// recovery.
+    pub(super) pids: HashMap<String, String>,
 }
 
 impl Entry {
@@ -132,6 +143,7 @@ impl Entry {
             pending_acks: HashMap::new(),
             query: String::new(),
             closed_at: None,
+            pids: HashMap::new(),
         }
     }
 
@@ -140,6 +152,7 @@ impl Entry {
     pub(super) fn left(&mut self, nsp: &str, reason: &'static str, deferred: &mut Vec<Deferred>) {
         self.handlers.remove(nsp);
         self.rooms.remove(nsp);
+        self.pids.remove(nsp);
         if let Some((handler, socket)) = self.on_disconnect.remove(nsp) {
             deferred.push(Deferred::Disconnect(handler, socket, reason));
         }
@@ -211,11 +224,12 @@ impl SocketIo {
     pub fn new(config: SocketIoConfig) -> Self {
         SocketIo {
             shared: Arc::new(Shared {
-                config,
                 namespaces: RwLock::new(HashMap::new()),
                 raw: RwLock::new(None),
                 sessions: Mutex::new(HashMap::new()),
                 handle: OnceLock::new(),
+                recovery: config.recovery.map(|c| Mutex::new(Recovery::new(c))),
+                config,
             }),
         }
     }
@@ -341,6 +355,7 @@ pub(super) fn pump(
                 }
                 SessionEvent::Closed(reason) => {
                     entry.closed_at = Some(Instant::now());
+                    save_for_recovery(shared, entry, reason);
                     let joined: Vec<String> = entry.on_disconnect.keys().cloned().collect();
                     for nsp in joined {
                         entry.left(&nsp, reason.as_str(), &mut deferred);
@@ -400,6 +415,70 @@ pub(super) fn pump(
     }
 }
 
+/// The socket a reconnecting client asks back (its `pid` and last
+/// `offset` in the CONNECT's auth), with the events it missed.
+fn recover(
+    shared: &Shared,
+    auth: Option<&Value>,
+    nsp: &str,
+) -> Option<(String, Saved, Vec<Logged>)> {
+    let recovery = shared.recovery.as_ref()?;
+    let pid = auth?.get("pid")?.as_str()?;
+    let offset = auth?.get("offset")?.as_str()?;
+    let (saved, missed) = lock(recovery).restore(pid, offset, nsp, Instant::now())?;
+    Some((pid.to_owned(), saved, missed))
+}
+
+/// Saves the session's sockets for recovery when it ended for a reason a
+/// client comes back from (not a kick: that left its namespace first).
+fn save_for_recovery(shared: &Shared, entry: &Entry, reason: CloseReason) {
+    let Some(recovery) = shared.recovery.as_ref() else {
+        return;
+    };
+    if reason == CloseReason::ParseError {
+        return;
+    }
+    let Some(client) = entry.client.as_ref() else {
+        return;
+    };
+    let now = Instant::now();
+    let mut recovery = lock(recovery);
+    for (nsp, id) in client.namespaces() {
+        if let Some(pid) = entry.pids.get(&nsp) {
+            let rooms = entry.rooms.get(&nsp).cloned().unwrap_or_default();
+            recovery.save(pid.clone(), Saved::new(id, nsp, rooms, now));
+        }
+    }
+}
+
+/// With recovery on, gives an event its offset (the last argument) and
+/// keeps it for sockets that may come back; the arguments to send.
+pub(super) fn stamp(
+    shared: &Shared,
+    nsp: &str,
+    to: Audience,
+    event: &str,
+    mut args: Vec<Value>,
+    binary: &[Vec<u8>],
+) -> Vec<Value> {
+    let Some(recovery) = shared.recovery.as_ref() else {
+        return args;
+    };
+    let mut recovery = lock(recovery);
+    let offset = recovery.next_offset();
+    args.push(Value::String(offset.to_string()));
+    recovery.record(Logged {
+        at: Instant::now(),
+        offset,
+        nsp: nsp.to_owned(),
+        to,
+        event: event.to_owned(),
+        args: args.clone(),
+        binary: binary.to_vec(),
+    });
+    args
+}
+
 /// A message of a raw Engine.IO session, for the raw handler.
 fn raw_message(
     shared: &Arc<Shared>,
@@ -424,11 +503,12 @@ fn on_client_event(
     event: ClientEvent,
     deferred: &mut Vec<Deferred>,
 ) {
-    let socket = |nsp: &str, id: &str| Socket {
+    let socket = |nsp: &str, id: &str, recovered: bool| Socket {
         shared: shared.clone(),
         session: sid.to_owned(),
         nsp: nsp.to_owned(),
         id: id.to_owned(),
+        recovered,
     };
     let Some(client) = entry.client.as_mut() else {
         return;
@@ -441,11 +521,30 @@ fn on_client_event(
                 .unwrap_or_else(PoisonError::into_inner);
             match namespaces.get(&nsp) {
                 Some(handler) => {
-                    let id = new_id();
-                    client.accept(&nsp, id.clone());
+                    let recovered = recover(shared, auth.as_ref(), &nsp);
+                    let (id, recovered) = match recovered {
+                        Some((pid, saved, missed)) => {
+                            client.accept_with_pid(&nsp, saved.id.clone(), Some(pid.clone()));
+                            entry.pids.insert(nsp.clone(), pid);
+                            entry.rooms.insert(nsp.clone(), saved.rooms);
+                            for logged in missed {
+                                client.emit(&nsp, &logged.event, logged.args, logged.binary, false);
+                            }
+                            (saved.id, true)
+                        }
+                        None => {
+                            let id = new_id();
+                            let pid = shared.recovery.is_some().then(new_id);
+                            client.accept_with_pid(&nsp, id.clone(), pid.clone());
+                            if let Some(pid) = pid {
+                                entry.pids.insert(nsp.clone(), pid);
+                            }
+                            (id, false)
+                        }
+                    };
                     deferred.push(Deferred::Connection(
                         handler.clone(),
-                        socket(&nsp, &id),
+                        socket(&nsp, &id, recovered),
                         auth,
                     ));
                 }
@@ -468,7 +567,7 @@ fn on_client_event(
             let (Some(handler), Some(id)) = (handler.cloned(), client.sid(&nsp)) else {
                 return;
             };
-            let socket = socket(&nsp, id);
+            let socket = socket(&nsp, id, false);
             data.remove(0);
             let ack = ack.map(|id| Ack {
                 socket: socket.clone(),

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::server::{lock, pump, run, with_entry, Entry, PendingAck, Shared};
+use super::recovery::Audience;
+use super::server::{lock, pump, run, stamp, with_entry, Entry, PendingAck, Shared};
 
 /// Why an emit's ack never came.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,6 +41,8 @@ pub struct Socket {
     pub(super) session: String,
     pub(super) nsp: String,
     pub(super) id: String,
+    /// It came back through connection-state recovery.
+    pub(super) recovered: bool,
 }
 
 impl std::fmt::Debug for Socket {
@@ -60,6 +63,12 @@ impl Socket {
     /// The namespace.
     pub fn nsp(&self) -> &str {
         &self.nsp
+    }
+
+    /// The socket came back through connection-state recovery: its id and
+    /// rooms are the old ones, and the events it missed were sent again.
+    pub fn recovered(&self) -> bool {
+        self.recovered
     }
 
     /// A parameter of the query string the client opened its session with
@@ -99,6 +108,8 @@ impl Socket {
     pub fn emit_binary(&self, event: &str, args: Vec<Value>, binary: Vec<Vec<u8>>) -> bool {
         self.with_entry(|entry| {
             let client = entry.client.as_mut()?;
+            let to = Audience::Socket(self.id.clone());
+            let args = stamp(&self.shared, &self.nsp, to, event, args, &binary);
             client.emit(&self.nsp, event, args, binary, false)
         })
         .flatten()
@@ -204,6 +215,7 @@ impl Socket {
     pub fn broadcast(&self) -> Broadcast {
         Broadcast {
             except_session: Some(self.session.clone()),
+            except_socket: Some(self.id.clone()),
             ..Broadcast::new(self.shared.clone(), &self.nsp)
         }
     }
@@ -275,6 +287,8 @@ pub struct Broadcast {
     rooms: Vec<String>,
     except: Vec<String>,
     except_session: Option<String>,
+    /// The sender's socket id, when it is left out.
+    except_socket: Option<String>,
 }
 
 impl Broadcast {
@@ -285,6 +299,7 @@ impl Broadcast {
             rooms: Vec::new(),
             except: Vec::new(),
             except_session: None,
+            except_socket: None,
         }
     }
 
@@ -314,6 +329,12 @@ impl Broadcast {
         let mut deferred = Vec::new();
         let mut reached = 0;
         let mut sessions = lock(&self.shared.sessions);
+        let to = Audience::Rooms {
+            rooms: self.rooms.clone(),
+            except: self.except.clone(),
+            except_socket: self.except_socket.clone(),
+        };
+        let args = stamp(&self.shared, &self.nsp, to, event, args, &binary);
         for (sid, entry) in sessions.iter_mut() {
             if self.except_session.as_deref() == Some(sid.as_str()) || !self.reaches(entry) {
                 continue;

@@ -1,5 +1,6 @@
 //! What `simdws serve` answers over Socket.IO at `/socket.io/` (the
-//! tutorial's example, extended), with CORS open to any origin.
+//! tutorial's example, extended), with CORS open to any origin and
+//! connection-state recovery on.
 //!
 //! Namespace `/`:
 //! * on connection: `news` `{hello: "world"}`;
@@ -15,6 +16,10 @@
 //! * `kick()`: the client is disconnected (it does not reconnect);
 //! * `echo(...args, ack)`: `ack(...args)`, for load generators.
 //!
+//! Connection-state recovery is on: each event the server emits carries
+//! an offset as its last argument, and a client whose connection dropped
+//! comes back with its id and rooms and gets what it missed.
+//!
 //! Namespace `/chat`: `welcome {nsp: "/chat"}` on connection, and
 //! `msg(m, ack)`: `ack({nsp: "/chat", echo: m})`. Any other namespace is
 //! refused.
@@ -23,7 +28,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use simdws::socketio::packet::placeholder;
-use simdws::socketio::{Ack, Socket, SocketIo, SocketIoConfig};
+use simdws::socketio::{Ack, RecoveryConfig, Socket, SocketIo, SocketIoConfig};
 
 /// How long `askClient` waits for the client's answer.
 const QUESTION_TIMEOUT: Duration = Duration::from_secs(10);
@@ -102,6 +107,7 @@ fn chat_namespace(socket: &Socket, _auth: Option<&Value>) {
 pub fn server() -> SocketIo {
     let io = SocketIo::new(SocketIoConfig {
         cors: true,
+        recovery: Some(RecoveryConfig::default()),
         ..SocketIoConfig::default()
     });
     io.ns("/", main_namespace);

@@ -1,0 +1,290 @@
+//! Connection-state recovery: a client whose connection dropped comes back
+//! with its old socket id and rooms, and gets the events it missed.
+//!
+//! While it is on, every event the server emits without asking for an ack
+//! carries an offset as its last argument, and is kept in a log for
+//! `max_disconnection_duration`. A socket that leaves for a reason other
+//! than a namespace disconnect is saved under its private id (`pid`, sent
+//! to the client in the CONNECT answer). A client that reconnects sends
+//! its `pid` and the last offset it saw; the socket's id and rooms come
+//! back, and the logged events it missed are sent again, in order.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Connection-state recovery's settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecoveryConfig {
+    /// How long a disconnected socket can be recovered, and how long the
+    /// events it might miss are kept (Node's default: 2 minutes).
+    pub max_disconnection_duration: Duration,
+    /// At most this many events are kept (the oldest go first), so a busy
+    /// server's log stays bounded whatever the window. Node keeps no such
+    /// bound.
+    pub max_events: usize,
+}
+
+impl Default for RecoveryConfig {
+    fn default() -> Self {
+        RecoveryConfig {
+            max_disconnection_duration: Duration::from_secs(120),
+            max_events: 100_000,
+        }
+    }
+}
+
+/// Who an event was for.
+#[derive(Clone, Debug)]
+pub(super) enum Audience {
+    /// One socket, by its id.
+    Socket(String),
+    /// A broadcast: to the sockets in any of `rooms` (all, when empty),
+    /// less those in `except` and less the socket `except_socket`.
+    Rooms {
+        rooms: Vec<String>,
+        except: Vec<String>,
+        except_socket: Option<String>,
+    },
+}
+
+/// An event emitted while recovery is on.
+#[derive(Clone, Debug)]
+pub(super) struct Logged {
+    pub(super) at: Instant,
+    pub(super) offset: u64,
+    pub(super) nsp: String,
+    pub(super) to: Audience,
+    pub(super) event: String,
+    /// The arguments, the offset last.
+    pub(super) args: Vec<Value>,
+    pub(super) binary: Vec<Vec<u8>>,
+}
+
+/// A socket that left and may come back.
+#[derive(Clone, Debug)]
+pub(super) struct Saved {
+    pub(super) id: String,
+    pub(super) nsp: String,
+    pub(super) rooms: HashSet<String>,
+    at: Instant,
+}
+
+impl Saved {
+    pub(super) fn new(id: String, nsp: String, rooms: HashSet<String>, at: Instant) -> Self {
+        Saved { id, nsp, rooms, at }
+    }
+
+    /// Whether the socket, as it was, would have received `logged`.
+    fn was_for(&self, logged: &Logged) -> bool {
+        if logged.nsp != self.nsp {
+            return false;
+        }
+        let in_room = |room: &String| *room == self.id || self.rooms.contains(room);
+        match &logged.to {
+            Audience::Socket(id) => *id == self.id,
+            Audience::Rooms {
+                rooms,
+                except,
+                except_socket,
+            } => {
+                (rooms.is_empty() || rooms.iter().any(in_room))
+                    && !except.iter().any(in_room)
+                    && except_socket.as_deref() != Some(self.id.as_str())
+            }
+        }
+    }
+}
+
+/// The recovery state of a server: the event log and the saved sockets.
+#[derive(Debug)]
+pub(super) struct Recovery {
+    config: RecoveryConfig,
+    next_offset: u64,
+    log: VecDeque<Logged>,
+    saved: HashMap<String, Saved>,
+}
+
+/// A recovered socket: what it was, and the events it missed.
+pub(super) type Recovered = (Saved, Vec<Logged>);
+
+impl Recovery {
+    pub(super) fn new(config: RecoveryConfig) -> Self {
+        Recovery {
+            config,
+            next_offset: 0,
+            log: VecDeque::new(),
+            saved: HashMap::new(),
+        }
+    }
+
+    /// The offset for the next event.
+    pub(super) fn next_offset(&mut self) -> u64 {
+        self.next_offset += 1;
+        self.next_offset
+    }
+
+    /// Keeps an emitted event for sockets that may come back.
+    pub(super) fn record(&mut self, logged: Logged) {
+        let now = logged.at;
+        self.log.push_back(logged);
+        self.trim(now);
+    }
+
+    /// Saves a socket that left, under its private id.
+    pub(super) fn save(&mut self, pid: String, saved: Saved) {
+        let now = saved.at;
+        self.saved.insert(pid, saved);
+        self.trim(now);
+    }
+
+    /// The socket saved under `pid` on `nsp`, with the events after
+    /// `offset` it missed; `None` when it is unknown, expired, or the
+    /// offset is not a number of ours.
+    pub(super) fn restore(
+        &mut self,
+        pid: &str,
+        offset: &str,
+        nsp: &str,
+        now: Instant,
+    ) -> Option<Recovered> {
+        self.trim(now);
+        let after: u64 = offset.parse().ok()?;
+        if self.saved.get(pid)?.nsp != nsp {
+            return None;
+        }
+        let saved = self.saved.remove(pid)?;
+        let missed = self
+            .log
+            .iter()
+            .filter(|logged| logged.offset > after && saved.was_for(logged))
+            .cloned()
+            .collect();
+        Some((saved, missed))
+    }
+
+    /// Forgets what is older than the recovery window.
+    fn trim(&mut self, now: Instant) {
+        let window = self.config.max_disconnection_duration;
+        let fresh = |at: Instant| now.saturating_duration_since(at) < window;
+        while self.log.len() > self.config.max_events
+            || self.log.front().is_some_and(|logged| !fresh(logged.at))
+        {
+            self.log.pop_front();
+        }
+        self.saved.retain(|_, saved| fresh(saved.at));
+    }
+
+    /// Saved sockets and logged events, for tests.
+    #[cfg(test)]
+    pub(super) fn sizes(&self) -> (usize, usize) {
+        (self.saved.len(), self.log.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn logged(recovery: &mut Recovery, at: Instant, to: Audience) -> Logged {
+        let offset = recovery.next_offset();
+        Logged {
+            at,
+            offset,
+            nsp: "/".into(),
+            to,
+            event: "e".into(),
+            args: vec![json!(offset.to_string())],
+            binary: vec![],
+        }
+    }
+
+    #[test]
+    fn a_saved_socket_gets_back_what_was_for_it_after_its_offset() {
+        let now = Instant::now();
+        let mut recovery = Recovery::new(RecoveryConfig::default());
+        let rooms = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        let before = logged(&mut recovery, now, Audience::Socket("a".into()));
+        recovery.record(before.clone());
+        recovery.save(
+            "pid".into(),
+            Saved::new("a".into(), "/".into(), ["lobby".to_string()].into(), now),
+        );
+        let to_a = logged(&mut recovery, now, Audience::Socket("a".into()));
+        let to_b = logged(&mut recovery, now, Audience::Socket("b".into()));
+        let to_lobby = logged(
+            &mut recovery,
+            now,
+            Audience::Rooms {
+                rooms: rooms(&["lobby"]),
+                except: vec![],
+                except_socket: None,
+            },
+        );
+        let lobby_but_a = logged(
+            &mut recovery,
+            now,
+            Audience::Rooms {
+                rooms: rooms(&["lobby"]),
+                except: vec![],
+                except_socket: Some("a".into()),
+            },
+        );
+        let all_but_lobby = logged(
+            &mut recovery,
+            now,
+            Audience::Rooms {
+                rooms: vec![],
+                except: rooms(&["lobby"]),
+                except_socket: None,
+            },
+        );
+        for event in [&to_a, &to_b, &to_lobby, &lobby_but_a, &all_but_lobby] {
+            recovery.record(event.clone());
+        }
+        assert!(
+            recovery.restore("pid", "x", "/", now).is_none(),
+            "a bad offset"
+        );
+        assert!(
+            recovery.restore("pid", "0", "/other", now).is_none(),
+            "another namespace"
+        );
+        let (saved, missed) = recovery
+            .restore("pid", &before.offset.to_string(), "/", now)
+            .unwrap();
+        assert_eq!(saved.id, "a");
+        let offsets: Vec<u64> = missed.iter().map(|m| m.offset).collect();
+        assert_eq!(offsets, [to_a.offset, to_lobby.offset]);
+        assert!(
+            recovery.restore("pid", "0", "/", now).is_none(),
+            "restored once"
+        );
+    }
+
+    #[test]
+    fn what_is_older_than_the_window_is_forgotten() {
+        let start = Instant::now();
+        let mut recovery = Recovery::new(RecoveryConfig {
+            max_disconnection_duration: Duration::from_secs(2),
+            max_events: 3,
+        });
+        for _ in 0..5 {
+            let event = logged(&mut recovery, start, Audience::Socket("z".into()));
+            recovery.record(event);
+        }
+        assert_eq!(recovery.sizes(), (0, 3), "the log is capped");
+        let event = logged(&mut recovery, start, Audience::Socket("a".into()));
+        recovery.record(event);
+        recovery.save(
+            "p".into(),
+            Saved::new("a".into(), "/".into(), HashSet::new(), start),
+        );
+        assert_eq!(recovery.sizes(), (1, 3));
+        let later = start + Duration::from_secs(2);
+        assert!(recovery.restore("p", "0", "/", later).is_none());
+        assert_eq!(recovery.sizes(), (0, 0));
+    }
+}
