@@ -13,6 +13,7 @@ use simdws::net::CloseReason;
 use simdws::net::{Conn, ConnId, Handler, Message, OwnedMessage, ServerHandle};
 
 use super::payload::Payload;
+use super::socketio::{self, Incoming, Phase};
 use super::stats::{histogram, Counters, Latencies};
 
 /// What every connection does.
@@ -21,6 +22,8 @@ pub struct Plan {
     pub text: bool,
     /// Messages kept in flight per connection (0: the pacer sends).
     pub pipeline: usize,
+    /// Speak Socket.IO: emit with an ack instead of a bare message.
+    pub socketio: bool,
     pub started: Instant,
     /// Open connections, for the pacer.
     pub open: Mutex<Vec<ConnId>>,
@@ -42,6 +45,8 @@ pub struct LoadHandler {
     next_seq: u32,
     outgoing: Payload,
     expected: Payload,
+    /// The emit being sent, in Socket.IO mode.
+    emit: String,
 }
 
 impl LoadHandler {
@@ -57,6 +62,7 @@ impl LoadHandler {
             next_seq: 0,
             outgoing: Payload::new(text, size),
             expected: Payload::new(text, size),
+            emit: String::new(),
         }
     }
 
@@ -68,7 +74,43 @@ impl LoadHandler {
         };
         self.next_seq = self.next_seq.wrapping_add(1);
         self.outgoing.build(self.next_seq, stamp);
-        let _ = conn.send_message(self.outgoing.message());
+        if self.plan.socketio {
+            let text = std::str::from_utf8(self.outgoing.message().as_bytes()).unwrap_or("");
+            socketio::emit(&mut self.emit, self.next_seq, text);
+            let _ = conn.send_text(&self.emit);
+        } else {
+            let _ = conn.send_message(self.outgoing.message());
+        }
+    }
+
+    /// Sends what a connection in flight sends: its pipeline.
+    fn start_sending(&mut self, conn: &mut Conn<'_>) {
+        let now = self.plan.micros();
+        for _ in 0..self.plan.pipeline {
+            self.send_next(conn, now);
+        }
+    }
+
+    /// A Socket.IO server's message: the handshake moves on, pings are
+    /// answered, and an ack is returned as the echo it stands for.
+    fn socketio_message<'m>(&mut self, conn: &mut Conn<'_>, text: &'m str) -> Option<Message<'m>> {
+        let phase = conn.data::<Phase>().copied().unwrap_or(Phase::Ready);
+        match (phase, socketio::classify(text)) {
+            (_, Incoming::Ping) => {
+                let _ = conn.send_text("3");
+            }
+            (Phase::Opening, Incoming::Open) => {
+                conn.set_data(Phase::Joining);
+                let _ = conn.send_text("40");
+            }
+            (Phase::Joining, Incoming::Joined) => {
+                conn.set_data(Phase::Ready);
+                self.start_sending(conn);
+            }
+            (Phase::Ready, Incoming::Ack(payload)) => return Some(Message::Text(payload)),
+            _ => {}
+        }
+        None
     }
 }
 
@@ -81,13 +123,21 @@ impl Handler for LoadHandler {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(conn.id());
-        let now = self.plan.micros();
-        for _ in 0..self.plan.pipeline {
-            self.send_next(conn, now);
+        if self.plan.socketio {
+            conn.set_data(Phase::Opening);
+        } else {
+            self.start_sending(conn);
         }
     }
 
     fn on_message(&mut self, conn: &mut Conn<'_>, message: Message<'_>) {
+        let message = match message {
+            Message::Text(text) if self.plan.socketio => match self.socketio_message(conn, text) {
+                Some(echo) => echo,
+                None => return,
+            },
+            message => message,
+        };
         let now = self.plan.micros();
         let (echo, is_text) = match message {
             Message::Text(text) => (text.as_bytes(), true),

@@ -7,11 +7,14 @@
 //!   is the classic request/echo loop);
 //! * open loop, `--rate R` messages per second in all, sent on schedule
 //!   whatever the server does, so latency has no coordinated omission;
-//! * `--idle N`: open N connections and hold them (memory measurements).
+//! * `--idle N`: open N connections and hold them (memory measurements);
+//! * `--socketio`: Socket.IO over WebSocket at `/socket.io/`, each message
+//!   an `echo` emit whose ack is the echo (text only).
 
 mod handler;
 mod payload;
 mod report;
+mod socketio;
 mod stats;
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -46,18 +49,24 @@ struct Settings {
     threads: usize,
     json: bool,
     idle: Option<usize>,
+    socketio: bool,
 }
 
 fn settings(raw: &[String]) -> Result<Settings, String> {
-    let mut args = Args::parse(raw, &["text", "binary", "json"])?;
+    let mut args = Args::parse(raw, &["text", "binary", "json", "socketio"])?;
     let url: String = args
         .opt("url")?
         .ok_or("--url ws://HOST:PORT/PATH is required")?;
     WsUrl::parse(&url).map_err(|e| e.to_string())?;
     let binary = args.switch("binary");
     let text = args.switch("text") || !binary;
+    let socketio = args.switch("socketio");
     let s = Settings {
-        url,
+        url: if socketio {
+            socketio::endpoint(&url)
+        } else {
+            url
+        },
         conns: args.get("conns", 100)?,
         size: args.get("size", 20)?,
         text,
@@ -69,6 +78,7 @@ fn settings(raw: &[String]) -> Result<Settings, String> {
         threads: args.get("threads", 1)?,
         json: args.switch("json"),
         idle: args.opt("idle")?,
+        socketio,
     };
     args.finish()?;
     if s.idle.is_none() && s.size < payload::HEADER {
@@ -76,6 +86,9 @@ fn settings(raw: &[String]) -> Result<Settings, String> {
             "--size must be at least {} (each message carries its sequence number and send time)",
             payload::HEADER
         ));
+    }
+    if s.socketio && !s.text {
+        return Err("--socketio sends text only".into());
     }
     if s.conns == 0 || s.pipeline == 0 || s.threads == 0 {
         return Err("--conns, --pipeline and --threads must be at least 1".into());
@@ -96,6 +109,7 @@ pub fn run(raw: &[String]) -> Result<(), String> {
         } else {
             s.pipeline
         },
+        socketio: s.socketio,
         started,
         open: Default::default(),
     });
