@@ -7,13 +7,14 @@
 use std::ops::Range;
 
 use super::config::{Config, Delivery};
-use super::decoder::Payload;
+use super::decoder::{Payload, WholeFrame};
 use super::error::ProtocolError;
 use super::event::{Event, Fragment};
 use super::extension::MessageDecoder;
 use crate::frame::{
     parse_close_payload, CloseCode, CloseFrame, FrameHeader, Opcode, MAX_CONTROL_PAYLOAD,
 };
+use crate::mask;
 use crate::utf8::StreamingUtf8;
 
 /// The data message being received.
@@ -163,41 +164,38 @@ impl MessageAssembler {
         Ok(())
     }
 
-    /// A message in one frame, whole in the input (`run` is `input[at]`,
-    /// still masked): checked and delivered in place, keeping no state.
-    /// `None` for anything else (a fragment, a control frame, compressed,
-    /// over a limit, pieces wanted): the general path takes it.
-    #[inline]
-    pub fn single_frame(
-        &mut self,
-        header: &FrameHeader,
-        run: &mut [u8],
-        at: Range<usize>,
+    /// A message in one frame, whole in the input: unmasked, checked and
+    /// delivered in place, keeping no state. `None`, with the input
+    /// untouched, when the general path must take it (a message in
+    /// progress, a limit to report, pieces wanted).
+    #[inline(always)]
+    pub fn whole_frame_message(
+        &self,
+        frame: WholeFrame,
+        input: &mut [u8],
         config: &Config,
     ) -> Result<Option<Deliver>, ProtocolError> {
-        let plain_data = matches!(header.opcode, Opcode::Text | Opcode::Binary) && header.rsv == 0;
-        if !plain_data
-            || !header.fin
-            || self.message.is_some()
+        if self.message.is_some()
             || config.delivery != Delivery::Messages
-            || header.payload_len > config.max_frame_size.min(config.max_message_size) as u64
+            || frame.payload.len() > config.max_frame_size.min(config.max_message_size)
         {
             return Ok(None);
         }
-        let text = header.opcode == Opcode::Text;
-        let payload = Payload {
-            opcode: header.opcode,
-            fin: true,
-            whole: true,
-            done: true,
-            key: header.mask,
-            offset: 0,
-        };
-        self.unmask_data(run, payload, text)?;
-        if text {
-            self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
+        let run = &mut input[frame.payload.clone()];
+        if !frame.text {
+            if let Some(key) = frame.key {
+                mask::apply_mask(run, key, 0);
+            }
+            return Ok(Some(Deliver::Input(Opcode::Binary, frame.payload)));
         }
-        Ok(Some(Deliver::Input(header.opcode, at)))
+        let ascii = match frame.key {
+            Some(key) => mask::apply_mask_ascii(run, key, 0).1,
+            None => false,
+        };
+        if !ascii && crate::utf8::to_str(run).is_err() {
+            return Err(ProtocolError::InvalidUtf8);
+        }
+        Ok(Some(Deliver::Input(Opcode::Text, frame.payload)))
     }
 
     /// Takes a run of payload (`run` is `input[at]`, still masked) and says

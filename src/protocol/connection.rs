@@ -348,15 +348,11 @@ fn decode(
     input: &mut [u8],
     config: &Config,
 ) -> Result<(usize, Option<Deliver>), ProtocolError> {
-    // First byte FIN with a text or binary opcode and no RSV bits: perhaps
-    // a whole message in one frame, the common case.
-    if matches!(input.first(), Some(0x81 | 0x82)) {
-        if let Some((header, used)) = decoder.whole_frame(input)? {
-            let end = used + header.payload_len as usize;
-            let run = &mut input[used..end];
-            if let Some(deliver) = assembler.single_frame(&header, run, used..end, config)? {
-                return Ok((end, Some(deliver)));
-            }
+    // The common case: a whole message in one frame, all in the input.
+    if let Some(frame) = decoder.whole_frame(input) {
+        let end = frame.payload.end;
+        if let Some(deliver) = assembler.whole_frame_message(frame, input, config)? {
+            return Ok((end, Some(deliver)));
         }
     }
     decode_frames(decoder, assembler, input, config)

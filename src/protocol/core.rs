@@ -159,7 +159,18 @@ impl Core {
 
     /// Encodes one frame straight into the send buffer: header first, then
     /// the payload, masked while it is copied on the client side.
+    #[inline]
     pub fn write_frame(&mut self, fin: bool, rsv: u8, opcode: Opcode, payload: &[u8]) {
+        if self.keys.is_none() && payload.len() <= 125 {
+            // A server's small frame (most of them): two header bytes.
+            let total = 2 + payload.len();
+            let dst = self.out.tail(total);
+            dst[0] = (fin as u8) << 7 | rsv | opcode as u8;
+            dst[1] = payload.len() as u8;
+            copy_small(&mut dst[2..], payload);
+            self.out.commit(total);
+            return;
+        }
         let key = self.keys.as_deref_mut().map(MaskKeys::next_key);
         let header = FrameHeader {
             fin,
@@ -191,5 +202,24 @@ impl Core {
 
     pub fn buffer_capacity(&self) -> usize {
         self.out.capacity() + self.encode_scratch.capacity()
+    }
+}
+
+/// `dst.copy_from_slice(src)` for the payload of a small frame: up to 32
+/// bytes as two overlapping fixed-size copies, which compile to a few moves
+/// where a variable-length copy calls `memcpy`.
+#[inline(always)]
+fn copy_small(dst: &mut [u8], src: &[u8]) {
+    let n = src.len();
+    match n {
+        16..=32 => {
+            dst[..16].copy_from_slice(&src[..16]);
+            dst[n - 16..].copy_from_slice(&src[n - 16..]);
+        }
+        8..=15 => {
+            dst[..8].copy_from_slice(&src[..8]);
+            dst[n - 8..].copy_from_slice(&src[n - 8..]);
+        }
+        _ => dst.copy_from_slice(src),
     }
 }

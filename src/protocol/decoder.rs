@@ -2,6 +2,8 @@
 //! calls), the frame's payload handed out as it arrives, with where its
 //! masking stands. What the frames mean is the assembler's business.
 
+use std::ops::Range;
+
 use super::error::ProtocolError;
 use crate::frame::{FrameHeader, HeaderRules, Opcode, Parsed, MAX_HEADER_LEN};
 use crate::mask;
@@ -57,6 +59,15 @@ impl Payload {
     }
 }
 
+/// A whole text or binary frame found by [`FrameDecoder::whole_frame`].
+#[derive(Clone, Debug)]
+pub(crate) struct WholeFrame {
+    pub text: bool,
+    pub key: Option<[u8; 4]>,
+    /// Where its payload lies in the input.
+    pub payload: Range<usize>,
+}
+
 /// The frame decoder: header parsing and payload bookkeeping.
 #[derive(Debug)]
 pub(crate) struct FrameDecoder {
@@ -92,20 +103,52 @@ impl FrameDecoder {
         self.frame.is_some()
     }
 
-    /// A whole frame at the start of `input`, header and payload, when
-    /// nothing is half read: parsed without touching the decoder's state.
-    /// The common case (one frame, one read) takes no bookkeeping.
-    #[inline]
-    pub fn whole_frame(&self, input: &[u8]) -> Result<Option<(FrameHeader, usize)>, ProtocolError> {
-        if self.frame.is_some() || self.partial_header.len != 0 {
-            return Ok(None);
+    /// The hot path's header: a text or binary frame with FIN set and no
+    /// RSV bits, whole (header and payload) at the start of `input`, while
+    /// nothing is half read. It is read here in a few instructions, without
+    /// [`FrameHeader::parse`]'s generality or its bookkeeping. `None` for
+    /// anything else, which then takes the general path and gets its errors
+    /// there (a 64-bit length with the top bit set, a wrong mask bit...).
+    #[inline(always)]
+    pub fn whole_frame(&self, input: &[u8]) -> Option<WholeFrame> {
+        let &[b0, b1, ..] = input else {
+            return None;
+        };
+        if (b0 != 0x81 && b0 != 0x82) || !self.is_at_rest() {
+            return None;
         }
-        match FrameHeader::parse(input, self.rules)? {
-            Parsed::Complete(header, len) if (input.len() - len) as u64 >= header.payload_len => {
-                Ok(Some((header, len)))
+        let masked = self.rules.expect_masked;
+        if (b1 & 0x80 != 0) != masked {
+            return None;
+        }
+        let (len, mut at) = match b1 & 0x7F {
+            127 => {
+                let length: [u8; 8] = input.get(2..10)?.try_into().ok()?;
+                (usize::try_from(u64::from_be_bytes(length)).ok()?, 10)
             }
-            _ => Ok(None),
+            126 => {
+                let &[_, _, high, low, ..] = input else {
+                    return None;
+                };
+                (u16::from_be_bytes([high, low]) as usize, 4)
+            }
+            short => (short as usize, 2),
+        };
+        let key = if masked {
+            let key: [u8; 4] = input.get(at..at + 4)?.try_into().ok()?;
+            at += 4;
+            Some(key)
+        } else {
+            None
+        };
+        if input.len() - at < len {
+            return None;
         }
+        Some(WholeFrame {
+            text: b0 == 0x81,
+            key,
+            payload: at..at + len,
+        })
     }
 
     /// Parses the next header, completing a stashed partial one if needed,

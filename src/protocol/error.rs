@@ -25,7 +25,6 @@ pub enum ProtocolError {
     /// A close frame with a bad code or reason.
     InvalidClose(ClosePayloadError),
     /// A frame announced more than `max_frame_size` bytes.
-    /// A frame announced more than `max_frame_size` bytes.
     FrameTooBig {
         /// The length the header announced.
         announced: u64,
@@ -33,12 +32,10 @@ pub enum ProtocolError {
         limit: usize,
     },
     /// The message would exceed `max_message_size` bytes.
-    /// The message would exceed `max_message_size` bytes.
     MessageTooBig {
         /// `max_message_size`.
         limit: usize,
     },
-    /// More than `max_fragments` frames in one message.
     /// More than `max_fragments` frames in one message.
     TooManyFragments {
         /// `max_fragments`.

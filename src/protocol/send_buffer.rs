@@ -32,8 +32,20 @@ impl SendBuffer {
 
     /// A writable region of exactly `n` bytes after the pending output; call
     /// [`SendBuffer::commit`] with what was written.
+    #[inline]
     pub fn tail(&mut self, n: usize) -> &mut [u8] {
-        if self.buf.len() - self.end < n && self.start > 0 {
+        if self.buf.len() - self.end < n {
+            self.make_room(n);
+        }
+        &mut self.buf[self.end..self.end + n]
+    }
+
+    /// Room for `n` more bytes: the pending output moved to the front, or
+    /// the storage grown (at least doubled).
+    #[cold]
+    #[inline(never)]
+    fn make_room(&mut self, n: usize) {
+        if self.start > 0 {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
@@ -42,7 +54,6 @@ impl SendBuffer {
             let grown = (self.end + n).max(self.buf.len() * 2).max(256);
             self.buf.resize(grown, 0);
         }
-        &mut self.buf[self.end..self.end + n]
     }
 
     pub fn commit(&mut self, n: usize) {
