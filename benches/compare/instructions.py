@@ -6,6 +6,7 @@ instructions divided by the difference in messages leaves out start-up and
 the handshakes.
 
     python3 benches/compare/instructions.py [--short 2] [--long 6] [--servers simdws,uws]
+        [--points closed,pipelined,1k]
 
 Servers: simdws (target/release/simdws serve), uws (uWebSockets, when built
 by ../shared/peers/uws/build.sh into /tmp/peers/uws_echo or $UWS_ECHO; skipped
@@ -45,6 +46,7 @@ POINTS = [
     ("100 conns x 16 in flight x 20 B", 100, 16, 20, False),
     ("10 conns x 1 KiB text, closed loop", 10, 1, 1024, True),
 ]
+POINT_NAMES = ["closed", "pipelined", "1k"]
 
 
 def measure(name, conns, pipeline, size, text, secs):
@@ -88,7 +90,10 @@ def main():
     ap.add_argument("--short", type=float, default=2)
     ap.add_argument("--long", type=float, default=6)
     ap.add_argument("--servers", default=",".join(SERVERS))
+    ap.add_argument("--points", default="closed,pipelined,1k",
+                    help="which loads: closed (20 B), pipelined (20 B), 1k (text, closed loop)")
     args = ap.parse_args()
+    wanted = [POINT_NAMES.index(p) for p in args.points.split(",")]
     servers = []
     for name in args.servers.split(","):
         binary = SERVERS[name](0)[0]
@@ -97,7 +102,7 @@ def main():
             continue
         servers.append(name)
     results = {}
-    for label, conns, pipeline, size, text in POINTS:
+    for label, conns, pipeline, size, text in [POINTS[i] for i in wanted]:
         for name in servers:
             try:
                 i_short, m_short = measure(name, conns, pipeline, size, text, args.short)

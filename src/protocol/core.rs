@@ -157,6 +157,17 @@ impl Core {
         }
     }
 
+    /// Queues the pong held back while pings were coalesced (unless a close
+    /// went out since).
+    #[cold]
+    pub fn write_coalesced_pong(&mut self) {
+        if let Some((payload, len)) = self.coalesced_pong.take() {
+            if !self.close_sent {
+                self.write_frame(true, 0, Opcode::Pong, &payload[..len as usize]);
+            }
+        }
+    }
+
     /// Encodes one frame straight into the send buffer: header first, then
     /// the payload, masked while it is copied on the client side.
     #[inline]
@@ -171,6 +182,13 @@ impl Core {
             self.out.commit(total);
             return;
         }
+        self.write_any_frame(fin, rsv, opcode, payload);
+    }
+
+    /// [`Core::write_frame`] for every frame: any length, masked on the
+    /// client side. Out of line, so the small frame's path stays short.
+    #[inline(never)]
+    fn write_any_frame(&mut self, fin: bool, rsv: u8, opcode: Opcode, payload: &[u8]) {
         let key = self.keys.as_deref_mut().map(MaskKeys::next_key);
         let header = FrameHeader {
             fin,

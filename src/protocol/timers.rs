@@ -78,6 +78,7 @@ impl Timers {
         }
     }
 
+    #[inline]
     pub fn next_deadline(&self) -> Option<Instant> {
         if self.close_pending {
             return Some(self.now);
@@ -86,6 +87,9 @@ impl Timers {
         // deadline of theirs in the past would be handed out again and again.
         if let Some(deadline) = self.close_deadline {
             return Some(deadline);
+        }
+        if self.ping_interval.is_none() && self.idle_timeout.is_none() {
+            return None; // the default: asked after every read, answered at once
         }
         // Computed from the last input we know of: if more arrived since,
         // the deadline fires early, `advance` moves it, and nothing happens.

@@ -57,6 +57,9 @@ pub struct WebSocketStream<S> {
     eof: bool,
     /// Our write side is shut (a server, once the close handshake is over).
     shut_down: bool,
+    /// Nothing was written to the transport since its last flush: with no
+    /// output queued either, a write-out has nothing to do.
+    flushed: bool,
 }
 
 impl<S> std::fmt::Debug for WebSocketStream<S> {
@@ -84,6 +87,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
             timer: None,
             eof: false,
             shut_down: false,
+            flushed: true,
         }
     }
 
@@ -280,13 +284,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
             if out.is_empty() {
                 break;
             }
+            self.flushed = false;
             let written = ready!(Pin::new(&mut self.io).poll_write(cx, out))?;
             if written == 0 {
                 return Poll::Ready(Err(Error::Io(io::ErrorKind::WriteZero.into())));
             }
             self.conn.advance_transmit(written);
         }
+        if self.flushed && !self.conn.is_finished() {
+            return Poll::Ready(Ok(())); // nothing new since the last flush
+        }
         ready!(Pin::new(&mut self.io).poll_flush(cx))?;
+        self.flushed = true;
         if self.conn.is_finished() && self.conn.role() == Role::Server && !self.shut_down {
             // The server closes TCP first (RFC 6455 §7.1.1).
             ready!(Pin::new(&mut self.io).poll_shutdown(cx))?;
@@ -308,6 +317,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// mark, or written down below it.
     pub(super) fn poll_room(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         while self.conn.buffered_amount() > HIGH_WATER {
+            self.flushed = false;
             let out = self.conn.poll_transmit();
             let written = ready!(Pin::new(&mut self.io).poll_write(cx, out))?;
             if written == 0 {
