@@ -13,6 +13,19 @@ use simdws::tokio::{accept, accept_with, connect, AcceptOptions, Error, WebSocke
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
+/// A WebSocket stream over `io` whose handshake is taken as done, with the
+/// default configuration.
+fn stream_over<S>(io: S, role: Role) -> WebSocketStream<S>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    WebSocketStream::from_parts(
+        io,
+        Connection::new(role, Config::default(), Instant::now()),
+        &[],
+    )
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -145,11 +158,7 @@ fn client_frames(messages: &[&str]) -> Vec<u8> {
 fn reads_cancelled_in_the_middle_of_a_frame_lose_nothing() {
     runtime().block_on(async {
         let (mut peer, ours) = tokio::io::duplex(64);
-        let mut ws = WebSocketStream::from_parts(
-            ours,
-            Connection::new(Role::Server, Config::default(), Instant::now()),
-            &[],
-        );
+        let mut ws = stream_over(ours, Role::Server);
         let long = "x".repeat(300);
         let messages = ["first", long.as_str(), "third", "ä€😀 at the end"];
         let wire = client_frames(&messages);
@@ -299,11 +308,7 @@ fn keepalive_pings_and_the_idle_timeout_run_on_tokio_time() {
 fn a_server_ends_after_the_close_echo_without_waiting_for_the_peers_fin() {
     runtime().block_on(async {
         let (mut peer, ours) = tokio::io::duplex(4096);
-        let mut ws = WebSocketStream::from_parts(
-            ours,
-            Connection::new(Role::Server, Config::default(), Instant::now()),
-            &[],
-        );
+        let mut ws = stream_over(ours, Role::Server);
         let mut client = Connection::new(Role::Client, Config::default(), Instant::now());
         client.close(CloseCode::NORMAL, "done").unwrap();
         peer.write_all(client.poll_transmit()).await.unwrap();
@@ -329,11 +334,7 @@ async fn echo_and_ping<S>(io: S) -> (usize, usize)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    let mut ws = WebSocketStream::from_parts(
-        io,
-        Connection::new(Role::Server, Config::default(), Instant::now()),
-        &[],
-    );
+    let mut ws = stream_over(io, Role::Server);
     let (mut echoed, mut pongs) = (0usize, 0usize);
     while let Some(event) = ws.recv().await.unwrap() {
         match event {
@@ -360,11 +361,7 @@ fn split_halves_read_and_write_from_two_tasks_and_reunite() {
         // pongs under the write half's feet.
         let (server_io, client_io) = tokio::io::duplex(256);
         let server = tokio::spawn(echo_and_ping(server_io));
-        let ws = WebSocketStream::from_parts(
-            client_io,
-            Connection::new(Role::Client, Config::default(), Instant::now()),
-            &[],
-        );
+        let ws = stream_over(client_io, Role::Client);
         let (mut read, mut write) = ws.split();
         let writer = tokio::spawn(async move {
             for i in 0..MESSAGES {
@@ -412,11 +409,7 @@ fn halves_of_two_streams_do_not_reunite() {
     runtime().block_on(async {
         let stream = || {
             let (_, io) = tokio::io::duplex(64);
-            WebSocketStream::from_parts(
-                io,
-                Connection::new(Role::Client, Config::default(), Instant::now()),
-                &[],
-            )
+            stream_over(io, Role::Client)
         };
         let (read_a, write_a) = stream().split();
         let (read_b, write_b) = stream().split();
@@ -430,11 +423,7 @@ fn halves_of_two_streams_do_not_reunite() {
 fn a_send_cancelled_while_the_transport_is_full_is_written_once_by_the_next_flush() {
     runtime().block_on(async {
         let (mut peer, ours) = tokio::io::duplex(64);
-        let mut ws = WebSocketStream::from_parts(
-            ours,
-            Connection::new(Role::Server, Config::default(), Instant::now()),
-            &[],
-        );
+        let mut ws = stream_over(ours, Role::Server);
         let long = "y".repeat(10_000);
         // The pipe takes 64 bytes: the send cannot finish, and is dropped.
         let sent = tokio::time::timeout(Duration::from_millis(20), ws.send_text(&long)).await;

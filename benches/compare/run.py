@@ -4,8 +4,13 @@ driven by `simdws load` on the other core, over a matrix of connections ×
 payload × pipeline × text/binary; several runs per point, medians, and the
 ratio simdws / best peer. Also server RSS per idle connection.
 
-    python3 benches/compare/run.py [--quick] [--reps N] [--secs S] [--idle 10000,50000]
-                                   [--servers a,b] [--no-matrix] [--instructions]
+    python3 benches/compare/run.py [--quick | --points 100x20x16,...] [--reps N] [--secs S]
+                                   [--idle 10000,50000] [--servers a,b] [--no-matrix]
+                                   [--instructions]
+
+The tokio adapter's points against the tokio peers (issue 16's figures):
+    python3 benches/compare/run.py --points 100x20x16,100x1024x16,10x20x1,10x1024x1 --idle "" \
+        --servers "simdws-tokio,simdws-axum,fastwebsockets,tokio-websockets,tokio-tungstenite,axum-ws"
 
 uWebSockets (C++) is a peer when ../shared/peers/uws/build.sh has built it into
 /tmp/peers/uws_echo (or $UWS_ECHO); it is left out with a note otherwise.
@@ -132,6 +137,8 @@ def main():
     ap.add_argument("--secs", type=float, default=3)
     ap.add_argument("--idle", default="10000,50000")
     ap.add_argument("--servers", default=",".join(SERVERS))
+    ap.add_argument("--points", help="these loads instead of the matrix: CONNSxSIZExIN_FLIGHT,... "
+                    "(text), e.g. 100x20x16,10x1024x1")
     ap.add_argument("--no-matrix", action="store_true", help="only the idle-memory runs")
     ap.add_argument("--instructions", action="store_true", help="instructions per message (callgrind)")
     args = ap.parse_args()
@@ -142,6 +149,8 @@ def main():
     servers = available(args.servers.split(","))
     if args.no_matrix:
         points = []
+    elif args.points:
+        points = [tuple(int(n) for n in p.split("x")) + (True,) for p in args.points.split(",")]
     elif args.quick:
         points = [(c, s, p, True) for c in (1, 100, 1000) for s in (20, 1024, 65536) for p in (1, 16)]
     else:

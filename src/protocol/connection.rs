@@ -160,6 +160,7 @@ impl Connection {
 
     /// [`receive`](Connection::receive), and a [`Sender`] to answer with
     /// while the event is still borrowed.
+    #[inline]
     pub fn receive_and_reply<'a>(
         &'a mut self,
         input: &'a mut [u8],

@@ -3,7 +3,7 @@
 //
 //   node axum_echo_browser.cjs ws://127.0.0.1:PORT PROFILE_DIR
 "use strict";
-const { chromium } = require("playwright-core");
+const { launchChromium } = require("./chromium.cjs");
 
 const [url, profile] = process.argv.slice(2);
 
@@ -39,12 +39,7 @@ async function checksInPage(url) {
 }
 
 (async () => {
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  const context = await launchChromium(profile);
   try {
     const page = await context.newPage();
     const passed = await page.evaluate(checksInPage, url);

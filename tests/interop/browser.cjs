@@ -4,7 +4,7 @@
 //
 //   node browser.cjs BASE BASE_WITH_ORIGIN_POLICY SERVE_PID SCREENSHOT PROFILE_DIR
 "use strict";
-const { chromium } = require("playwright-core");
+const { launchChromium } = require("./chromium.cjs");
 const { version } = require("playwright-core/package.json");
 
 const [base, guarded, servePid, shotPath, profile] = process.argv.slice(2);
@@ -78,11 +78,7 @@ async function refused(url) {
 }
 
 async function main() {
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  const context = await launchChromium(profile);
   const browserVersion = context.browser() ? context.browser().version() : "chromium";
   try {
     // A page of the test's own.

@@ -5,7 +5,7 @@
 //
 //   node browser_tls.cjs https://127.0.0.1:PORT PROFILE_DIR
 "use strict";
-const { chromium } = require("playwright-core");
+const { launchChromium } = require("./chromium.cjs");
 
 const [base, profile] = process.argv.slice(2);
 let checks = 0;
@@ -15,13 +15,7 @@ function ok(condition, what) {
 }
 
 async function main() {
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    ignoreHTTPSErrors: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--ignore-certificate-errors",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  const context = await launchChromium(profile, { tls: true });
   try {
     const page = await context.newPage();
     await page.goto(base + "/");

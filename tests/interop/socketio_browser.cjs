@@ -8,7 +8,7 @@
 const http = require("node:http");
 const fs = require("node:fs");
 const path = require("node:path");
-const { chromium } = require("playwright-core");
+const { launchChromium } = require("./chromium.cjs");
 
 const [serveUrl, profile] = process.argv.slice(2);
 const bundle = fs.readFileSync(path.join(path.dirname(require.resolve("socket.io-client/package.json")), "dist", "socket.io.min.js"));
@@ -52,12 +52,7 @@ async function checksInPage([url, transports]) {
   });
   await new Promise((resolve) => pages.listen(0, "127.0.0.1", resolve));
   const pageUrl = `http://localhost:${pages.address().port}/`;
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  const context = await launchChromium(profile);
   try {
     const page = await context.newPage();
     await page.goto(pageUrl);
