@@ -95,6 +95,16 @@ fn check_all(input: &[u8], key: [u8; 4], offset: usize, align: usize) {
             ),
         );
     }
+    // A whole short payload from the key's start.
+    if offset == 0 && input.len() <= mask::SHORT {
+        let mut buf = Aligned::new(input, align);
+        assert_eq!(mask::apply_mask_short(buf.bytes(), key), ascii);
+        assert_same(
+            buf.bytes(),
+            &expected,
+            format_args!("apply_mask_short len={}", input.len()),
+        );
+    }
     // The public entry points (tiny route + detected kernel).
     let mut buf = Aligned::new(input, align);
     assert_eq!(mask::apply_mask(buf.bytes(), key, offset), next);
@@ -238,6 +248,22 @@ fn ascii_flag_sees_a_single_high_byte_at_every_position() {
             check_all(&masked_input(&plain, key, pos % 4), key, pos % 4, pos % 64);
         }
         check_all(&masked_input(&vec![b'z'; len], key, 1), key, 1, 3);
+    }
+}
+
+/// The short route's overlapping words: every length it takes, a high byte
+/// at every position (or none), each key byte distinct.
+#[test]
+fn short_payloads_with_a_high_byte_anywhere() {
+    let key = [0x5a, 0xa5, 0x3c, 0xc3];
+    for len in 0..=mask::SHORT {
+        for high_at in (0..len).map(Some).chain([None]) {
+            let mut plain: Vec<u8> = (0..len as u8).map(|i| b'A' + i).collect();
+            if let Some(at) = high_at {
+                plain[at] = 0xE9;
+            }
+            check_all(&masked_input(&plain, key, 0), key, 0, len % 64);
+        }
     }
 }
 

@@ -5,6 +5,8 @@
 //! pieces is unmasked piece by piece in place.
 //!
 //! Paths, by length (measured with the `kernels` bench):
+//! * a whole payload of at most [`SHORT`] bytes from the key's start:
+//!   [`apply_mask_short`], inline in the caller, no loop;
 //! * below [`TINY`] bytes: u64 words with an overlapping last word;
 //! * below [`WIDE`] bytes: 16-byte lanes of the architecture's baseline ISA
 //!   (SSE2 / NEON), inline in the caller, with an overlapping last lane;
@@ -19,6 +21,9 @@
 
 mod baseline;
 pub mod scalar;
+mod short;
+
+pub use short::{apply_mask_short, SHORT};
 
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 mod avx2;

@@ -182,6 +182,17 @@ impl MessageAssembler {
             return Ok(None);
         }
         let run = &mut input[frame.payload.clone()];
+        if run.len() <= mask::SHORT {
+            // The small message: unmasked (and its ASCII found) inline.
+            let ascii = match frame.key {
+                Some(key) => mask::apply_mask_short(run, key),
+                None => false,
+            };
+            if frame.text && !ascii && crate::utf8::to_str(run).is_err() {
+                return Err(ProtocolError::InvalidUtf8);
+            }
+            return Ok(Some(Deliver::Input(data_opcode(frame.text), frame.payload)));
+        }
         if !frame.text {
             if let Some(key) = frame.key {
                 mask::apply_mask(run, key, 0);
