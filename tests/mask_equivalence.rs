@@ -257,7 +257,14 @@ fn ascii_flag_sees_a_single_high_byte_at_every_position() {
 fn short_payloads_with_a_high_byte_anywhere() {
     let key = [0x5a, 0xa5, 0x3c, 0xc3];
     for len in 0..=mask::SHORT {
+        // Under Miri: each route's ends, and the ends of each word.
+        if cfg!(miri) && ![0, 3, 4, 7, 8, 15, 16, 21, 32].contains(&len) {
+            continue;
+        }
         for high_at in (0..len).map(Some).chain([None]) {
+            if cfg!(miri) && high_at.is_some_and(|at| at % 8 != 0 && at % 8 != 7) {
+                continue;
+            }
             let mut plain: Vec<u8> = (0..len as u8).map(|i| b'A' + i).collect();
             if let Some(at) = high_at {
                 plain[at] = 0xE9;

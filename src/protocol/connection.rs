@@ -316,6 +316,7 @@ impl Connection {
 
     /// When [`Connection::handle_timeout`] must run next, if anything is
     /// scheduled.
+    #[inline]
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.core.state == State::Closed {
             return None;

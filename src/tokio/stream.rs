@@ -290,6 +290,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
                 return Poll::Ready(Err(Error::Io(io::ErrorKind::WriteZero.into())));
             }
             self.conn.advance_transmit(written);
+            if self.conn.buffered_amount() == 0 {
+                break; // all written: no need to ask again
+            }
         }
         if self.flushed && !self.conn.is_finished() {
             return Poll::Ready(Ok(())); // nothing new since the last flush
