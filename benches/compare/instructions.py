@@ -38,6 +38,9 @@ SERVERS = {
     "tokio-websockets": lambda port: [os.path.join(PEER_BIN, "tokio_websockets_echo"), str(port)],
     "tokio-tungstenite": lambda port: [os.path.join(PEER_BIN, "tokio_tungstenite_echo"), str(port)],
     "ws (node)": lambda port: ["node", os.path.join(ROOT, "benches", "compare", "node_ws_echo.cjs"), str(port)],
+    # Not a peer: tokio's own cost per message, under every tokio server
+    # (small frames only, so the closed and pipelined 20 B loads).
+    "tokio-floor": lambda port: [os.path.join(PEER_BIN, "tokio_floor_echo"), str(port)],
 }
 
 # (label, connections, pipeline, size, text)
@@ -89,7 +92,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--short", type=float, default=2)
     ap.add_argument("--long", type=float, default=6)
-    ap.add_argument("--servers", default=",".join(SERVERS))
+    ap.add_argument("--servers", default=",".join(n for n in SERVERS if n != "tokio-floor"))
     ap.add_argument("--points", default="closed,pipelined,1k",
                     help="which loads: closed (20 B), pipelined (20 B), 1k (text, closed loop)")
     args = ap.parse_args()
