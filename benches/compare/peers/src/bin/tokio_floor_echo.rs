@@ -3,37 +3,14 @@
 //! every tokio-based peer in `benches/compare/instructions.py`).
 //! `tokio_floor_echo PORT`, one thread.
 //!
-//! The handshake is answered with a fixed `Sec-WebSocket-Accept` computed
-//! properly; after it, each read is taken to hold whole masked frames of at
+//! The handshake is answered as the other hand-written peers answer it
+//! (`simdws_compare_peers::upgrade`); after it, each read is taken to hold whole masked frames of at
 //! most 125 bytes (what `simdws load --size 20` sends). Each is unmasked
 //! and sent back unmasked, all the replies to one read in one write. No
 //! other frame is understood; anything else closes the connection.
-use base64::Engine;
+use simdws_compare_peers::upgrade;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-
-async fn upgrade(stream: &mut TcpStream) -> Option<()> {
-    let mut head = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = stream.read(&mut buf).await.ok()?;
-        if n == 0 || head.len() > 16 << 10 {
-            return None;
-        }
-        head.extend_from_slice(&buf[..n]);
-    }
-    let text = String::from_utf8_lossy(&head);
-    let key = text.lines().find_map(|l| {
-        let (name, value) = l.split_once(':')?;
-        name.eq_ignore_ascii_case("sec-websocket-key").then(|| value.trim().to_string())
-    })?;
-    let mut sha = sha1_smol::Sha1::new();
-    sha.update(key.as_bytes());
-    sha.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
-    let accept = base64::engine::general_purpose::STANDARD.encode(sha.digest().bytes());
-    let response = format!("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n");
-    stream.write_all(response.as_bytes()).await.ok()
-}
+use tokio::net::TcpListener;
 
 /// The replies to the small masked frames in `input`; `None` for anything else.
 fn echo_frames(input: &mut [u8], out: &mut Vec<u8>) -> Option<()> {
