@@ -47,16 +47,15 @@ fn main() -> std::io::Result<()> {
                     return; // refused: answered with its status already
                 };
                 // Each message is echoed from the read buffer it arrived in.
-                while let Ok(Some(())) = ws
-                    .next_event_and_reply(|event, tx| {
+                let _ = ws
+                    .for_each_event(|event, tx| {
                         let _ = match event {
                             Event::Text(text) => tx.send_text(text),
                             Event::Binary(data) => tx.send_binary(data),
                             _ => Ok(()),
                         };
                     })
-                    .await
-                {}
+                    .await;
             });
         }
     })

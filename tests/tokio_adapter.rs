@@ -191,6 +191,64 @@ fn reads_cancelled_in_the_middle_of_a_frame_lose_nothing() {
 }
 
 #[test]
+fn for_each_event_answers_every_message_and_a_cancelled_call_resumes_where_it_stopped() {
+    runtime().block_on(async {
+        let (mut peer, ours) = tokio::io::duplex(1 << 16);
+        let mut ws = stream_over(ours, Role::Server);
+        let long = "y".repeat(300);
+        let messages = ["one", long.as_str(), "three", "ä€😀"];
+        let mut client = Connection::new(Role::Client, Config::default(), Instant::now());
+        for m in messages {
+            client.send_text(m).unwrap();
+        }
+        client.close(CloseCode::NORMAL, "bye").unwrap();
+        let wire = client.poll_transmit().to_vec();
+        client.advance_transmit(wire.len());
+        let (mut seen, mut cancelled, mut ended) = (Vec::new(), 0, None);
+        // Three bytes at a time; after each, the loop is given 2 ms and
+        // dropped, wherever in a frame that leaves it.
+        for piece in wire.chunks(3) {
+            peer.write_all(piece).await.unwrap();
+            let answering = ws.for_each_event(|event, tx| {
+                if let Event::Text(text) = event {
+                    seen.push(text.to_string());
+                    tx.send_text(text).unwrap();
+                }
+            });
+            match tokio::time::timeout(Duration::from_millis(2), answering).await {
+                Ok(result) => {
+                    ended = Some(result);
+                    break;
+                }
+                Err(_elapsed) => cancelled += 1,
+            }
+        }
+        assert!(matches!(ended, Some(Ok(()))), "{ended:?}");
+        assert_eq!(seen, messages);
+        assert!(
+            cancelled > wire.len() / 3 - messages.len() - 1,
+            "{cancelled} cancelled"
+        );
+        // The peer got each message back once, in order, then the close echo.
+        let mut back = Vec::new();
+        peer.read_to_end(&mut back).await.unwrap();
+        let mut echoed = Vec::new();
+        client
+            .receive_all(&mut back, |event| echoed.push(OwnedEvent::from(event)))
+            .unwrap();
+        let expected: Vec<OwnedEvent> = messages
+            .iter()
+            .map(|m| OwnedEvent::Text(m.to_string()))
+            .collect();
+        assert!(
+            matches!(echoed.pop(), Some(OwnedEvent::Close(_))),
+            "{echoed:?}"
+        );
+        assert_eq!(echoed, expected);
+    });
+}
+
+#[test]
 fn refused_upgrades_are_answered_with_their_status() {
     let rt = runtime();
     let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();

@@ -293,6 +293,13 @@ impl Connection {
         self.core.out.len()
     }
 
+    /// Something waits to be written: queued frames, or a pong not yet
+    /// queued ([`poll_transmit`](Connection::poll_transmit) queues it).
+    #[inline]
+    pub fn has_output(&self) -> bool {
+        self.core.out.len() != 0 || self.core.coalesced_pong.is_some()
+    }
+
     /// The close handshake is over (or failed) and everything is written:
     /// close the transport.
     pub fn is_finished(&self) -> bool {

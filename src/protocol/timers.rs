@@ -22,6 +22,10 @@ pub(crate) struct Timers {
     close_pending: bool,
     close_deadline: Option<Instant>,
     pub close_timed_out: bool,
+    /// No deadline can fall due: neither keepalive nor idle timeout is
+    /// configured, and our close was not sent. `next_deadline` is asked
+    /// after every read, and this makes its usual answer one test.
+    quiet: bool,
 }
 
 /// What fell due in one `advance`.
@@ -45,6 +49,7 @@ impl Timers {
             close_pending: false,
             close_deadline: None,
             close_timed_out: false,
+            quiet: config.ping_interval.is_none() && config.idle_timeout.is_none(),
         }
     }
 
@@ -73,6 +78,7 @@ impl Timers {
     }
 
     pub fn close_sent(&mut self) {
+        self.quiet = false;
         if self.close_deadline.is_none() {
             self.close_pending = true;
         }
@@ -80,6 +86,9 @@ impl Timers {
 
     #[inline]
     pub fn next_deadline(&self) -> Option<Instant> {
+        if self.quiet {
+            return None; // the default: asked after every read, answered at once
+        }
         if self.close_pending {
             return Some(self.now);
         }
@@ -89,7 +98,7 @@ impl Timers {
             return Some(deadline);
         }
         if self.ping_interval.is_none() && self.idle_timeout.is_none() {
-            return None; // the default: asked after every read, answered at once
+            return None;
         }
         // Computed from the last input we know of: if more arrived since,
         // the deadline fires early, `advance` moves it, and nothing happens.

@@ -147,6 +147,43 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         poll_fn(|cx| self.poll_event(cx, &mut on_event)).await
     }
 
+    /// Answers every event with `on_event` until the close handshake is
+    /// over (`Ok(())`), or the connection fails: the loop of
+    /// [`next_event_and_reply`](Self::next_event_and_reply) calls, kept
+    /// in one future. An echo server is one line:
+    ///
+    /// ```no_run
+    /// # async fn echo(mut ws: simdws::tokio::WebSocketStream<tokio::net::TcpStream>) {
+    /// use simdws::protocol::Event;
+    /// let _ = ws
+    ///     .for_each_event(|event, tx| {
+    ///         let _ = match event {
+    ///             Event::Text(text) => tx.send_text(text),
+    ///             Event::Binary(data) => tx.send_binary(data),
+    ///             _ => Ok(()),
+    ///         };
+    ///     })
+    ///     .await;
+    /// # }
+    /// ```
+    ///
+    /// Replies are written as `next_event_and_reply` writes them, and it is
+    /// as cancel-safe: dropped at its `.await`, it has lost nothing, and a
+    /// later call (of either) goes on from the same place.
+    pub async fn for_each_event(
+        &mut self,
+        mut on_event: impl FnMut(Event<'_>, &mut Sender<'_>),
+    ) -> Result<(), Error> {
+        poll_fn(|cx| loop {
+            match ready!(self.poll_event(cx, &mut Some(&mut on_event))) {
+                Ok(Some(())) => {}
+                Ok(None) => return Poll::Ready(Ok(())),
+                Err(error) => return Poll::Ready(Err(error)),
+            }
+        })
+        .await
+    }
+
     /// Waits for the next event, owned. `Ok(None)` once the close handshake
     /// is over.
     pub async fn recv(&mut self) -> Result<Option<OwnedEvent>, Error> {
@@ -180,23 +217,28 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
                     // up: a burst of messages is answered in one write, and
                     // the next call writes before it reads.
                     if self.start == self.end {
-                        if let Poll::Ready(Err(e)) = self.poll_write_out(cx) {
-                            return Poll::Ready(Err(e));
+                        if let Poll::Ready(Err(e)) = self.poll_write_io(cx) {
+                            return Poll::Ready(Err(Error::Io(e)));
                         }
                     }
                     return Poll::Ready(Ok(Some(answer)));
                 }
             }
-            if self.conn.is_finished() {
-                ready!(self.poll_write_out(cx))?;
-                if self.conn.timed_out() {
-                    return Poll::Ready(Err(Error::Io(io::ErrorKind::TimedOut.into())));
+            // Everything read is used up. An open connection with nothing
+            // to write (the usual case, asked after every message) goes
+            // straight to the timers and the next read.
+            if self.conn.has_output() || !self.flushed || self.conn.state() == State::Closed {
+                if self.conn.is_finished() {
+                    ready!(self.poll_write_io(cx))?;
+                    if self.conn.timed_out() {
+                        return Poll::Ready(Err(Error::Io(io::ErrorKind::TimedOut.into())));
+                    }
+                    return Poll::Ready(Ok(None));
                 }
-                return Poll::Ready(Ok(None));
-            }
-            ready!(self.poll_write_out_or_pending(cx))?;
-            if self.conn.is_finished() {
-                continue; // the close echo is out: done, without waiting for the peer's FIN
+                ready!(self.poll_write_out_or_pending(cx))?;
+                if self.conn.is_finished() {
+                    continue; // the close echo is out: done, without waiting for the peer's FIN
+                }
             }
             if self.poll_timers(cx) {
                 continue; // a deadline fired: it may have queued a ping or failed
@@ -279,6 +321,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
 
     /// Writes the queued output until it is all written, then flushes.
     pub(super) fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.poll_write_io(cx).map_err(Error::Io)
+    }
+
+    /// `poll_write_out` with the transport's own error, which fits in
+    /// registers: the read loop calls it after every message.
+    fn poll_write_io(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         loop {
             let out = self.conn.poll_transmit();
             if out.is_empty() {
@@ -287,7 +335,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
             self.flushed = false;
             let written = ready!(Pin::new(&mut self.io).poll_write(cx, out))?;
             if written == 0 {
-                return Poll::Ready(Err(Error::Io(io::ErrorKind::WriteZero.into())));
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
             self.conn.advance_transmit(written);
             if self.conn.buffered_amount() == 0 {
@@ -309,8 +357,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
 
     /// Like `poll_write_out`, but a transport that cannot take more now does
     /// not stop reading: a peer that sends without reading is still read.
-    fn poll_write_out_or_pending(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        match self.poll_write_out(cx) {
+    fn poll_write_out_or_pending(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.poll_write_io(cx) {
             Poll::Pending => Poll::Ready(Ok(())),
             done => done,
         }
