@@ -19,16 +19,15 @@ async fn echo(ws: WebSocketUpgrade) -> Response {
         .max_frame_size(64 << 20)
         .deflate(DeflateConfig::default())
         .on_upgrade(|mut socket: WebSocket| async move {
-            while let Ok(Some(())) = socket
-                .next_event_and_reply(|event, tx| {
+            let _ = socket
+                .for_each_event(|event, tx| {
                     let _ = match event {
                         Event::Text(text) => tx.send_text(text),
                         Event::Binary(data) => tx.send_binary(data),
                         _ => Ok(()),
                     };
                 })
-                .await
-            {}
+                .await;
         })
 }
 

@@ -249,6 +249,33 @@ fn for_each_event_answers_every_message_and_a_cancelled_call_resumes_where_it_st
 }
 
 #[test]
+fn invalid_text_fails_the_read_with_its_error_and_the_peer_gets_1007() {
+    runtime().block_on(async {
+        let (mut peer, ours) = tokio::io::duplex(4096);
+        let mut ws = stream_over(ours, Role::Server);
+        // A masked text frame (key 0) whose payload is not UTF-8.
+        peer.write_all(&[0x81, 0x82, 0, 0, 0, 0, 0xC3, 0x28])
+            .await
+            .unwrap();
+        let failed = ws.for_each_event(|_, _| {}).await;
+        assert!(
+            matches!(
+                failed,
+                Err(Error::Protocol(
+                    simdws::protocol::ProtocolError::InvalidUtf8
+                ))
+            ),
+            "{failed:?}"
+        );
+        // The close frame with 1007 went out before the error came back.
+        let mut back = [0u8; 4];
+        peer.read_exact(&mut back).await.unwrap();
+        assert_eq!(back[0], 0x88, "a close frame");
+        assert_eq!(u16::from_be_bytes([back[2], back[3]]), 1007);
+    });
+}
+
+#[test]
 fn refused_upgrades_are_answered_with_their_status() {
     let rt = runtime();
     let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();

@@ -132,7 +132,7 @@ impl Connection {
     /// fragments of a message) is consumed and kept by the connection, so
     /// the caller never holds on to a tail.
     pub fn receive<'a>(&'a mut self, input: &'a mut [u8]) -> Result<Received<'a>, ProtocolError> {
-        let (consumed, deliver) = self.step(input)?;
+        let (consumed, deliver) = self.step::<true>(input)?;
         let event = deliver.map(|deliver| self.assembler.event(input, deliver));
         Ok(Received { consumed, event })
     }
@@ -165,16 +165,41 @@ impl Connection {
         &'a mut self,
         input: &'a mut [u8],
     ) -> Result<(Received<'a>, Sender<'a>), ProtocolError> {
-        let (consumed, deliver) = self.step(input)?;
+        let (consumed, deliver) = self.step::<true>(input)?;
         let event = deliver.map(|deliver| self.assembler.event(input, deliver));
         Ok((Received { consumed, event }, Sender::new(&mut self.core)))
+    }
+
+    /// [`receive_and_reply`](Connection::receive_and_reply) for a loop
+    /// that reads the error from [`failure`](Connection::failure): `None`
+    /// when the input failed the connection. Without a `Result` around it,
+    /// the event's slice stays whole in registers instead of being taken
+    /// apart byte by byte to share room with the error's fields.
+    #[cfg(feature = "tokio")]
+    #[inline]
+    pub(crate) fn receive_or_fail<'a>(
+        &'a mut self,
+        input: &'a mut [u8],
+    ) -> Option<(Received<'a>, Sender<'a>)> {
+        let (consumed, deliver) = self.step::<false>(input).ok()?;
+        let event = deliver.map(|deliver| self.assembler.event(input, deliver));
+        Some((Received { consumed, event }, Sender::new(&mut self.core)))
     }
 
     /// Decodes up to one event, and acts on it here, the one place the
     /// connection's state changes on input: a ping is answered, a close
     /// echoed and the handshake ended, an error fails the connection.
+    ///
+    /// `GENERAL_INLINE`: whether the general decoding path (fragments,
+    /// control frames, split frames) is inlined here too. The engine's
+    /// dispatch loop runs fewer instructions with it inlined; a tokio poll
+    /// loop, already large, fewer with it called (measured with
+    /// `benches/compare/instructions.py`).
     #[inline(always)]
-    fn step(&mut self, input: &mut [u8]) -> Result<(usize, Option<Deliver>), ProtocolError> {
+    fn step<const GENERAL_INLINE: bool>(
+        &mut self,
+        input: &mut [u8],
+    ) -> Result<(usize, Option<Deliver>), ProtocolError> {
         let Connection {
             core,
             decoder,
@@ -187,7 +212,7 @@ impl Connection {
         if !input.is_empty() {
             core.timers.saw_input();
         }
-        match decode(decoder, assembler, input, &core.config) {
+        match decode::<GENERAL_INLINE>(decoder, assembler, input, &core.config) {
             Ok((consumed, Some(Deliver::Control(opcode)))) => {
                 match opcode {
                     Opcode::Ping => core.auto_pong(assembler.control_payload()),
@@ -352,7 +377,7 @@ impl Connection {
 /// Runs the frame decoder and the message assembler over `input` until an
 /// event is ready or the input is used up.
 #[inline]
-fn decode(
+fn decode<const GENERAL_INLINE: bool>(
     decoder: &mut FrameDecoder,
     assembler: &mut MessageAssembler,
     input: &mut [u8],
@@ -365,6 +390,21 @@ fn decode(
             return Ok((end, Some(deliver)));
         }
     }
+    if GENERAL_INLINE {
+        decode_frames(decoder, assembler, input, config)
+    } else {
+        decode_frames_called(decoder, assembler, input, config)
+    }
+}
+
+/// [`decode_frames`], out of line.
+#[inline(never)]
+fn decode_frames_called(
+    decoder: &mut FrameDecoder,
+    assembler: &mut MessageAssembler,
+    input: &mut [u8],
+    config: &Config,
+) -> Result<(usize, Option<Deliver>), ProtocolError> {
     decode_frames(decoder, assembler, input, config)
 }
 

@@ -199,14 +199,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         loop {
             while self.start < self.end {
                 let input = &mut self.input[self.start..self.end];
-                let (received, mut sender) = match self.conn.receive_and_reply(input) {
-                    Ok(received) => received,
-                    Err(error) => {
-                        // The close frame with the error's code is queued:
-                        // a best-effort write, the error either way.
-                        let _ = self.poll_write_out(cx);
-                        return Poll::Ready(Err(Error::Protocol(error)));
-                    }
+                let Some((received, mut sender)) = self.conn.receive_or_fail(input) else {
+                    // The close frame with the error's code is queued:
+                    // a best-effort write, the error either way.
+                    let _ = self.poll_write_io(cx);
+                    let error = self.conn.failure().cloned();
+                    // `receive_or_fail` records what failed the connection.
+                    return Poll::Ready(Err(Error::Protocol(error.expect("the failure"))));
                 };
                 self.start += received.consumed;
                 if let Some(event) = received.event {
