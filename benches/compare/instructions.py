@@ -6,7 +6,7 @@ instructions divided by the difference in messages leaves out start-up and
 the handshakes.
 
     python3 benches/compare/instructions.py [--short 2] [--long 6] [--servers simdws,uws]
-        [--points closed,pipelined,1k]
+        [--points closed,pipelined,1k,pipelined-1k]
 
 Servers: simdws (target/release/simdws serve), uws (uWebSockets, when built
 by ../shared/peers/uws/build.sh into /tmp/peers/uws_echo or $UWS_ECHO; skipped
@@ -48,8 +48,9 @@ POINTS = [
     ("10 conns x 20 B, closed loop", 10, 1, 20, False),
     ("100 conns x 16 in flight x 20 B", 100, 16, 20, False),
     ("10 conns x 1 KiB text, closed loop", 10, 1, 1024, True),
+    ("100 conns x 16 in flight x 1 KiB text", 100, 16, 1024, True),
 ]
-POINT_NAMES = ["closed", "pipelined", "1k"]
+POINT_NAMES = ["closed", "pipelined", "1k", "pipelined-1k"]
 
 
 def measure(name, conns, pipeline, size, text, secs):
@@ -94,7 +95,8 @@ def main():
     ap.add_argument("--long", type=float, default=6)
     ap.add_argument("--servers", default=",".join(n for n in SERVERS if n != "tokio-floor"))
     ap.add_argument("--points", default="closed,pipelined,1k",
-                    help="which loads: closed (20 B), pipelined (20 B), 1k (text, closed loop)")
+                    help="which loads: closed (20 B), pipelined (20 B), 1k (text, closed loop), "
+                         "pipelined-1k (text)")
     args = ap.parse_args()
     wanted = [POINT_NAMES.index(p) for p in args.points.split(",")]
     servers = []
