@@ -150,7 +150,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// Answers every event with `on_event` until the close handshake is
     /// over (`Ok(())`), or the connection fails: the loop of
     /// [`next_event_and_reply`](Self::next_event_and_reply) calls, kept
-    /// in one future. An echo server is one line:
+    /// in one future. An echo:
     ///
     /// ```no_run
     /// # async fn echo(mut ws: simdws::tokio::WebSocketStream<tokio::net::TcpStream>) {
@@ -203,9 +203,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
                     // The close frame with the error's code is queued:
                     // a best-effort write, the error either way.
                     let _ = self.poll_write_io(cx);
-                    let error = self.conn.failure().cloned();
-                    // `receive_or_fail` records what failed the connection.
-                    return Poll::Ready(Err(Error::Protocol(error.expect("the failure"))));
+                    // `receive_or_fail` recorded what failed the connection.
+                    let error = match self.conn.failure() {
+                        Some(error) => Error::Protocol(error.clone()),
+                        None => Error::Io(io::ErrorKind::InvalidData.into()),
+                    };
+                    return Poll::Ready(Err(error));
                 };
                 self.start += received.consumed;
                 if let Some(event) = received.event {
