@@ -110,6 +110,17 @@ impl MessageEncoder for Deflater {
         }
         true
     }
+
+    fn stateless_key(&self) -> Option<u64> {
+        // Without context takeover every message starts from a fresh
+        // stream: its output depends on the window, the level and the
+        // size threshold only.
+        (!self.context_takeover).then(|| {
+            u64::from(self.window_bits)
+                | u64::from(self.config.level.min(0xFF)) << 8
+                | (self.config.min_size.min(1 << 40) as u64) << 16
+        })
+    }
 }
 
 /// Compresses `input` into `out` with a sync flush, growing `out` as needed.

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use super::topics::TopicConfig;
 use crate::handshake::{RequestLimits, ServerPolicy};
 use crate::protocol::Config;
 
@@ -30,6 +31,8 @@ pub struct ServerConfig {
     pub high_water: usize,
     /// Above this much unsent output a slow consumer is disconnected.
     pub max_buffered: usize,
+    /// What publishes do to subscribers that do not keep up.
+    pub topics: TopicConfig,
     /// The loop-wide receive buffer (uWebSockets uses 512 KiB).
     pub recv_buffer: usize,
     /// Graceful shutdown waits this long for close handshakes.
@@ -62,6 +65,7 @@ impl Default for ServerConfig {
             http: HttpConfig::default(),
             high_water: 1 << 20,
             max_buffered: 64 << 20,
+            topics: TopicConfig::default(),
             recv_buffer: 512 << 10,
             shutdown_timeout: Duration::from_secs(5),
             linger: Duration::from_secs(2),

@@ -2,13 +2,15 @@
 //! [`ServerHandle`] queues commands for a worker and wakes it with its
 //! `mio::Waker`. Only this path takes a lock; the per-message path does not.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use mio::Waker;
 
 use super::handler::{HttpResponse, RequestId};
+use super::topics::Publish;
 use crate::frame::CloseCode;
+use crate::protocol::PreparedMessage;
 
 /// Identifies a connection across the server.
 ///
@@ -77,6 +79,8 @@ pub(crate) enum Command {
     Send(ConnId, Arc<OwnedMessage>),
     Broadcast(Arc<OwnedMessage>),
     Close(ConnId, CloseCode, String),
+    /// A topic's publish, for this worker's subscribers.
+    Publish(Publish),
     /// The held answer to a plain HTTP request.
     Respond(RequestId, Box<HttpResponse>),
     /// A piece of a streamed response body; `end` finishes it.
@@ -109,6 +113,11 @@ pub(crate) struct Mailbox {
     /// latest timer sweep.
     pub open: AtomicUsize,
     pub resting: AtomicUsize,
+    /// Topics with subscribers here, and their subscriptions.
+    pub topics: AtomicUsize,
+    pub subscriptions: AtomicUsize,
+    /// Publishes this worker's slow subscribers missed.
+    pub dropped: AtomicU64,
 }
 
 impl Mailbox {
@@ -118,12 +127,15 @@ impl Mailbox {
             waker,
             open: AtomicUsize::new(0),
             resting: AtomicUsize::new(0),
+            topics: AtomicUsize::new(0),
+            subscriptions: AtomicUsize::new(0),
+            dropped: AtomicU64::new(0),
         }
     }
 }
 
-/// Connection counts, summed over the workers as of their latest timer
-/// sweep (a tick old at most).
+/// Connection and subscription counts, summed over the workers as of their
+/// latest timer sweep (a tick old at most), and dropped publishes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ServerStats {
@@ -132,6 +144,14 @@ pub struct ServerStats {
     /// Of those, the ones at rest: idle for a whole tick with nothing in
     /// flight, held in a few dozen bytes (see `protocol::RestingConnection`).
     pub resting: usize,
+    /// Topics with subscribers, counted once per worker they have
+    /// subscribers on.
+    pub topics: usize,
+    /// Subscriptions: a connection subscribed to three topics counts three.
+    pub subscriptions: usize,
+    /// Publishes a subscriber missed because it was slow
+    /// ([`crate::net::SlowSubscriber::Drop`]), since the server started.
+    pub publishes_dropped: u64,
 }
 
 struct Shared {
@@ -206,6 +226,38 @@ impl ServerHandle {
         let message = Arc::new(message);
         for worker in 0..self.shared.mailboxes.len() {
             self.post(worker, Command::Broadcast(message.clone()));
+        }
+    }
+
+    /// Publishes a message to every subscriber of `topic` on every worker,
+    /// framed once ([`Conn::subscribe`](super::Conn::subscribe);
+    /// [`crate::net::TopicConfig`] says what slow subscribers get).
+    pub fn publish(&self, topic: &str, message: OwnedMessage) {
+        let message = Arc::new(match &message {
+            OwnedMessage::Text(text) => PreparedMessage::text(text),
+            OwnedMessage::Binary(data) => PreparedMessage::binary(data),
+        });
+        self.publish_elsewhere(&Arc::from(topic), &message, None, usize::MAX);
+    }
+
+    /// Hands a publish to every worker but `here` (the publisher's own,
+    /// which delivers it without its mailbox).
+    pub(crate) fn publish_elsewhere(
+        &self,
+        topic: &Arc<str>,
+        message: &Arc<PreparedMessage>,
+        except: Option<ConnId>,
+        here: usize,
+    ) {
+        for worker in (0..self.shared.mailboxes.len()).filter(|w| *w != here) {
+            self.post(
+                worker,
+                Command::Publish(Publish {
+                    topic: topic.clone(),
+                    message: message.clone(),
+                    except,
+                }),
+            );
         }
     }
 
@@ -322,6 +374,9 @@ impl ServerHandle {
         for mailbox in &self.shared.mailboxes {
             stats.open += mailbox.open.load(Ordering::Relaxed);
             stats.resting += mailbox.resting.load(Ordering::Relaxed);
+            stats.topics += mailbox.topics.load(Ordering::Relaxed);
+            stats.subscriptions += mailbox.subscriptions.load(Ordering::Relaxed);
+            stats.publishes_dropped += mailbox.dropped.load(Ordering::Relaxed);
         }
         stats
     }

@@ -5,14 +5,16 @@ use std::io::{ErrorKind, IoSlice, Write};
 use std::net::SocketAddr;
 
 use std::any::Any;
+use std::sync::Arc;
 
 use super::close::CloseReason;
 use super::handle::{ConnId, ServerHandle};
 use super::session::AppData;
+use super::topics::{Publish, Topics};
 use crate::frame::{CloseCode, Opcode};
 use crate::handshake::{ClientResponse, Rejection, Request};
 pub use crate::http::HttpResponse;
-use crate::protocol::{Delivery, Fragment, SendError, Sender};
+use crate::protocol::{Delivery, Fragment, PreparedMessage, SendError, Sender};
 
 /// A message from the peer, borrowed from the receive buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -268,6 +270,8 @@ pub struct Conn<'a> {
     pub(crate) handle: &'a ServerHandle,
     pub(crate) subprotocol: Option<&'a str>,
     pub(crate) data: &'a mut Option<Box<AppData>>,
+    /// The worker's subscriptions.
+    pub(crate) topics: &'a mut Topics,
 }
 
 impl Conn<'_> {
@@ -390,5 +394,46 @@ impl Conn<'_> {
     /// Bytes queued and not yet written (the browser's `bufferedAmount`).
     pub fn buffered_amount(&self) -> usize {
         self.tx.buffered_amount()
+    }
+
+    /// Subscribes this connection to `topic`, so that it gets what is
+    /// published there; false if it already was. Its subscriptions end
+    /// when it closes.
+    pub fn subscribe(&mut self, topic: &str) -> bool {
+        self.topics.subscribe(self.id, topic)
+    }
+
+    /// Ends this connection's subscription to `topic`; false if it had none.
+    pub fn unsubscribe(&mut self, topic: &str) -> bool {
+        self.topics.unsubscribe(self.id, topic)
+    }
+
+    /// Whether this connection is subscribed to `topic`.
+    pub fn is_subscribed(&self, topic: &str) -> bool {
+        self.topics.is_subscribed(self.id, topic)
+    }
+
+    /// The topics this connection is subscribed to.
+    pub fn topics(&self) -> impl Iterator<Item = &str> {
+        self.topics.of(self.id).iter().map(|topic| &**topic)
+    }
+
+    /// Publishes `message` to every subscriber of `topic` on every worker
+    /// but this connection (subscribed or not), framed once. This worker's
+    /// subscribers get it at the end of the loop turn, after what this
+    /// callback sends; [`ServerHandle::publish`] reaches everyone.
+    pub fn publish(&mut self, topic: &str, message: Message<'_>) {
+        let message = Arc::new(match message {
+            Message::Text(text) => PreparedMessage::text(text),
+            Message::Binary(data) => PreparedMessage::binary(data),
+        });
+        let topic: Arc<str> = Arc::from(topic);
+        self.handle
+            .publish_elsewhere(&topic, &message, Some(self.id), self.id.worker());
+        self.topics.pending.push(Publish {
+            topic,
+            message,
+            except: Some(self.id),
+        });
     }
 }

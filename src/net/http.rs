@@ -10,6 +10,7 @@ use super::config::ServerConfig;
 use super::handle::{ConnId, ServerHandle};
 use super::handler::{Conn, Handler, HttpConn, Reply, RequestId, Upgrade};
 use super::session::{raw_output, AppData, Phase, Session};
+use super::topics::Topics;
 use super::transport::{Socket, Transport};
 use crate::handshake::{self, Rejection, Request};
 use crate::http::{
@@ -135,6 +136,8 @@ impl HttpSession {
 pub(crate) struct HttpContext<'w, H> {
     pub handler: &'w mut H,
     pub handle: &'w ServerHandle,
+    /// The worker's subscriptions, for the connections' callbacks.
+    pub topics: &'w mut Topics,
     pub config: &'w ServerConfig,
     /// The `Date` header's value, refreshed every tick.
     pub date: &'w [u8; 29],
@@ -206,7 +209,9 @@ pub(crate) fn http_bytes<H: Handler, S: Socket>(
                 match kept {
                     Some(mut kept) if !kept.is_empty() => {
                         kept.extend_from_slice(&input[at..]);
-                        super::worker::frame_bytes(session, &mut kept, cx.handler, cx.handle);
+                        super::worker::frame_bytes(
+                            session, &mut kept, cx.handler, cx.handle, cx.topics,
+                        );
                     }
                     Some(_) if at < input.len() => {
                         super::worker::frame_bytes(
@@ -214,6 +219,7 @@ pub(crate) fn http_bytes<H: Handler, S: Socket>(
                             &mut input[at..],
                             cx.handler,
                             cx.handle,
+                            cx.topics,
                         );
                     }
                     _ => {}
@@ -444,8 +450,13 @@ fn open_websocket<H: Handler, S: Socket>(
         handle: cx.handle,
         subprotocol: accepted.subprotocol.as_deref(),
         data: &mut data,
+        topics: cx.topics,
     };
-    cx.handler.on_open(&mut c, &upgrade).map_err(Some)?;
+    if let Err(rejection) = cx.handler.on_open(&mut c, &upgrade) {
+        // Refused: whatever it subscribed to in on_open goes with it.
+        cx.topics.leave_all(id);
+        return Err(Some(rejection));
+    }
     log::debug!("{id} open {} from {peer}", request.target);
     Ok(Opened {
         conn,

@@ -65,6 +65,7 @@ mod server;
 mod session;
 #[cfg(feature = "tls")]
 pub mod tls;
+mod topics;
 mod transport;
 mod worker;
 
@@ -77,5 +78,6 @@ pub use close::{CloseReason, Deadline};
 pub use config::{ClientConfig, HttpConfig, ServerConfig};
 pub use handle::{ConnId, OwnedMessage, ServerHandle, ServerStats};
 pub use handler::{Conn, Handler, HttpConn, HttpResponse, Message, Reply, RequestId, Upgrade};
+pub use topics::{SlowSubscriber, TopicConfig};
 
 pub use server::{Client, Server};

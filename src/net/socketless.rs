@@ -18,6 +18,7 @@ use super::handle::{ConnId, Mailbox, ServerHandle};
 use super::handler::{Conn, Handler, HttpConn, Message, Reply, RequestId, Upgrade};
 use super::http::{self, HttpContext, HttpSession};
 use super::session::{Phase, Session};
+use super::topics::Topics;
 use super::transport::{Socket, Transport};
 use super::worker::frame_bytes;
 use crate::handshake::{Rejection, Request};
@@ -106,6 +107,7 @@ struct Rig {
     handle: ServerHandle,
     config: ServerConfig,
     date: [u8; 29],
+    topics: Topics,
     /// Owns the waker's registration (an epoll instance, not a socket).
     _poll: Poll,
 }
@@ -128,6 +130,7 @@ impl Rig {
             handle: ServerHandle::new(vec![Mailbox::new(waker)]),
             config,
             date: http_date(std::time::SystemTime::now()),
+            topics: Topics::default(),
             _poll: poll,
         }
     }
@@ -136,12 +139,19 @@ impl Rig {
     fn feed(&mut self, bytes: &[u8]) {
         let mut input = bytes.to_vec();
         if matches!(self.session.phase, Phase::Open(_)) {
-            frame_bytes(&mut self.session, &mut input, &mut self.app, &self.handle);
+            frame_bytes(
+                &mut self.session,
+                &mut input,
+                &mut self.app,
+                &self.handle,
+                &mut self.topics,
+            );
             return;
         }
         let mut cx = HttpContext {
             handler: &mut self.app,
             handle: &self.handle,
+            topics: &mut self.topics,
             config: &self.config,
             date: &self.date,
         };
@@ -153,6 +163,7 @@ impl Rig {
         let mut cx = HttpContext {
             handler: &mut self.app,
             handle: &self.handle,
+            topics: &mut self.topics,
             config: &self.config,
             date: &self.date,
         };

@@ -56,4 +56,13 @@ pub trait MessageEncoder: Send {
     /// Encodes a whole outgoing message into `out` and returns true, or
     /// returns false to send it as it is (e.g. too small to gain).
     fn encode(&mut self, message: &[u8], out: &mut Vec<u8>) -> bool;
+
+    /// When the encoding of a message depends only on the message and the
+    /// encoder's parameters (no state kept between messages), a key for
+    /// those parameters: a message sent to many connections is then
+    /// encoded once per key and shared. `None` (the default) encodes it
+    /// for each connection.
+    fn stateless_key(&self) -> Option<u64> {
+        None
+    }
 }

@@ -5,6 +5,7 @@
 
 use super::core::{Core, Role, State};
 use super::error::SendError;
+use super::prepared::PreparedMessage;
 use crate::frame::{CloseCode, Opcode, MAX_CONTROL_PAYLOAD};
 #[cfg(feature = "net")]
 use crate::frame::{FrameHeader, MAX_HEADER_LEN};
@@ -80,6 +81,47 @@ impl<'a> Sender<'a> {
         Ok(())
     }
 
+    /// Queues a message framed once for many connections (a topic's
+    /// publish): a server without compression copies the prepared frame;
+    /// a compressor without context takeover shares one compressed frame
+    /// per set of parameters; anything else (a client, which masks, or a
+    /// compressor with context) frames the message itself.
+    pub fn send_prepared(&mut self, message: &PreparedMessage) -> Result<(), SendError> {
+        self.core.check_can_send()?;
+        if self.core.sending_fragmented.is_some() {
+            return Err(SendError::FragmentOrder);
+        }
+        if self.core.keys.is_some() {
+            return self.send_message(message.opcode(), message.payload());
+        }
+        let Some(encoder) = self.core.encoder.as_mut() else {
+            self.queue_frame(message.frame());
+            return Ok(());
+        };
+        let Some(key) = encoder.stateless_key() else {
+            return self.send_message(message.opcode(), message.payload());
+        };
+        let compress = |payload: &[u8]| {
+            let mut out = Vec::new();
+            encoder
+                .encode(payload, &mut out)
+                .then(|| (out, encoder.rsv_bits()))
+        };
+        let out = &mut self.core.out;
+        message.with_compressed(key, compress, |frame| {
+            out.tail(frame.len()).copy_from_slice(frame);
+            out.commit(frame.len());
+        });
+        Ok(())
+    }
+
+    /// Queues bytes that are already whole frames.
+    fn queue_frame(&mut self, bytes: &[u8]) {
+        let dst = self.core.out.tail(bytes.len());
+        dst.copy_from_slice(bytes);
+        self.core.out.commit(bytes.len());
+    }
+
     /// Queues one fragment of a message: `Text` or `Binary` starts it,
     /// `Continuation` continues it, `fin` ends it. Fragments are sent as
     /// they are (an extension does not encode them).
@@ -144,9 +186,7 @@ impl<'a> Sender<'a> {
     /// Queues bytes of an unbuffered frame that the transport did not take.
     #[cfg(feature = "net")]
     pub(crate) fn queue_unsent(&mut self, bytes: &[u8]) {
-        let dst = self.core.out.tail(bytes.len());
-        dst.copy_from_slice(bytes);
-        self.core.out.commit(bytes.len());
+        self.queue_frame(bytes);
     }
 
     /// Queues a ping (payload ≤ 125 bytes).

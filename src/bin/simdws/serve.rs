@@ -23,11 +23,15 @@ use crate::args::Args;
 const PAGE: &str = include_str!("page.html");
 const FAVICON: &str = include_str!("favicon.svg");
 
-/// The chat room, across all workers: WebSocket members, and HTTP
-/// long-polls held until the next message.
+/// The chat room's topic: its WebSocket members subscribe to it.
+const ROOM: &str = "chat";
+
+/// The chat room, across all workers: how many WebSocket members it has
+/// (subscribed to [`ROOM`]), and the HTTP long-polls held until the next
+/// message.
 #[derive(Default)]
 struct RoomState {
-    members: HashSet<ConnId>,
+    members: usize,
     polls: HashSet<RequestId>,
 }
 
@@ -48,29 +52,33 @@ impl App {
     }
 
     /// A message for everyone in the room: members get it over their
-    /// WebSocket, waiting polls as their (held) response. Returns how many.
+    /// WebSocket (a publish on the room's topic), waiting polls as their
+    /// (held) response. Returns how many.
     fn say(&self, message: OwnedMessage) -> usize {
-        let (members, polls) = {
-            let mut room = self.room();
-            let members: Vec<ConnId> = room.members.iter().copied().collect();
-            (members, std::mem::take(&mut room.polls))
-        };
+        let polls = self.answer_polls(match &message {
+            OwnedMessage::Text(text) => Message::Text(text),
+            OwnedMessage::Binary(bytes) => Message::Binary(bytes),
+        });
+        let members = self.room().members;
+        self.handle.publish(ROOM, message);
+        members + polls
+    }
+
+    /// Answers the waiting polls with `message`; returns how many there were.
+    fn answer_polls(&self, message: Message<'_>) -> usize {
+        let polls = std::mem::take(&mut self.room().polls);
         if !polls.is_empty() {
-            let response = match &message {
-                OwnedMessage::Text(text) => HttpResponse::text(200, text.clone()),
-                OwnedMessage::Binary(bytes) => {
-                    HttpResponse::new(200, "application/octet-stream", bytes.clone())
+            let response = match message {
+                Message::Text(text) => HttpResponse::text(200, text.to_string()),
+                Message::Binary(bytes) => {
+                    HttpResponse::new(200, "application/octet-stream", bytes.to_vec())
                 }
             };
             for poll in &polls {
                 self.handle.respond(*poll, response.clone());
             }
         }
-        let shared = Arc::new(message);
-        for member in &members {
-            self.handle.send_shared(*member, shared.clone());
-        }
-        members.len() + polls.len()
+        polls.len()
     }
 
     fn health(&self) -> HttpResponse {
@@ -129,7 +137,8 @@ impl Handler for App {
             "/" | "/echo" => Ok(()),
             "/chat" => {
                 conn.set_data(Chatting);
-                self.room().members.insert(conn.id());
+                conn.subscribe(ROOM);
+                self.room().members += 1;
                 Ok(())
             }
             other => Err(Rejection::NotFound(
@@ -139,11 +148,13 @@ impl Handler for App {
     }
 
     fn on_message(&mut self, conn: &mut Conn<'_>, message: Message<'_>) {
-        if conn.data::<Chatting>().is_none() {
-            let _ = conn.send_message(message);
-            return;
+        // Echo, or the chat room's copy for the sender: it sees its own
+        // message like everyone else's.
+        let _ = conn.send_message(message);
+        if conn.data::<Chatting>().is_some() {
+            conn.publish(ROOM, message);
+            self.answer_polls(message);
         }
-        self.say(OwnedMessage::from(message));
     }
 
     fn on_close(&mut self, id: ConnId, reason: &CloseReason) {
@@ -151,12 +162,13 @@ impl Handler for App {
         log::debug!("{id} closed: {reason}");
     }
 
-    fn on_close_data(&mut self, id: ConnId, data: Box<dyn std::any::Any>) {
+    fn on_close_data(&mut self, _id: ConnId, data: Box<dyn std::any::Any>) {
         if data.is::<Chatting>() {
+            // The connection's subscription ended with it.
             let remain = {
                 let mut room = self.room();
-                room.members.remove(&id);
-                room.members.len()
+                room.members -= 1;
+                room.members
             };
             self.say(OwnedMessage::Text(format!(
                 "a member left the room ({remain} remain)"

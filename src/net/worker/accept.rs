@@ -127,7 +127,7 @@ impl<H: Handler> Worker<H> {
             let conn = Connection::new(Role::Server, cx.config.protocol, Instant::now());
             session.phase = Phase::Open(Box::new(conn));
             if !read.is_empty() {
-                frame_bytes(session, &mut read, cx.handler, cx.handle);
+                frame_bytes(session, &mut read, cx.handler, cx.handle, cx.topics);
             }
         } else if !read.is_empty() {
             http_phase::http_bytes(session, &mut read, &mut cx);

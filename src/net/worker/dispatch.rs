@@ -8,6 +8,7 @@ use crate::net::close::CloseReason;
 use crate::net::handle::ServerHandle;
 use crate::net::handler::{Conn, Handler, Message};
 use crate::net::session::{Phase, Session};
+use crate::net::topics::Topics;
 use crate::net::transport::Socket;
 use crate::protocol::Event;
 
@@ -17,6 +18,7 @@ pub(super) fn response_bytes<H: Handler, S: Socket>(
     input: &mut [u8],
     handler: &mut H,
     handle: &ServerHandle,
+    topics: &mut Topics,
 ) {
     let Phase::Connecting {
         request,
@@ -57,11 +59,12 @@ pub(super) fn response_bytes<H: Handler, S: Socket>(
             handle,
             subprotocol: session.subprotocol.as_deref(),
             data: &mut session.data,
+            topics,
         };
         handler.on_connect(&mut c, &response);
     }
     if len < rest.len() {
-        frame_bytes(session, &mut rest[len..], handler, handle);
+        frame_bytes(session, &mut rest[len..], handler, handle, topics);
     }
 }
 
@@ -72,6 +75,7 @@ pub(crate) fn frame_bytes<H: Handler, S: Socket>(
     input: &mut [u8],
     handler: &mut H,
     handle: &ServerHandle,
+    topics: &mut Topics,
 ) {
     let Phase::Open(conn) = &mut session.phase else {
         return;
@@ -97,6 +101,7 @@ pub(crate) fn frame_bytes<H: Handler, S: Socket>(
             handle,
             subprotocol: session.subprotocol.as_deref(),
             data: &mut session.data,
+            topics: &mut *topics,
         };
         match event {
             Event::Text(text) => handler.on_message(&mut c, Message::Text(text)),

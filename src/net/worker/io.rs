@@ -156,8 +156,10 @@ impl<H: Handler> Worker<H> {
         let input = &mut recv_buf[..n];
         match &mut session.phase {
             Phase::Http(_) => http_phase::http_bytes(session, input, &mut cx),
-            Phase::Connecting { .. } => response_bytes(session, input, cx.handler, cx.handle),
-            Phase::Open(_) => frame_bytes(session, input, cx.handler, cx.handle),
+            Phase::Connecting { .. } => {
+                response_bytes(session, input, cx.handler, cx.handle, cx.topics)
+            }
+            Phase::Open(_) => frame_bytes(session, input, cx.handler, cx.handle, cx.topics),
             Phase::Resting(_) | Phase::LastResponse | Phase::Draining { .. } => {}
         }
     }
@@ -258,6 +260,7 @@ impl<H: Handler> Worker<H> {
             sessions,
             handler,
             handle,
+            topics,
             ..
         } = self;
         let Some(session) = sessions.get_mut(key) else {
@@ -273,6 +276,7 @@ impl<H: Handler> Worker<H> {
                 handle,
                 subprotocol,
                 data: &mut session.data,
+                topics,
             };
             handler.on_drain(&mut c);
         }

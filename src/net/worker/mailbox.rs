@@ -1,5 +1,6 @@
 //! Commands from other threads, through the worker's mailbox: sends,
-//! broadcasts, closes, held HTTP answers, adoptions, dials and shutdown.
+//! broadcasts, publishes, closes, held HTTP answers, adoptions, dials and
+//! shutdown.
 
 use std::time::Instant;
 
@@ -68,6 +69,7 @@ impl<H: Handler> Worker<H> {
                     url,
                     options,
                 } => self.connect(id, addr, &url, *options),
+                Command::Publish(publish) => self.topics.pending.push(publish),
                 Command::Shutdown => self.begin_shutdown(),
             }
         }

@@ -11,6 +11,7 @@
 //! * `accept.rs`: new connections, accepted or adopted;
 //! * `dial.rs`: client connections;
 //! * `mailbox.rs`: commands from other threads;
+//! * `publish.rs`: topics' publishes to this worker's subscribers;
 //! * `timers.rs`: the sweep.
 
 mod accept;
@@ -18,6 +19,7 @@ mod dial;
 mod dispatch;
 mod io;
 mod mailbox;
+mod publish;
 mod timers;
 
 use std::collections::HashMap;
@@ -34,6 +36,7 @@ use super::handle::{ConnId, ServerHandle};
 use super::handler::Handler;
 use super::http::HttpContext;
 use super::session::{Phase, Session};
+use super::topics::Topics;
 use crate::http::http_date;
 
 pub(crate) use dispatch::frame_bytes;
@@ -76,6 +79,8 @@ pub(crate) struct Worker<H: Handler> {
     /// Connections that ended or gave their buffers back since the heap
     /// was last trimmed ([`super::heap`]).
     freed_since_trim: usize,
+    /// This worker's subscriptions, and publishes to deliver.
+    topics: Topics,
 }
 
 impl<H: Handler> Worker<H> {
@@ -113,6 +118,7 @@ impl<H: Handler> Worker<H> {
             accept_retry: false,
             accept_more: false,
             freed_since_trim: 0,
+            topics: Topics::default(),
         }
     }
 
@@ -158,6 +164,7 @@ impl<H: Handler> Worker<H> {
             if std::mem::take(&mut self.accept_retry) || accept_more {
                 self.accept_all();
             }
+            self.deliver_publishes();
             let now = Instant::now();
             if now >= next_tick {
                 self.sweep(now);
@@ -186,6 +193,7 @@ impl<H: Handler> Worker<H> {
         self.notify_closed(key);
         self.freed_since_trim += 1;
         if let Some(mut session) = self.sessions.try_remove(key) {
+            self.topics.leave_all(session.id);
             let _ = self.poll.registry().deregister(session.stream.socket_mut());
             self.accept_retry |= self.accept_stalled;
             if let Some(ticket) = session.id.ticket() {
@@ -218,6 +226,7 @@ impl<H: Handler> Worker<H> {
             let id = session.id;
             // Mark it handled: the phase leaves Open right after.
             session.phase = Phase::LastResponse;
+            self.topics.leave_all(id);
             self.handler.on_close(id, &reason);
             if let Some(data) = session.data.take() {
                 self.handler.on_close_data(id, *data);
@@ -249,11 +258,13 @@ impl<H: Handler> Worker<H> {
             handle,
             config,
             date,
+            topics,
             ..
         } = self;
         let cx = HttpContext {
             handler,
             handle,
+            topics,
             config,
             date,
         };
@@ -262,11 +273,17 @@ impl<H: Handler> Worker<H> {
 
     /// The slot of a live connection, if `id` still names one.
     fn find(&self, id: ConnId) -> Option<usize> {
-        let slot = match id.ticket() {
-            Some(ticket) => *self.dialed.get(&ticket)?,
-            None => id.slot(),
-        };
-        let session = self.sessions.get(slot)?;
-        (session.id == id).then_some(slot)
+        find_slot(&self.sessions, &self.dialed, id)
     }
+}
+
+/// The slot of a live connection among `sessions`, if `id` still names one
+/// (`dialed`: slots of dialed connections, by ticket).
+fn find_slot(sessions: &Slab<Session>, dialed: &HashMap<u32, usize>, id: ConnId) -> Option<usize> {
+    let slot = match id.ticket() {
+        Some(ticket) => *dialed.get(&ticket)?,
+        None => id.slot(),
+    };
+    let session = sessions.get(slot)?;
+    (session.id == id).then_some(slot)
 }

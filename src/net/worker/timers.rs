@@ -111,6 +111,9 @@ impl<H: Handler> Worker<H> {
         let mailbox = self.handle.mailbox(self.index);
         mailbox.open.store(open, Relaxed);
         mailbox.resting.store(resting, Relaxed);
+        let (topics, subscriptions) = self.topics.counts();
+        mailbox.topics.store(topics, Relaxed);
+        mailbox.subscriptions.store(subscriptions, Relaxed);
     }
 
     /// After a burst (a flood of short connections), give back the slab

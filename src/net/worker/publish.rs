@@ -1,0 +1,102 @@
+//! Topics' publishes to this worker's subscribers: gathered during a loop
+//! turn (from callbacks and the mailbox), fanned out at its end, each
+//! subscriber written once however many publishes it got.
+
+use std::sync::atomic::Ordering;
+
+use super::{find_slot, Worker};
+use crate::frame::CloseCode;
+use crate::net::handler::Handler;
+use crate::net::topics::{SlowSubscriber, TopicConfig};
+use crate::protocol::{Connection, PreparedMessage};
+
+/// What a publish did for one subscriber.
+enum Offered {
+    /// Queued, or the subscriber closed for being slow: it has output.
+    Queued,
+    /// The subscriber was slow and missed it.
+    Dropped,
+    /// The subscriber is closing and takes no more.
+    Refused,
+}
+
+impl<H: Handler> Worker<H> {
+    /// Delivers every publish gathered so far, then writes each subscriber
+    /// that got one. Writing can read on and call handlers, which may
+    /// publish again; those go out in the next round.
+    pub(super) fn deliver_publishes(&mut self) {
+        let mut touched = Vec::new();
+        while !self.topics.pending.is_empty() {
+            let batch = std::mem::take(&mut self.topics.pending);
+            let mut dropped = 0;
+            let Worker {
+                sessions,
+                dialed,
+                topics,
+                config,
+                ..
+            } = self;
+            for publish in &batch {
+                for &id in topics.subscribers(&publish.topic) {
+                    if Some(id) == publish.except {
+                        continue;
+                    }
+                    let Some(key) = find_slot(sessions, dialed, id) else {
+                        continue;
+                    };
+                    let session = &mut sessions[key];
+                    let backlog = session.buffered();
+                    let Some(conn) = session.woken_connection(&config.protocol) else {
+                        continue;
+                    };
+                    match offer(conn, backlog, &publish.message, &config.topics) {
+                        Offered::Queued => touched.push(key),
+                        Offered::Dropped => dropped += 1,
+                        Offered::Refused => {}
+                    }
+                }
+            }
+            if dropped > 0 {
+                self.handle
+                    .mailbox(self.index)
+                    .dropped
+                    .fetch_add(dropped, Ordering::Relaxed);
+            }
+            if batch.len() > 1 {
+                touched.sort_unstable();
+                touched.dedup();
+            }
+            for key in touched.drain(..) {
+                self.flush_out(key);
+            }
+        }
+    }
+}
+
+/// Offers one publish to one subscriber with `backlog` bytes unsent.
+fn offer(
+    conn: &mut Connection,
+    backlog: usize,
+    message: &PreparedMessage,
+    policy: &TopicConfig,
+) -> Offered {
+    if backlog > policy.max_backlog {
+        match policy.slow {
+            SlowSubscriber::Queue => {}
+            SlowSubscriber::Drop => return Offered::Dropped,
+            SlowSubscriber::Close => {
+                return match conn.sender().close(
+                    CloseCode::POLICY_VIOLATION,
+                    "too slow for its subscriptions",
+                ) {
+                    Ok(()) => Offered::Queued,
+                    Err(_) => Offered::Refused,
+                };
+            }
+        }
+    }
+    match conn.sender().send_prepared(message) {
+        Ok(()) => Offered::Queued,
+        Err(_) => Offered::Refused,
+    }
+}
