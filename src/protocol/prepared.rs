@@ -22,8 +22,12 @@ pub struct PreparedMessage {
     /// Compressed frames, by the compressor parameters that made them
     /// (`MessageEncoder::stateless_key`); `None` when that compressor sends
     /// the message as it is.
-    compressed: Mutex<Vec<(u64, Option<Box<[u8]>>)>>,
+    compressed: Mutex<Vec<Compressed>>,
 }
+
+/// A compressed frame and the compressor parameters that made it (`None`:
+/// that compressor sends the message as it is).
+type Compressed = (u64, Option<Box<[u8]>>);
 
 impl std::fmt::Debug for PreparedMessage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
