@@ -33,11 +33,16 @@ pub fn upgraded_stream(server: &Server) -> TcpStream {
 
 /// A client socket to `addr` past the handshake, whatever serves it.
 pub fn upgraded_stream_to(addr: std::net::SocketAddr) -> TcpStream {
+    upgraded_stream_to_path(addr, "/")
+}
+
+/// A client socket to `path` on `addr`, past the handshake (no subprotocol
+/// or extension, so the 101 is 129 bytes).
+pub fn upgraded_stream_to_path(addr: std::net::SocketAddr, path: &str) -> TcpStream {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream.set_nodelay(true).unwrap();
-    stream
-        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
-        .unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
     let mut head = [0u8; 129];
     stream.read_exact(&mut head).unwrap();
     assert!(head.starts_with(b"HTTP/1.1 101"));
