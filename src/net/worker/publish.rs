@@ -21,10 +21,19 @@ enum Offered {
 }
 
 impl<H: Handler> Worker<H> {
+    /// Delivers every publish gathered in this loop turn, if any.
+    #[inline]
+    pub(super) fn deliver_publishes(&mut self) {
+        if !self.topics.pending.is_empty() {
+            self.fan_out();
+        }
+    }
+
     /// Delivers every publish gathered so far, then writes each subscriber
     /// that got one. Writing can read on and call handlers, which may
     /// publish again; those go out in the next round.
-    pub(super) fn deliver_publishes(&mut self) {
+    #[inline(never)]
+    fn fan_out(&mut self) {
         let mut touched = Vec::new();
         while !self.topics.pending.is_empty() {
             let batch = std::mem::take(&mut self.topics.pending);
