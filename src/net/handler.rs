@@ -399,6 +399,30 @@ impl Conn<'_> {
     /// Subscribes this connection to `topic`, so that it gets what is
     /// published there; false if it already was. Its subscriptions end
     /// when it closes.
+    ///
+    /// A chat room on every worker, in a few lines:
+    ///
+    /// ```
+    /// use simdws::handshake::Rejection;
+    /// use simdws::net::{Conn, Handler, Message, OwnedMessage, ServerHandle, Upgrade};
+    ///
+    /// struct Chat;
+    /// impl Handler for Chat {
+    ///     fn on_open(&mut self, conn: &mut Conn<'_>, upgrade: &Upgrade<'_>) -> Result<(), Rejection> {
+    ///         conn.subscribe(upgrade.path()); // one room per path
+    ///         Ok(())
+    ///     }
+    ///     fn on_message(&mut self, conn: &mut Conn<'_>, message: Message<'_>) {
+    ///         let room = conn.topics().next().unwrap_or("/").to_string();
+    ///         conn.publish(&room, message); // everyone in the room but the sender
+    ///     }
+    /// }
+    ///
+    /// // From any thread, to everyone in a room:
+    /// fn announce(handle: &ServerHandle) {
+    ///     handle.publish("/lobby", OwnedMessage::Text("the server restarts at noon".into()));
+    /// }
+    /// ```
     pub fn subscribe(&mut self, topic: &str) -> bool {
         self.topics.subscribe(self.id, topic)
     }
