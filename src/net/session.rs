@@ -211,9 +211,14 @@ impl<S: Socket> Session<S> {
         }
     }
 
+    /// HTTP bytes (a 101, a response) not yet written.
+    pub fn raw_unwritten(&self) -> usize {
+        self.raw_out.as_ref().map_or(0, |out| out.unwritten())
+    }
+
     /// Unsent output bytes.
     pub fn buffered(&self) -> usize {
-        let preamble = self.raw_out.as_ref().map_or(0, |out| out.unwritten());
+        let preamble = self.raw_unwritten();
         match &self.phase {
             Phase::Open(conn) => preamble + conn.buffered_amount(),
             _ => preamble,

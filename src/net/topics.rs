@@ -98,6 +98,9 @@ pub(crate) struct Topics {
     of_conn: HashMap<ConnId, Vec<Arc<str>>>,
     /// Publishes made or received during this loop turn.
     pub pending: Vec<Publish>,
+    /// Subscribers given publishes in the fan-out under way, to write once
+    /// each (kept for its capacity).
+    pub touched: Vec<usize>,
 }
 
 impl Topics {

@@ -18,6 +18,8 @@ const USAGE: &str = "usage:
               [--pipeline K | --rate MSGS_PER_S] [--duration SECS | --messages N]
               [--warmup SECS] [--threads T] [--json]
   simdws load --url ws://HOST:PORT/PATH --idle N [--duration SECS]
+  simdws load --url ws://HOST:PORT/ --fanout SUBSCRIBERS [--size BYTES] [--burst N]
+              [--duration SECS] [--warmup SECS] [--threads T] [--json]
   simdws kernel     print the unmask kernel this CPU uses
   simdws kernels    list every kernel this CPU can run";
 

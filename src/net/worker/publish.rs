@@ -34,10 +34,11 @@ impl<H: Handler> Worker<H> {
     /// publish again; those go out in the next round.
     #[inline(never)]
     fn fan_out(&mut self) {
-        let mut touched = Vec::new();
+        let mut touched = std::mem::take(&mut self.topics.touched);
         while !self.topics.pending.is_empty() {
             let batch = std::mem::take(&mut self.topics.pending);
             let mut dropped = 0;
+            let mut runs = 0;
             let Worker {
                 sessions,
                 dialed,
@@ -45,23 +46,37 @@ impl<H: Handler> Worker<H> {
                 config,
                 ..
             } = self;
-            for publish in &batch {
-                for &id in topics.subscribers(&publish.topic) {
-                    if Some(id) == publish.except {
+            // Publishes in a row to one topic (from one publisher) are one
+            // run: each subscriber is looked up once for all of them.
+            for run in batch.chunk_by(|a, b| a.topic == b.topic && a.except == b.except) {
+                runs += 1;
+                for &id in topics.subscribers(&run[0].topic) {
+                    if Some(id) == run[0].except {
                         continue;
                     }
                     let Some(key) = find_slot(sessions, dialed, id) else {
                         continue;
                     };
                     let session = &mut sessions[key];
-                    let backlog = session.buffered();
+                    let preamble = session.raw_unwritten();
                     let Some(conn) = session.woken_connection(&config.protocol) else {
                         continue;
                     };
-                    match offer(conn, backlog, &publish.message, &config.topics) {
-                        Offered::Queued => touched.push(key),
-                        Offered::Dropped => dropped += 1,
-                        Offered::Refused => {}
+                    let mut queued = false;
+                    for publish in run {
+                        let backlog = preamble + conn.buffered_amount();
+                        match offer(conn, backlog, &publish.message, &config.topics) {
+                            Offered::Queued => queued = true,
+                            Offered::Dropped => dropped += 1,
+                            Offered::Refused => break,
+                        }
+                    }
+                    if queued {
+                        // A subscriber that only listens is busy all the
+                        // same: resting it every tick would free and
+                        // rebuild its buffers between publishes.
+                        session.active = true;
+                        touched.push(key);
                     }
                 }
             }
@@ -71,7 +86,7 @@ impl<H: Handler> Worker<H> {
                     .dropped
                     .fetch_add(dropped, Ordering::Relaxed);
             }
-            if batch.len() > 1 {
+            if runs > 1 {
                 touched.sort_unstable();
                 touched.dedup();
             }
@@ -79,10 +94,12 @@ impl<H: Handler> Worker<H> {
                 self.flush_out(key);
             }
         }
+        self.topics.touched = touched;
     }
 }
 
 /// Offers one publish to one subscriber with `backlog` bytes unsent.
+#[inline]
 fn offer(
     conn: &mut Connection,
     backlog: usize,

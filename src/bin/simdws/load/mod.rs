@@ -9,8 +9,11 @@
 //!   whatever the server does, so latency has no coordinated omission;
 //! * `--idle N`: open N connections and hold them (memory measurements);
 //! * `--socketio`: Socket.IO over WebSocket at `/socket.io/`, each message
-//!   an `echo` emit whose ack is the echo (text only).
+//!   an `echo` emit whose ack is the echo (text only);
+//! * `--fanout N`: N subscribers to a topic and one publisher sending
+//!   `--burst` messages at a time (see `fanout.rs`).
 
+mod fanout;
 mod handler;
 mod payload;
 mod report;
@@ -50,6 +53,8 @@ struct Settings {
     json: bool,
     idle: Option<usize>,
     socketio: bool,
+    fanout: Option<usize>,
+    burst: usize,
 }
 
 fn settings(raw: &[String]) -> Result<Settings, String> {
@@ -79,6 +84,8 @@ fn settings(raw: &[String]) -> Result<Settings, String> {
         json: args.switch("json"),
         idle: args.opt("idle")?,
         socketio,
+        fanout: args.opt("fanout")?,
+        burst: args.get("burst", 16)?,
     };
     args.finish()?;
     if s.idle.is_none() && s.size < payload::HEADER {
@@ -90,14 +97,26 @@ fn settings(raw: &[String]) -> Result<Settings, String> {
     if s.socketio && !s.text {
         return Err("--socketio sends text only".into());
     }
-    if s.conns == 0 || s.pipeline == 0 || s.threads == 0 {
-        return Err("--conns, --pipeline and --threads must be at least 1".into());
+    if s.conns == 0 || s.pipeline == 0 || s.threads == 0 || s.burst == 0 {
+        return Err("--conns, --pipeline, --threads and --burst must be at least 1".into());
     }
     Ok(s)
 }
 
 pub fn run(raw: &[String]) -> Result<(), String> {
     let s = settings(raw)?;
+    if let Some(subscribers) = s.fanout {
+        return fanout::run(fanout::Fanout {
+            url: s.url,
+            subscribers,
+            size: s.size,
+            burst: s.burst,
+            warmup: s.warmup,
+            duration: s.duration,
+            threads: s.threads,
+            json: s.json,
+        });
+    }
     let counters = Arc::new(Counters::default());
     let latencies = Arc::new(Latencies::default());
     let started = Instant::now();

@@ -1,0 +1,184 @@
+//! `simdws load --fanout N`: topic fan-out. N subscribers connect to
+//! `/sub`, one publisher to `/pub`; the server under test subscribes `/sub`
+//! connections to one topic and publishes every message it gets there
+//! (`examples/topic_fanout.rs`, and the uWebSockets peer
+//! `../shared/peers/uws/uws_fanout.cpp`).
+//!
+//! The publisher sends `--burst` messages, waits until every subscriber has
+//! received all of them, and sends the next burst: a closed loop over the
+//! whole topic, so nothing queues without bound and every delivery is
+//! counted. The figure is deliveries (messages received by subscribers)
+//! per second.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use simdws::handshake::ClientResponse;
+use simdws::net::{
+    Client, ClientConfig, ClientOptions, CloseReason, Conn, ConnId, Handler, Message, OwnedMessage,
+    ServerHandle, WsUrl,
+};
+
+/// A fan-out run's settings.
+pub struct Fanout {
+    pub url: String,
+    pub subscribers: usize,
+    pub size: usize,
+    pub burst: usize,
+    pub warmup: Duration,
+    pub duration: Duration,
+    pub threads: usize,
+    pub json: bool,
+}
+
+/// What the loops and the main thread share.
+struct Shared {
+    subscribers: u64,
+    burst: u64,
+    size: usize,
+    message: Arc<OwnedMessage>,
+    publisher: OnceLock<ConnId>,
+    /// Messages sent by the publisher.
+    published: AtomicU64,
+    /// Messages received by subscribers.
+    delivered: AtomicU64,
+    /// Received with the wrong length.
+    damaged: AtomicU64,
+    connected: AtomicUsize,
+    failed: AtomicUsize,
+    stopping: AtomicBool,
+}
+
+impl Shared {
+    /// Sends the next burst through the publisher.
+    fn publish_burst(&self, handle: &ServerHandle) {
+        let Some(&publisher) = self.publisher.get() else {
+            return;
+        };
+        self.published.fetch_add(self.burst, Ordering::SeqCst);
+        for _ in 0..self.burst {
+            handle.send_shared(publisher, self.message.clone());
+        }
+    }
+}
+
+struct FanoutHandler {
+    shared: Arc<Shared>,
+    handle: ServerHandle,
+}
+
+impl Handler for FanoutHandler {
+    fn on_connect(&mut self, _: &mut Conn<'_>, _: &ClientResponse) {
+        self.shared.connected.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn on_message(&mut self, _: &mut Conn<'_>, message: Message<'_>) {
+        let shared = &self.shared;
+        if message.as_bytes().len() != shared.size {
+            shared.damaged.fetch_add(1, Ordering::Relaxed);
+        }
+        let delivered = shared.delivered.fetch_add(1, Ordering::SeqCst) + 1;
+        // The last delivery of the burst starts the next one.
+        if delivered == shared.published.load(Ordering::SeqCst) * shared.subscribers
+            && !shared.stopping.load(Ordering::SeqCst)
+        {
+            shared.publish_burst(&self.handle);
+        }
+    }
+
+    fn on_close(&mut self, _: ConnId, reason: &CloseReason) {
+        if !self.shared.stopping.load(Ordering::SeqCst) {
+            eprintln!("a connection closed during the run: {reason}");
+            self.shared.failed.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+pub fn run(f: Fanout) -> Result<(), String> {
+    let url = WsUrl::parse(&f.url).map_err(|e| e.to_string())?;
+    let base = format!("ws://{}", url.authority());
+    let shared = Arc::new(Shared {
+        subscribers: f.subscribers as u64,
+        burst: f.burst as u64,
+        size: f.size,
+        message: Arc::new(OwnedMessage::Binary(vec![0x5a; f.size])),
+        publisher: OnceLock::new(),
+        published: AtomicU64::new(0),
+        delivered: AtomicU64::new(0),
+        damaged: AtomicU64::new(0),
+        connected: AtomicUsize::new(0),
+        failed: AtomicUsize::new(0),
+        stopping: AtomicBool::new(false),
+    });
+    let config = ClientConfig {
+        workers: f.threads,
+        high_water: usize::MAX / 4,
+        max_buffered: usize::MAX / 2,
+        ..ClientConfig::default()
+    };
+    let s = shared.clone();
+    let client = Client::start(config, move |_, handle| FanoutHandler {
+        shared: s.clone(),
+        handle: handle.clone(),
+    })
+    .map_err(|e| format!("starting the client loops: {e}"))?;
+    let connect = |path: &str| {
+        client
+            .connect(&format!("{base}{path}"), ClientOptions::default())
+            .map_err(|e| e.to_string())
+    };
+    for _ in 0..f.subscribers {
+        connect("/sub")?;
+    }
+    let publisher = connect("/pub")?;
+    let wanted = f.subscribers + 1;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while shared.connected.load(Ordering::SeqCst) < wanted {
+        if Instant::now() > deadline || shared.failed.load(Ordering::SeqCst) > 0 {
+            client.shutdown();
+            return Err(format!(
+                "{} of {wanted} connections opened ({} failed)",
+                shared.connected.load(Ordering::SeqCst),
+                shared.failed.load(Ordering::SeqCst)
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = shared.publisher.set(publisher);
+    shared.publish_burst(&client.handle());
+    std::thread::sleep(f.warmup);
+    let (from, started) = (shared.delivered.load(Ordering::SeqCst), Instant::now());
+    std::thread::sleep(f.duration);
+    let (to, elapsed) = (shared.delivered.load(Ordering::SeqCst), started.elapsed());
+    shared.stopping.store(true, Ordering::SeqCst);
+    // The burst in flight finishes: then every publish reached everyone.
+    let all = || shared.published.load(Ordering::SeqCst) * shared.subscribers;
+    let settle = Instant::now() + Duration::from_secs(10);
+    while shared.delivered.load(Ordering::SeqCst) < all() && Instant::now() < settle {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let (published, delivered) = (
+        shared.published.load(Ordering::SeqCst),
+        shared.delivered.load(Ordering::SeqCst),
+    );
+    client.shutdown();
+    let rate = (to - from) as f64 / elapsed.as_secs_f64();
+    let lost = all().saturating_sub(delivered);
+    let damaged = shared.damaged.load(Ordering::SeqCst);
+    if f.json {
+        println!(
+            "{{\"url\":\"{}\",\"subscribers\":{},\"size\":{},\"burst\":{},\"seconds\":{:.3},\"publishes\":{published},\"deliveries\":{delivered},\"deliveries_per_s\":{rate:.0},\"lost\":{lost},\"damaged\":{damaged}}}",
+            f.url, f.subscribers, f.size, f.burst, elapsed.as_secs_f64()
+        );
+    } else {
+        println!(
+            "{} subscribers, {} B publishes in bursts of {}: {rate:.0} deliveries/s over {:.1} s ({published} publishes, {delivered} deliveries, {lost} lost, {damaged} damaged)",
+            f.subscribers, f.size, f.burst, elapsed.as_secs_f64()
+        );
+    }
+    if lost > 0 || damaged > 0 {
+        return Err(format!("{lost} deliveries lost, {damaged} damaged"));
+    }
+    Ok(())
+}
