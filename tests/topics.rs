@@ -21,6 +21,9 @@ mod raw_echo;
 mod topic_server;
 use topic_server::{server, wait_for};
 
+use simdws::deflate::DeflateConfig;
+use simdws::net::ClientOptions;
+
 fn client(server: &Server, path: &str) -> BlockingClient {
     let url = format!("ws://{}{path}", server.local_addr());
     let mut client = BlockingClient::connect(&url).unwrap();
@@ -77,6 +80,70 @@ fn a_publish_reaches_every_other_subscriber_on_every_worker_exactly_once() {
     }
     for c in &mut other {
         assert_eq!(c.recv().unwrap(), OwnedEvent::Binary(vec![7; 3]));
+    }
+}
+
+#[test]
+fn compressing_and_plain_subscribers_all_read_the_same_publishes() {
+    let mut config = topic_server::config(2, TopicConfig::default());
+    config.deflate = Some(DeflateConfig::default());
+    let server = topic_server::start(config);
+    // Asking the server to compress without context (one compression
+    // shared by all such subscribers with the same window), with a smaller
+    // window (another), with context (each its own), and not at all.
+    let offers = [
+        Some(DeflateConfig {
+            decompress_context_takeover: false,
+            ..DeflateConfig::default()
+        }),
+        Some(DeflateConfig {
+            decompress_context_takeover: false,
+            decompress_window_bits: 10,
+            ..DeflateConfig::default()
+        }),
+        Some(DeflateConfig::default()),
+        None,
+    ];
+    let mut subscribers: Vec<BlockingClient> = offers
+        .iter()
+        .flat_map(|offer| std::iter::repeat_n(offer, 3))
+        .map(|offer| {
+            let options = ClientOptions {
+                deflate: offer.clone(),
+                timeout: Some(Duration::from_secs(20)),
+                ..ClientOptions::default()
+            };
+            let url = format!("ws://{}/news", server.local_addr());
+            BlockingClient::connect_with(&url, options).unwrap()
+        })
+        .collect();
+    assert!(subscribers[0]
+        .extensions()
+        .is_some_and(|e| e.contains("server_no_context_takeover")));
+    wait_for(&server.handle(), |s| s.subscriptions == subscribers.len());
+    // Each text repeats a 2,000-byte run of random letters: compressible,
+    // but only by referring far back.
+    let mut seed = 7u32;
+    let texts: Vec<String> = (0..4)
+        .map(|n| {
+            let run: String = (0..2000)
+                .map(|_| {
+                    seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                    char::from(b'a' + (seed >> 16) as u8 % 26)
+                })
+                .collect();
+            format!("edition {n}: {run}{run}")
+        })
+        .collect();
+    for text in &texts {
+        server
+            .handle()
+            .publish("news", OwnedMessage::Text(text.clone()));
+    }
+    for c in &mut subscribers {
+        for text in &texts {
+            assert_eq!(c.recv().unwrap(), OwnedEvent::Text(text.clone()));
+        }
     }
 }
 

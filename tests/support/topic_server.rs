@@ -58,7 +58,12 @@ impl Handler for Topics {
 }
 
 pub fn server(workers: usize, topics: TopicConfig) -> Server {
-    let config = ServerConfig {
+    start(config(workers, topics))
+}
+
+/// The tests' server settings: a loopback port, short ticks and lingering.
+pub fn config(workers: usize, topics: TopicConfig) -> ServerConfig {
+    ServerConfig {
         addr: "127.0.0.1:0".parse().unwrap(),
         workers,
         topics,
@@ -66,7 +71,10 @@ pub fn server(workers: usize, topics: TopicConfig) -> Server {
         // A closed connection's slot is free soon after (the memory test).
         linger: Duration::from_millis(20),
         ..ServerConfig::default()
-    };
+    }
+}
+
+pub fn start(config: ServerConfig) -> Server {
     Server::start(config, |_, _| Topics).unwrap()
 }
 
