@@ -96,6 +96,8 @@ pub(crate) struct Topics {
     members: HashMap<Arc<str>, Members>,
     /// The topics of each subscribed connection, for leaving them at close.
     of_conn: HashMap<ConnId, Vec<Arc<str>>>,
+    /// How many subscriptions there are, over all topics.
+    subscriptions: usize,
     /// Publishes made or received during this loop turn.
     pub pending: Vec<Publish>,
     /// Subscribers given publishes in the fan-out under way, to write once
@@ -114,6 +116,7 @@ impl Topics {
             return false;
         }
         self.of_conn.entry(id).or_default().push(name);
+        self.subscriptions += 1;
         true
     }
 
@@ -161,8 +164,7 @@ impl Topics {
     /// How many topics have subscribers here, and how many subscriptions
     /// there are (for tests and stats).
     pub fn counts(&self) -> (usize, usize) {
-        let subscriptions = self.members.values().map(|m| m.ids.len()).sum();
-        (self.members.len(), subscriptions)
+        (self.members.len(), self.subscriptions)
     }
 
     fn leave(&mut self, id: ConnId, topic: &str) -> bool {
@@ -173,6 +175,7 @@ impl Topics {
         if members.ids.is_empty() {
             self.members.remove(topic);
         }
+        self.subscriptions -= usize::from(left);
         left
     }
 }

@@ -164,12 +164,13 @@ impl<H: Handler> Worker<H> {
             if std::mem::take(&mut self.accept_retry) || accept_more {
                 self.accept_all();
             }
-            self.deliver_publishes();
             let now = Instant::now();
             if now >= next_tick {
                 self.sweep(now);
                 next_tick = now + self.config.tick;
             }
+            // Publishes from this turn's callbacks, the sweep's included.
+            self.deliver_publishes();
             if let Some(deadline) = self.shutdown_deadline {
                 if self.sessions.is_empty() || now >= deadline {
                     let keys: Vec<usize> = self.sessions.iter().map(|(k, _)| k).collect();
