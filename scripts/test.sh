@@ -38,6 +38,8 @@ need_apt() { # need_apt COMMAND PACKAGE...
 step "install: aarch64 cross toolchain, qemu-user, rustup target ($(elapsed))"
 need_apt qemu-aarch64 qemu-user
 need_apt aarch64-linux-gnu-gcc gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+# Topics across processes: the tests start their own redis-server.
+need_apt redis-server redis-server
 rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
 rustup component list --installed | grep -q '^clippy' || rustup component add clippy rustfmt
 

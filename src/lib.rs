@@ -57,6 +57,8 @@
 #![deny(missing_docs)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+#[cfg(feature = "redis")]
+pub mod cluster;
 #[cfg(feature = "deflate")]
 pub mod deflate;
 #[cfg(feature = "socketio")]

@@ -48,6 +48,10 @@ pub struct ServerConfig {
     /// see [`crate::net::tls`] for building one.
     #[cfg(feature = "tls")]
     pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+    /// Share topics with every process attached to the Redis at this URL
+    /// (`redis://HOST:PORT`); see [`crate::cluster`].
+    #[cfg(feature = "redis")]
+    pub redis: Option<String>,
     /// Accept permessage-deflate offers with this policy (`None`: decline).
     #[cfg(feature = "deflate")]
     pub deflate: Option<crate::deflate::DeflateConfig>,
@@ -73,6 +77,8 @@ impl Default for ServerConfig {
             tick: Duration::from_millis(100),
             #[cfg(feature = "tls")]
             tls: None,
+            #[cfg(feature = "redis")]
+            redis: None,
             #[cfg(feature = "deflate")]
             deflate: None,
         }

@@ -154,8 +154,51 @@ pub struct ServerStats {
     pub publishes_dropped: u64,
 }
 
+/// Where a publish goes besides this process's workers: the Redis bridge
+/// ([`crate::cluster`]).
+#[cfg(feature = "redis")]
+pub(crate) type Relay = Box<dyn Fn(&Arc<str>, &Arc<PreparedMessage>) + Send + Sync>;
+
+/// What the Redis bridge did, counted.
+#[cfg(feature = "redis")]
+#[derive(Default)]
+pub(crate) struct RelayCounts {
+    relayed: AtomicU64,
+    not_relayed: AtomicU64,
+    received: AtomicU64,
+}
+
+#[cfg(feature = "redis")]
+impl RelayCounts {
+    pub fn relayed(&self) {
+        self.relayed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn not_relayed(&self) {
+        self.not_relayed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn received(&self) {
+        self.received.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Relayed, not relayed, received.
+    pub fn get(&self) -> (u64, u64, u64) {
+        let get = |n: &AtomicU64| n.load(Ordering::Relaxed);
+        (
+            get(&self.relayed),
+            get(&self.not_relayed),
+            get(&self.received),
+        )
+    }
+}
+
 struct Shared {
     mailboxes: Vec<Mailbox>,
+    #[cfg(feature = "redis")]
+    relay: std::sync::OnceLock<Relay>,
+    #[cfg(feature = "redis")]
+    relay_counts: RelayCounts,
     shutting_down: AtomicBool,
     next_adopter: AtomicUsize,
     /// Tickets for dialed connections' ids.
@@ -185,6 +228,10 @@ impl ServerHandle {
                 shutting_down: AtomicBool::new(false),
                 next_adopter: AtomicUsize::new(0),
                 next_ticket: AtomicU32::new(0),
+                #[cfg(feature = "redis")]
+                relay: std::sync::OnceLock::new(),
+                #[cfg(feature = "redis")]
+                relay_counts: RelayCounts::default(),
             }),
         }
     }
@@ -237,7 +284,32 @@ impl ServerHandle {
             OwnedMessage::Text(text) => PreparedMessage::text(text),
             OwnedMessage::Binary(data) => PreparedMessage::binary(data),
         });
-        self.publish_elsewhere(&Arc::from(topic), &message, None, usize::MAX);
+        let topic = Arc::from(topic);
+        self.publish_elsewhere(&topic, &message, None, usize::MAX);
+        self.relay(&topic, &message);
+    }
+
+    /// Hands a publish made here to the other processes (the Redis
+    /// bridge), when there is one.
+    #[inline]
+    pub(crate) fn relay(&self, topic: &Arc<str>, message: &Arc<PreparedMessage>) {
+        #[cfg(feature = "redis")]
+        if let Some(relay) = self.shared.relay.get() {
+            relay(topic, message);
+        }
+        #[cfg(not(feature = "redis"))]
+        let _ = (topic, message);
+    }
+
+    /// Installs the Redis bridge's relay; false if one already is.
+    #[cfg(feature = "redis")]
+    pub(crate) fn set_relay(&self, relay: Relay) -> bool {
+        self.shared.relay.set(relay).is_ok()
+    }
+
+    #[cfg(feature = "redis")]
+    pub(crate) fn relay_counts(&self) -> &RelayCounts {
+        &self.shared.relay_counts
     }
 
     /// Hands a publish to every worker but `here` (the publisher's own,

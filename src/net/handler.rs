@@ -454,6 +454,7 @@ impl Conn<'_> {
         let topic: Arc<str> = Arc::from(topic);
         self.handle
             .publish_elsewhere(&topic, &message, Some(self.id), self.id.worker());
+        self.handle.relay(&topic, &message);
         self.topics.pending.push(Publish {
             topic,
             message,

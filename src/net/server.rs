@@ -43,7 +43,14 @@ impl Server {
             listeners.push(bind_reuseport(local_addr, config.backlog)?);
         }
         let listeners = listeners.into_iter().map(Some).collect();
+        #[cfg(feature = "redis")]
+        let redis = config.redis.clone();
         let (handle, threads) = spawn_workers(listeners, config, factory)?;
+        #[cfg(feature = "redis")]
+        if let Some(url) = redis {
+            crate::cluster::attach(&handle, &url)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        }
         log::info!("listening on {local_addr} with {workers} worker(s)");
         Ok(Server {
             handle,

@@ -14,6 +14,7 @@ const USAGE: &str = "usage:
                [--handshake-timeout SECS] [--max-request-head BYTES] [--max-body BYTES] [--allow-origin ORIGIN,...]
                [--no-deflate] [--deflate-window-bits 9..15] [--deflate-no-context-takeover]
                [--tls-cert FILE --tls-key FILE | --tls-self-signed [--tls-save DIR]]
+               [--redis redis://HOST:PORT]
   simdws load --url ws://HOST:PORT/PATH [--conns N] [--size BYTES] [--text|--binary]
               [--pipeline K | --rate MSGS_PER_S] [--duration SECS | --messages N]
               [--warmup SECS] [--threads T] [--json]

@@ -250,6 +250,8 @@ pub fn run(raw: &[String]) -> Result<(), String> {
     config.request_limits.max_bytes =
         args.get("max-request-head", config.request_limits.max_bytes)?;
     config.policy.subprotocols = vec!["echo-protocol".into(), "chat".into()];
+    // Topics (the chat room) shared with every serve on this Redis.
+    config.redis = args.opt::<String>("redis")?;
     if let Some(origins) = args.opt::<String>("allow-origin")? {
         config.policy.allowed_origins =
             Some(origins.split(',').map(|o| o.trim().to_string()).collect());
