@@ -6,6 +6,7 @@
 //!
 //! ```text
 //! cargo run --release --example topic_fanout -- --addr 127.0.0.1:9004 [--workers 1]
+//!     [--redis redis://127.0.0.1:6379/]   (feature redis: topics shared across processes)
 //! ```
 
 use simdws::handshake::Rejection;
@@ -50,8 +51,12 @@ fn main() -> std::io::Result<()> {
             "--workers" if value.parse::<usize>().is_ok_and(|n| n > 0) => {
                 config.workers = value.parse().unwrap()
             }
+            #[cfg(feature = "redis")]
+            "--redis" => config.redis = Some(value),
             _ => {
-                eprintln!("usage: topic_fanout [--addr HOST:PORT] [--workers N]");
+                eprintln!(
+                    "usage: topic_fanout [--addr HOST:PORT] [--workers N] [--redis redis://HOST:PORT/]"
+                );
                 std::process::exit(2);
             }
         }

@@ -20,6 +20,7 @@ const USAGE: &str = "usage:
               [--warmup SECS] [--threads T] [--json]
   simdws load --url ws://HOST:PORT/PATH --idle N [--duration SECS]
   simdws load --url ws://HOST:PORT/ --fanout SUBSCRIBERS [--size BYTES] [--burst N]
+              [--publish-url ws://OTHER:PORT/]
               [--duration SECS] [--warmup SECS] [--threads T] [--json]
   simdws kernel     print the unmask kernel this CPU uses
   simdws kernels    list every kernel this CPU can run";

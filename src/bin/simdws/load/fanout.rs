@@ -23,6 +23,9 @@ use simdws::net::{
 /// A fan-out run's settings.
 pub struct Fanout {
     pub url: String,
+    /// Where the publisher connects, when not to `url` (a server in
+    /// another process, sharing the topic through Redis).
+    pub publish_url: Option<String>,
     pub subscribers: usize,
     pub size: usize,
     pub burst: usize,
@@ -96,8 +99,14 @@ impl Handler for FanoutHandler {
 }
 
 pub fn run(f: Fanout) -> Result<(), String> {
-    let url = WsUrl::parse(&f.url).map_err(|e| e.to_string())?;
-    let base = format!("ws://{}", url.authority());
+    let base = |url: &str| -> Result<String, String> {
+        let url = WsUrl::parse(url).map_err(|e| e.to_string())?;
+        Ok(format!("ws://{}", url.authority()))
+    };
+    let (sub_base, pub_base) = (
+        base(&f.url)?,
+        base(f.publish_url.as_deref().unwrap_or(&f.url))?,
+    );
     let shared = Arc::new(Shared {
         subscribers: f.subscribers as u64,
         burst: f.burst as u64,
@@ -123,15 +132,15 @@ pub fn run(f: Fanout) -> Result<(), String> {
         handle: handle.clone(),
     })
     .map_err(|e| format!("starting the client loops: {e}"))?;
-    let connect = |path: &str| {
+    let connect = |url: String| {
         client
-            .connect(&format!("{base}{path}"), ClientOptions::default())
+            .connect(&url, ClientOptions::default())
             .map_err(|e| e.to_string())
     };
     for _ in 0..f.subscribers {
-        connect("/sub")?;
+        connect(format!("{sub_base}/sub"))?;
     }
-    let publisher = connect("/pub")?;
+    let publisher = connect(format!("{pub_base}/pub"))?;
     let wanted = f.subscribers + 1;
     let deadline = Instant::now() + Duration::from_secs(60);
     while shared.connected.load(Ordering::SeqCst) < wanted {
@@ -148,9 +157,21 @@ pub fn run(f: Fanout) -> Result<(), String> {
     let _ = shared.publisher.set(publisher);
     shared.publish_burst(&client.handle());
     std::thread::sleep(f.warmup);
-    let (from, started) = (shared.delivered.load(Ordering::SeqCst), Instant::now());
+    let count = |n: &AtomicU64| n.load(Ordering::SeqCst);
+    let (from, sent_from, started) = (
+        count(&shared.delivered),
+        count(&shared.published),
+        Instant::now(),
+    );
     std::thread::sleep(f.duration);
-    let (to, elapsed) = (shared.delivered.load(Ordering::SeqCst), started.elapsed());
+    let (to, sent_to, elapsed) = (
+        count(&shared.delivered),
+        count(&shared.published),
+        started.elapsed(),
+    );
+    // A round: a burst published until every subscriber has it.
+    let round_us =
+        elapsed.as_secs_f64() * 1e6 / ((sent_to - sent_from) as f64 / f.burst as f64).max(1.0);
     shared.stopping.store(true, Ordering::SeqCst);
     // The burst in flight finishes: then every publish reached everyone.
     let all = || shared.published.load(Ordering::SeqCst) * shared.subscribers;
@@ -168,12 +189,12 @@ pub fn run(f: Fanout) -> Result<(), String> {
     let damaged = shared.damaged.load(Ordering::SeqCst);
     if f.json {
         println!(
-            "{{\"url\":\"{}\",\"subscribers\":{},\"size\":{},\"burst\":{},\"seconds\":{:.3},\"publishes\":{published},\"deliveries\":{delivered},\"deliveries_per_s\":{rate:.0},\"lost\":{lost},\"damaged\":{damaged}}}",
+            "{{\"url\":\"{}\",\"subscribers\":{},\"size\":{},\"burst\":{},\"seconds\":{:.3},\"publishes\":{published},\"deliveries\":{delivered},\"deliveries_per_s\":{rate:.0},\"round_us\":{round_us:.1},\"lost\":{lost},\"damaged\":{damaged}}}",
             f.url, f.subscribers, f.size, f.burst, elapsed.as_secs_f64()
         );
     } else {
         println!(
-            "{} subscribers, {} B publishes in bursts of {}: {rate:.0} deliveries/s over {:.1} s ({published} publishes, {delivered} deliveries, {lost} lost, {damaged} damaged)",
+            "{} subscribers, {} B publishes in bursts of {}: {rate:.0} deliveries/s over {:.1} s, {round_us:.1} µs a round ({published} publishes, {delivered} deliveries, {lost} lost, {damaged} damaged)",
             f.subscribers, f.size, f.burst, elapsed.as_secs_f64()
         );
     }

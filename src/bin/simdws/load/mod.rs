@@ -55,6 +55,7 @@ struct Settings {
     socketio: bool,
     fanout: Option<usize>,
     burst: usize,
+    publish_url: Option<String>,
 }
 
 fn settings(raw: &[String]) -> Result<Settings, String> {
@@ -86,6 +87,7 @@ fn settings(raw: &[String]) -> Result<Settings, String> {
         socketio,
         fanout: args.opt("fanout")?,
         burst: args.get("burst", 16)?,
+        publish_url: args.opt("publish-url")?,
     };
     args.finish()?;
     if s.idle.is_none() && s.size < payload::HEADER {
@@ -108,6 +110,7 @@ pub fn run(raw: &[String]) -> Result<(), String> {
     if let Some(subscribers) = s.fanout {
         return fanout::run(fanout::Fanout {
             url: s.url,
+            publish_url: s.publish_url,
             subscribers,
             size: s.size,
             burst: s.burst,
