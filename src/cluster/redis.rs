@@ -44,14 +44,13 @@ pub fn attach(handle: &ServerHandle, url: &str) -> Result<(), String> {
     let mut origin = [0u8; 8];
     getrandom::fill(&mut origin).map_err(|e| format!("no random process id: {e}"))?;
     let (queue, relayed) = sync_channel::<(String, Vec<u8>)>(QUEUE);
-    let counter = handle.clone();
+    // The counts, not the handle: the handle owns this closure.
+    let counts = handle.relay_counts().clone();
     let installed = handle.set_relay(Box::new(move |topic, message| {
         let payload = wire::encode(origin, message.opcode(), message.payload());
         match queue.try_send((wire::channel(topic), payload)) {
             Ok(()) => {}
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
-                counter.relay_counts().not_relayed()
-            }
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => counts.not_relayed(),
         }
     }));
     if !installed {

@@ -198,7 +198,7 @@ struct Shared {
     #[cfg(feature = "redis")]
     relay: std::sync::OnceLock<Relay>,
     #[cfg(feature = "redis")]
-    relay_counts: RelayCounts,
+    relay_counts: Arc<RelayCounts>,
     shutting_down: AtomicBool,
     next_adopter: AtomicUsize,
     /// Tickets for dialed connections' ids.
@@ -231,7 +231,7 @@ impl ServerHandle {
                 #[cfg(feature = "redis")]
                 relay: std::sync::OnceLock::new(),
                 #[cfg(feature = "redis")]
-                relay_counts: RelayCounts::default(),
+                relay_counts: Arc::default(),
             }),
         }
     }
@@ -308,7 +308,7 @@ impl ServerHandle {
     }
 
     #[cfg(feature = "redis")]
-    pub(crate) fn relay_counts(&self) -> &RelayCounts {
+    pub(crate) fn relay_counts(&self) -> &Arc<RelayCounts> {
         &self.shared.relay_counts
     }
 
