@@ -15,6 +15,7 @@ use simdws::net::{BlockingClient, OwnedEvent, OwnedMessage, Server, ServerHandle
 mod serve_process;
 #[path = "support/topic_server.rs"]
 mod topic_server;
+use topic_server::{client, text};
 
 /// A redis-server on a loopback port, stopped when dropped.
 struct Redis {
@@ -67,23 +68,6 @@ fn server_on(redis: &Redis) -> Server {
     let mut config = topic_server::config(2, TopicConfig::default());
     config.redis = Some(redis.url());
     topic_server::start(config)
-}
-
-fn client(server: &Server, path: &str) -> BlockingClient {
-    let mut client =
-        BlockingClient::connect(&format!("ws://{}{path}", server.local_addr())).unwrap();
-    client
-        .stream()
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    client
-}
-
-fn text(client: &mut BlockingClient) -> String {
-    match client.recv().unwrap() {
-        OwnedEvent::Text(text) => text,
-        other => panic!("expected text, got {other:?}"),
-    }
 }
 
 /// Publishes on `from` until `to` (subscribed to "probe") hears one: both

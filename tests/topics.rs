@@ -12,34 +12,17 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use simdws::frame::CloseCode;
-use simdws::net::{BlockingClient, OwnedEvent, OwnedMessage, Server, SlowSubscriber, TopicConfig};
+use simdws::net::{BlockingClient, OwnedEvent, OwnedMessage, SlowSubscriber, TopicConfig};
 use simdws::protocol::{Config, Connection, Event, Role};
 
 #[path = "support/raw_echo.rs"]
 mod raw_echo;
 #[path = "support/topic_server.rs"]
 mod topic_server;
-use topic_server::{server, wait_for};
+use topic_server::{client, server, text, wait_for};
 
 use simdws::deflate::DeflateConfig;
 use simdws::net::ClientOptions;
-
-fn client(server: &Server, path: &str) -> BlockingClient {
-    let url = format!("ws://{}{path}", server.local_addr());
-    let mut client = BlockingClient::connect(&url).unwrap();
-    client
-        .stream()
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
-    client
-}
-
-fn text(client: &mut BlockingClient) -> String {
-    match client.recv().unwrap() {
-        OwnedEvent::Text(text) => text,
-        other => panic!("expected text, got {other:?}"),
-    }
-}
 
 #[test]
 fn a_publish_reaches_every_other_subscriber_on_every_worker_exactly_once() {

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use simdws::frame::CloseCode;
 use simdws::handshake::Rejection;
 use simdws::net::{
-    Conn, Handler, Message, Server, ServerConfig, ServerHandle, ServerStats, TopicConfig, Upgrade,
+    BlockingClient, Conn, Handler, Message, OwnedEvent, Server, ServerConfig, ServerHandle,
+    ServerStats, TopicConfig, Upgrade,
 };
 
 /// Subscribes each connection to the topics its path lists (`/a,b`), says
@@ -88,5 +89,24 @@ pub fn wait_for(handle: &ServerHandle, ok: impl Fn(&ServerStats) -> bool) {
         }
         assert!(Instant::now() < deadline, "stats stay {stats:?}");
         std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A client of `server` on `path`, reading with a 20 s timeout.
+pub fn client(server: &Server, path: &str) -> BlockingClient {
+    let url = format!("ws://{}{path}", server.local_addr());
+    let mut client = BlockingClient::connect(&url).unwrap();
+    client
+        .stream()
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    client
+}
+
+/// The next message, which must be text.
+pub fn text(client: &mut BlockingClient) -> String {
+    match client.recv().unwrap() {
+        OwnedEvent::Text(text) => text,
+        other => panic!("expected text, got {other:?}"),
     }
 }
