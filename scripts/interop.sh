@@ -6,7 +6,8 @@
 #   the official socket.io-client, python-socketio and our protocol
 #   harness against examples/socketio_conformance, and socket.io-client
 #   (in Node, and its browser bundle in Chromium) against serve's
-#   Socket.IO contract.
+#   Socket.IO contract; three `serve --redis` and a Node socket.io server
+#   on @socket.io/redis-adapter sharing rooms through one redis-server.
 # Installs pinned versions when missing: a venv under target/, npm packages
 # into target/interop-node, Debian's chromium. Fails loudly if it cannot.
 set -euo pipefail
@@ -17,6 +18,9 @@ PLAYWRIGHT_VERSION=1.65.1
 WEBSOCKET_PKG_VERSION=1.0.35
 SOCKETIO_CLIENT_VERSION=4.8.4
 PYTHON_SOCKETIO_VERSION=5.18.1
+SOCKETIO_SERVER_VERSION=4.8.4
+REDIS_ADAPTER_VERSION=8.3.0
+NODE_REDIS_VERSION=4.7.1
 out=target/interop
 venv=target/interop-venv
 node_dir=target/interop-node
@@ -33,11 +37,15 @@ fi
 if [ "$(node -p "require('./$node_dir/node_modules/ws/package.json').version" 2>/dev/null)" != "$WS_VERSION" ] \
    || [ "$(node -p "require('./$node_dir/node_modules/playwright-core/package.json').version" 2>/dev/null)" != "$PLAYWRIGHT_VERSION" ] \
    || [ "$(node -p "require('./$node_dir/node_modules/websocket/package.json').version" 2>/dev/null)" != "$WEBSOCKET_PKG_VERSION" ] \
-   || [ "$(node -p "require('./$node_dir/node_modules/socket.io-client/package.json').version" 2>/dev/null)" != "$SOCKETIO_CLIENT_VERSION" ]; then
+   || [ "$(node -p "require('./$node_dir/node_modules/socket.io-client/package.json').version" 2>/dev/null)" != "$SOCKETIO_CLIENT_VERSION" ] \
+   || [ "$(node -p "require('./$node_dir/node_modules/socket.io/package.json').version" 2>/dev/null)" != "$SOCKETIO_SERVER_VERSION" ] \
+   || [ "$(node -p "require('./$node_dir/node_modules/@socket.io/redis-adapter/package.json').version" 2>/dev/null)" != "$REDIS_ADAPTER_VERSION" ] \
+   || [ "$(node -p "require('./$node_dir/node_modules/redis/package.json').version" 2>/dev/null)" != "$NODE_REDIS_VERSION" ]; then
     command -v npm >/dev/null || { echo "FATAL: npm is needed for the interop tests"; exit 1; }
     mkdir -p "$node_dir"
     [ -f "$node_dir/package.json" ] || echo '{"private": true}' > "$node_dir/package.json"
-    (cd "$node_dir" && npm install --no-audit --no-fund --silent "ws@$WS_VERSION" "playwright-core@$PLAYWRIGHT_VERSION" "websocket@$WEBSOCKET_PKG_VERSION" "socket.io-client@$SOCKETIO_CLIENT_VERSION")
+    (cd "$node_dir" && npm install --no-audit --no-fund --silent "ws@$WS_VERSION" "playwright-core@$PLAYWRIGHT_VERSION" "websocket@$WEBSOCKET_PKG_VERSION" "socket.io-client@$SOCKETIO_CLIENT_VERSION" \
+        "socket.io@$SOCKETIO_SERVER_VERSION" "@socket.io/redis-adapter@$REDIS_ADAPTER_VERSION" "redis@$NODE_REDIS_VERSION")
 fi
 if ! command -v chromium >/dev/null; then
     as_root apt-get update -qq
@@ -45,6 +53,7 @@ if ! command -v chromium >/dev/null; then
     command -v chromium >/dev/null || { echo "FATAL: could not install Debian's chromium for the browser test"; exit 1; }
 fi
 export NODE_PATH="$PWD/$node_dir/node_modules"
+command -v redis-server >/dev/null || { as_root apt-get update -qq; DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq redis-server >/dev/null; }
 command -v curl >/dev/null || { as_root apt-get update -qq; DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq curl >/dev/null; }
 cargo build -q --release --features cli --bin simdws --example interop_client --example http_echo --example embed
 cargo build -q --release --features axum --example axum_echo
@@ -181,3 +190,23 @@ node tests/interop/socketio_serve.cjs "http://127.0.0.1:$port"
 profile=$(mktemp -d)
 node tests/interop/socketio_browser.cjs "http://127.0.0.1:$port" "$profile"
 rm -rf "$profile"
+
+# Socket.IO rooms across processes: three `serve --redis` and one Node
+# socket.io server on @socket.io/redis-adapter, on one redis-server of
+# their own; the official client on each (tests/interop/socketio_redis_rooms.cjs).
+redis_port=$(free_port)
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no > "$out/socketio-redis-server.log" 2>&1 &
+pids+=($!)
+wait_port "$redis_port"
+redis_url="redis://127.0.0.1:$redis_port"
+node_port=$(free_port)
+node tests/interop/socketio_redis_node.cjs "$node_port" "$redis_url" > "$out/socketio-redis-node.log" 2>&1 &
+pids+=($!)
+wait_port "$node_port"
+simdws_urls=()
+for i in 1 2 3; do
+    port=$(free_port)
+    serve "$port" "$out/serve-socketio-redis-$i.log" --redis "$redis_url"
+    simdws_urls+=("http://127.0.0.1:$port")
+done
+node tests/interop/socketio_redis_rooms.cjs "$redis_url" "http://127.0.0.1:$node_port" "${simdws_urls[@]}"

@@ -16,7 +16,11 @@
 //! queue holds 10,000 publishes; past that, and for every publish Redis
 //! refused, [`RelayStats`] counts what was not relayed.
 
+mod link;
 mod redis;
 mod wire;
+
+#[cfg(feature = "socketio")]
+pub(crate) use self::link::{start as link, Listener, Outbox};
 
 pub use self::redis::{attach, RelayStats};

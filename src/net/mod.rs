@@ -76,6 +76,8 @@ pub use crate::protocol::OwnedEvent;
 pub use client::{BlockingClient, ClientError, ClientOptions, WsUrl};
 pub use close::{CloseReason, Deadline};
 pub use config::{ClientConfig, HttpConfig, ServerConfig};
+#[cfg(feature = "redis")]
+pub(crate) use handle::RelayCounts;
 pub use handle::{ConnId, OwnedMessage, ServerHandle, ServerStats};
 pub use handler::{Conn, Handler, HttpConn, HttpResponse, Message, Reply, RequestId, Upgrade};
 pub use topics::{SlowSubscriber, TopicConfig};

@@ -42,6 +42,8 @@
 //! client's requests may reach any of them); the application's handlers
 //! run outside its lock.
 
+#[cfg(all(feature = "net", feature = "redis"))]
+mod adapter;
 pub mod client;
 #[cfg(feature = "net")]
 mod handler;

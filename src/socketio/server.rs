@@ -41,6 +41,14 @@ pub struct SocketIoConfig {
     pub cors: bool,
     /// Connection-state recovery (off by default, as in Node).
     pub recovery: Option<RecoveryConfig>,
+    /// Rooms and broadcasts shared through the Redis at this URL
+    /// (`redis://HOST:PORT`) with every simdws and Node `socket.io`
+    /// server (`@socket.io/redis-adapter` 8.3) on it; see
+    /// [`SocketIo::server_count`] and [`Broadcast::local`](super::Broadcast::local).
+    /// Linked when the engine starts; a URL that is not a Redis URL is
+    /// logged as an error, and the server then runs alone.
+    #[cfg(feature = "redis")]
+    pub redis: Option<String>,
 }
 
 impl Default for SocketIoConfig {
@@ -51,6 +59,8 @@ impl Default for SocketIoConfig {
             path: "/socket.io/".into(),
             cors: false,
             recovery: None,
+            #[cfg(feature = "redis")]
+            redis: None,
         }
     }
 }
@@ -89,7 +99,7 @@ pub struct SocketIo {
 
 pub(super) struct Shared {
     pub(super) config: SocketIoConfig,
-    namespaces: RwLock<HashMap<String, ConnectionHandler>>,
+    pub(super) namespaces: RwLock<HashMap<String, ConnectionHandler>>,
     /// A raw Engine.IO endpoint beside Socket.IO: its path and handler.
     pub(super) raw: RwLock<Option<(String, RawHandler)>>,
     pub(super) sessions: Mutex<HashMap<String, Entry>>,
@@ -98,6 +108,9 @@ pub(super) struct Shared {
     /// The event log and saved sockets, when recovery is on. Locked only
     /// while `sessions` is.
     pub(super) recovery: Option<Mutex<Recovery>>,
+    /// The link to Redis, when configured and up.
+    #[cfg(feature = "redis")]
+    pub(super) adapter: OnceLock<super::adapter::Adapter>,
 }
 
 /// One session and where its transports are.
@@ -229,6 +242,8 @@ impl SocketIo {
                 sessions: Mutex::new(HashMap::new()),
                 handle: OnceLock::new(),
                 recovery: config.recovery.map(|c| Mutex::new(Recovery::new(c))),
+                #[cfg(feature = "redis")]
+                adapter: OnceLock::new(),
                 config,
             }),
         }
@@ -273,6 +288,12 @@ impl SocketIo {
                 .name("socketio-timers".into())
                 .spawn(move || run_timers(&shared))
                 .expect("spawning the Socket.IO timer thread");
+            #[cfg(feature = "redis")]
+            if let Some(url) = &self.shared.config.redis {
+                if let Err(e) = super::adapter::attach(&self.shared, handle, url) {
+                    log::error!("socket.io: not linked to Redis: {e}");
+                }
+            }
         }
         SocketIoHandler::new(self.shared.clone())
     }

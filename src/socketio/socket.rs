@@ -74,13 +74,24 @@ impl Socket {
     /// A parameter of the query string the client opened its session with
     /// (`io(url, { query: { q: "x" } })`), percent-decoded.
     pub fn query(&self, name: &str) -> Option<String> {
+        self.query_pairs()
+            .into_iter()
+            .find_map(|(key, value)| (key == name).then_some(value))
+    }
+
+    /// Every parameter of the query string the session was opened with,
+    /// percent-decoded, in order.
+    pub fn query_pairs(&self) -> Vec<(String, String)> {
         self.with_entry(|entry| {
-            entry.query.split('&').find_map(|pair| {
-                let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-                (percent_decode(key) == name).then(|| percent_decode(value))
-            })
+            let pairs = entry.query.split('&').filter(|pair| !pair.is_empty());
+            pairs
+                .map(|pair| {
+                    let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+                    (percent_decode(key), percent_decode(value))
+                })
+                .collect()
         })
-        .flatten()
+        .unwrap_or_default()
     }
 
     /// Handles `event` from this client.
@@ -126,9 +137,22 @@ impl Socket {
         timeout: Duration,
         on_ack: impl FnOnce(Result<Vec<Value>, AckError>) + Send + 'static,
     ) -> bool {
+        self.emit_binary_with_ack(event, args, Vec::new(), timeout, on_ack)
+    }
+
+    /// [`Socket::emit_with_ack`] with binary attachments for the
+    /// placeholders.
+    pub fn emit_binary_with_ack(
+        &self,
+        event: &str,
+        args: Vec<Value>,
+        binary: Vec<Vec<u8>>,
+        timeout: Duration,
+        on_ack: impl FnOnce(Result<Vec<Value>, AckError>) + Send + 'static,
+    ) -> bool {
         self.with_entry(|entry| {
             let client = entry.client.as_mut()?;
-            let id = client.emit(&self.nsp, event, args, Vec::new(), true)??;
+            let id = client.emit(&self.nsp, event, args, binary, true)??;
             let pending = PendingAck {
                 deadline: Instant::now() + timeout,
                 callback: Box::new(on_ack),
@@ -284,11 +308,13 @@ impl Ack {
 pub struct Broadcast {
     shared: Arc<Shared>,
     nsp: String,
-    rooms: Vec<String>,
-    except: Vec<String>,
+    pub(super) rooms: Vec<String>,
+    pub(super) except: Vec<String>,
     except_session: Option<String>,
     /// The sender's socket id, when it is left out.
     except_socket: Option<String>,
+    /// To this server's sockets only, not through Redis.
+    local: bool,
 }
 
 impl Broadcast {
@@ -300,6 +326,7 @@ impl Broadcast {
             except: Vec::new(),
             except_session: None,
             except_socket: None,
+            local: false,
         }
     }
 
@@ -315,8 +342,17 @@ impl Broadcast {
         self
     }
 
+    /// To this server's sockets only: with Socket.IO linked to Redis
+    /// ([`SocketIoConfig::redis`](super::SocketIoConfig)), the other
+    /// servers do not get it (Node's `io.local`).
+    pub fn local(mut self) -> Self {
+        self.local = true;
+        self
+    }
+
     /// Emits `event` with `args` to each socket it reaches; returns how
-    /// many.
+    /// many on this server. Linked to Redis, and not
+    /// [`local`](Broadcast::local), it also goes to the other servers' sockets.
     pub fn emit(&self, event: &str, args: Vec<Value>) -> usize {
         self.emit_binary(event, args, Vec::new())
     }
@@ -334,6 +370,13 @@ impl Broadcast {
             except: self.except.clone(),
             except_socket: self.except_socket.clone(),
         };
+        #[cfg(feature = "redis")]
+        if let Some(adapter) = self.shared.adapter.get().filter(|_| !self.local) {
+            // Node leaves the sender out through the room of its own id.
+            let mut except = self.except.clone();
+            except.extend(self.except_socket.clone());
+            adapter.publish(&self.nsp, &self.rooms, except, event, &args, &binary);
+        }
         let args = stamp(&self.shared, &self.nsp, to, event, args, &binary);
         for (sid, entry) in sessions.iter_mut() {
             if self.except_session.as_deref() == Some(sid.as_str()) || !self.reaches(entry) {
@@ -351,6 +394,26 @@ impl Broadcast {
         drop(sessions);
         run(deferred);
         reached
+    }
+
+    /// The sockets on this server it reaches.
+    pub fn sockets(&self) -> Vec<Socket> {
+        let sessions = lock(&self.shared.sessions);
+        let reached = sessions.iter().filter(|(sid, entry)| {
+            self.except_session.as_deref() != Some(sid.as_str()) && self.reaches(entry)
+        });
+        reached
+            .filter_map(|(sid, entry)| {
+                let id = entry.client.as_ref()?.sid(&self.nsp)?;
+                Some(Socket {
+                    shared: self.shared.clone(),
+                    session: sid.clone(),
+                    nsp: self.nsp.clone(),
+                    id: id.to_owned(),
+                    recovered: false,
+                })
+            })
+            .collect()
     }
 
     /// Whether the session's socket on the namespace is a recipient.

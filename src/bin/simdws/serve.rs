@@ -250,7 +250,8 @@ pub fn run(raw: &[String]) -> Result<(), String> {
     config.request_limits.max_bytes =
         args.get("max-request-head", config.request_limits.max_bytes)?;
     config.policy.subprotocols = vec!["echo-protocol".into(), "chat".into()];
-    // Topics (the chat room) shared with every serve on this Redis.
+    // Topics (the chat room) and Socket.IO rooms shared with every serve
+    // (and Node socket.io server) on this Redis.
     config.redis = args.opt::<String>("redis")?;
     if let Some(origins) = args.opt::<String>("allow-origin")? {
         config.policy.allowed_origins =
@@ -263,7 +264,7 @@ pub fn run(raw: &[String]) -> Result<(), String> {
     let scheme = if config.tls.is_some() { "s" } else { "" };
 
     let room: Room = Arc::default();
-    let io = crate::socketio::server();
+    let io = crate::socketio::server(config.redis.clone());
     let server = Server::start(config, move |_, handle| {
         let app = App {
             handle: handle.clone(),

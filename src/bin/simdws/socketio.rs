@@ -11,7 +11,8 @@
 //!   `answerReceived(answer)`;
 //! * `join(room, ack)`: `ack({joined: room})`;
 //! * `toRoom(room, msg, ack)`: `roomMsg {room, msg, from}` to the room but
-//!   the sender, then `ack("sent")`;
+//!   the sender (on every server linked through `--redis`, Node's too), then
+//!   `ack("sent")`; `msg` may be binary;
 //! * `drop()`: the connection is dropped (the client reconnects);
 //! * `kick()`: the client is disconnected (it does not reconnect);
 //! * `echo(...args, ack)`: `ack(...args)`, for load generators.
@@ -79,12 +80,15 @@ fn main_namespace(socket: &Socket, auth: Option<&Value>) {
         socket.join(room);
         answer(ack, vec![json!({"joined": room})]);
     });
-    socket.on("toRoom", |socket, args, _, ack| {
+    socket.on("toRoom", |socket, args, binary, ack| {
         let Some(room) = args.first().and_then(Value::as_str) else {
             return;
         };
+        // A binary message travels as its placeholder and attachment.
         let message = json!({"room": room, "msg": args.get(1), "from": socket.id()});
-        socket.to(room).emit("roomMsg", vec![message]);
+        socket
+            .to(room)
+            .emit_binary("roomMsg", vec![message], binary);
         answer(ack, vec![json!("sent")]);
     });
     socket.on("drop", |socket, _, _, _| socket.drop_connection());
@@ -103,11 +107,13 @@ fn chat_namespace(socket: &Socket, _auth: Option<&Value>) {
     });
 }
 
-/// The Socket.IO server `serve` mounts.
-pub fn server() -> SocketIo {
+/// The Socket.IO server `serve` mounts; with `redis`, its rooms are shared
+/// with every simdws and Node `socket.io` server on that Redis.
+pub fn server(redis: Option<String>) -> SocketIo {
     let io = SocketIo::new(SocketIoConfig {
         cors: true,
         recovery: Some(RecoveryConfig::default()),
+        redis,
         ..SocketIoConfig::default()
     });
     io.ns("/", main_namespace);
