@@ -4,65 +4,19 @@
 //! runs one chat room across processes; and when Redis restarts, local
 //! delivery carries on and delivery across servers resumes.
 
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use simdws::frame::CloseCode;
 use simdws::net::{BlockingClient, OwnedEvent, OwnedMessage, Server, ServerHandle, TopicConfig};
 
+#[path = "support/redis_server.rs"]
+mod redis_server;
 #[path = "support/serve_process.rs"]
 mod serve_process;
 #[path = "support/topic_server.rs"]
 mod topic_server;
+use redis_server::Redis;
 use topic_server::{client, text};
-
-/// A redis-server on a loopback port, stopped when dropped.
-struct Redis {
-    child: Child,
-    port: u16,
-}
-
-impl Redis {
-    fn start() -> Redis {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        Redis::on(port)
-    }
-
-    fn on(port: u16) -> Redis {
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed (scripts/test.sh installs it)");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server never listened");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Redis { child, port }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
 
 fn server_on(redis: &Redis) -> Server {
     let mut config = topic_server::config(2, TopicConfig::default());

@@ -1,0 +1,186 @@
+//! Socket.IO across processes through a real Redis (the Node adapter's
+//! wire format; tests/interop/socketio_redis_rooms.cjs runs it against
+//! Node's own adapter): servers count each other, a room broadcast crosses
+//! and a `local()` one does not, the sender never gets its own, and when
+//! Redis restarts local delivery carries on and crossing resumes.
+
+use std::time::{Duration, Instant};
+
+use simdws::net::{BlockingClient, OwnedEvent, Server, ServerConfig};
+use simdws::socketio::{SocketIo, SocketIoConfig};
+
+#[path = "support/redis_server.rs"]
+mod redis_server;
+use redis_server::Redis;
+
+/// A Socket.IO server on Redis: `join(room)` (acked), `say(room, text)`
+/// and `sayLocal(room, text)` broadcast `said` to the room but the sender.
+fn server_on(redis: &Redis) -> (Server, SocketIo) {
+    let io = SocketIo::new(SocketIoConfig {
+        redis: Some(redis.url()),
+        ..SocketIoConfig::default()
+    });
+    io.ns("/", |socket, _| {
+        socket.on("join", |socket, args, _, ack| {
+            socket.join(args[0].as_str().unwrap());
+            ack.unwrap().send(Vec::new());
+        });
+        socket.on("say", |socket, args, _, _| {
+            let room = args[0].as_str().unwrap();
+            socket.to(room).emit("said", vec![args[1].clone()]);
+        });
+        socket.on("sayLocal", |socket, args, _, _| {
+            let room = args[0].as_str().unwrap();
+            socket.to(room).local().emit("said", vec![args[1].clone()]);
+        });
+    });
+    let config = ServerConfig {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        workers: 2,
+        ..ServerConfig::default()
+    };
+    let handler_io = io.clone();
+    let server = Server::start(config, move |_, handle| handler_io.handler(handle)).unwrap();
+    (server, io)
+}
+
+/// A Socket.IO client over a raw WebSocket, joined to `/`.
+struct Sio(BlockingClient);
+
+impl Sio {
+    fn connect(server: &Server) -> Sio {
+        let url = format!(
+            "ws://{}/socket.io/?EIO=4&transport=websocket",
+            server.local_addr()
+        );
+        let mut client = BlockingClient::connect(&url).unwrap();
+        client
+            .stream()
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut sio = Sio(client);
+        assert!(sio.next().starts_with("0{"), "the Engine.IO open packet");
+        sio.send("40");
+        assert!(sio.next().starts_with("40{"), "joined /");
+        sio
+    }
+
+    fn send(&mut self, packet: &str) {
+        self.0.send_text(packet).unwrap();
+    }
+
+    /// The next packet but pings (answered).
+    fn next(&mut self) -> String {
+        loop {
+            match self.0.recv().unwrap() {
+                OwnedEvent::Text(ping) if ping == "2" => self.send("3"),
+                OwnedEvent::Text(text) => return text,
+                other => panic!("expected text, got {other:?}"),
+            }
+        }
+    }
+
+    /// The next packet, or `None` after `wait`.
+    fn next_within(&mut self, wait: Duration) -> Option<String> {
+        self.0.stream().set_read_timeout(Some(wait)).unwrap();
+        let got = match self.0.recv() {
+            Ok(OwnedEvent::Text(text)) => Some(text),
+            _ => None,
+        };
+        self.0
+            .stream()
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        got
+    }
+
+    fn join(&mut self, room: &str) {
+        self.send(&format!(r#"421["join","{room}"]"#));
+        assert_eq!(self.next(), "431[]");
+    }
+
+    fn say(&mut self, event: &str, room: &str, text: &str) {
+        self.send(&format!(r#"42["{event}","{room}","{text}"]"#));
+    }
+}
+
+fn said(text: &str) -> String {
+    format!(r#"42["said","{text}"]"#)
+}
+
+/// `from` says probes to `room` until `to` hears one: both links are up.
+/// Then what followed is drained.
+fn until_linked(from: &mut Sio, to: &mut Sio, room: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        from.say("say", room, "probe");
+        if to.next_within(Duration::from_millis(100)).as_deref() == Some(&said("probe")) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the servers never linked through Redis"
+        );
+    }
+    while to.next_within(Duration::from_millis(300)).is_some() {}
+}
+
+#[test]
+fn servers_count_each_other_and_a_local_broadcast_stays_home() {
+    let redis = Redis::start();
+    let (s1, io1) = server_on(&redis);
+    let (s2, io2) = server_on(&redis);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while io1.server_count("/") != Ok(2) || io2.server_count("/") != Ok(2) {
+        assert!(Instant::now() < deadline, "the servers never counted 2");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(io1.server_count("/nowhere"), Ok(0));
+
+    let (mut a, mut b, mut c) = (Sio::connect(&s1), Sio::connect(&s2), Sio::connect(&s1));
+    for sio in [&mut a, &mut b, &mut c] {
+        sio.join("r");
+    }
+    until_linked(&mut a, &mut b, "r");
+    while c.next_within(Duration::from_millis(300)).is_some() {}
+
+    a.say("say", "r", "plain");
+    assert_eq!(b.next(), said("plain"), "across servers");
+    assert_eq!(c.next(), said("plain"), "on the sender's server");
+    a.say("sayLocal", "r", "home");
+    a.say("say", "r", "after");
+    assert_eq!(c.next(), said("home"));
+    assert_eq!(c.next(), said("after"));
+    assert_eq!(b.next(), said("after"), "the local broadcast stayed home");
+    b.say("say", "r", "from b");
+    assert_eq!(a.next(), said("from b"), "a never got its own");
+    assert_eq!(c.next(), said("from b"));
+    assert_eq!(b.next_within(Duration::from_millis(300)), None, "nor b");
+    let stats = s1.handle().relay_stats();
+    assert!(stats.relayed >= 2 && stats.received >= 1, "{stats:?}");
+}
+
+#[test]
+fn a_redis_restart_keeps_local_rooms_served_and_then_links_again() {
+    let mut redis = Redis::start();
+    let (s1, _io1) = server_on(&redis);
+    let (s2, _io2) = server_on(&redis);
+    let (mut a, mut b, mut c) = (Sio::connect(&s1), Sio::connect(&s2), Sio::connect(&s1));
+    for sio in [&mut a, &mut b, &mut c] {
+        sio.join("r");
+    }
+    until_linked(&mut a, &mut b, "r");
+    while c.next_within(Duration::from_millis(300)).is_some() {}
+
+    let port = redis.port;
+    redis.stop();
+    for n in 0..20 {
+        a.say("say", "r", &format!("while away {n}"));
+        assert_eq!(c.next(), said(&format!("while away {n}")));
+    }
+    let _redis = Redis::on(port);
+    until_linked(&mut a, &mut b, "r");
+    a.say("say", "r", "back");
+    assert_eq!(b.next(), said("back"));
+    drop(s2);
+}
