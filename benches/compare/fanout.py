@@ -12,7 +12,11 @@ between them, so start-up and handshakes drop out).
 
 Servers: simdws (examples/topic_fanout.rs) and uws (uWebSockets' topics,
 ../shared/peers/uws/uws_fanout.cpp built by build.sh into
-/tmp/peers/uws_fanout or $UWS_FANOUT; skipped with a note otherwise).
+/tmp/peers/uws_fanout or $UWS_FANOUT; skipped with a note otherwise), then
+Socket.IO rooms (`load --socketio`): simdws-sio (`simdws serve --workers 1`)
+and node-sio (Node socket.io 4.8.4, benches/compare/node_socketio_rooms.cjs;
+benches/compare/socketio.sh installs it into target/compare-node). Topic
+servers are compared with simdws, Socket.IO servers with simdws-sio.
 Writes target/compare/fanout.json.
 """
 import argparse
@@ -34,7 +38,25 @@ SERVERS = {
     "simdws": lambda port: [os.path.join(ROOT, "target", "release", "examples", "topic_fanout"),
                             "--addr", f"127.0.0.1:{port}"],
     "uws": lambda port: [UWS_FANOUT, str(port)],
+    "simdws-sio": lambda port: [LOAD, "serve", "--addr", f"127.0.0.1:{port}", "--workers", "1"],
+    "node-sio": lambda port: ["node", os.path.join(ROOT, "benches", "compare", "node_socketio_rooms.cjs"),
+                              str(port)],
 }
+NODE_MODULES = os.path.join(ROOT, "target", "compare-node", "node_modules")
+
+
+def socketio(name):
+    return name.endswith("-sio")
+
+
+def available(name):
+    """Why the server cannot run here, or None."""
+    binary = SERVERS[name](0)[0]
+    if not shutil.which(binary):
+        return f"{binary} is not built"
+    if name == "node-sio" and not os.path.isdir(os.path.join(NODE_MODULES, "socket.io")):
+        return "socket.io is not installed (run benches/compare/socketio.sh once)"
+    return None
 
 
 def run(name, subscribers, size, burst, secs, warmup, callgrind=False):
@@ -43,14 +65,17 @@ def run(name, subscribers, size, burst, secs, warmup, callgrind=False):
     port = free_port()
     out = tempfile.NamedTemporaryFile(suffix=".cg", delete=False).name
     prefix = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"] if callgrind else []
+    env = dict(os.environ, NODE_PATH=NODE_MODULES, RUST_LOG="warn")
     server = subprocess.Popen(["taskset", "-c", "0"] + prefix + SERVERS[name](port),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
         wait_port(port)
         time.sleep(0.5)
         cmd = ["taskset", "-c", "1", LOAD, "load", "--url", f"ws://127.0.0.1:{port}/",
                "--fanout", str(subscribers), "--size", str(size), "--burst", str(burst),
                "--duration", str(secs), "--warmup", str(warmup), "--json"]
+        if socketio(name):
+            cmd.append("--socketio")
         result = subprocess.run(cmd, capture_output=True, text=True, timeout=secs + warmup + 180)
         if result.returncode != 0:
             raise RuntimeError(result.stderr.strip().splitlines()[-1:] or result.returncode)
@@ -89,9 +114,9 @@ def main():
     args = ap.parse_args()
     servers = []
     for name in args.servers.split(","):
-        binary = SERVERS[name](0)[0]
-        if not shutil.which(binary):
-            print(f"note: {name} skipped: {binary} is not built", file=sys.stderr)
+        why = available(name)
+        if why:
+            print(f"note: {name} skipped: {why}", file=sys.stderr)
             continue
         servers.append(name)
     results = {name: {"deliveries_per_s": []} for name in servers}
@@ -102,9 +127,10 @@ def main():
             if summary["lost"] or summary["damaged"]:
                 raise SystemExit(f"{name}: {summary['lost']} lost, {summary['damaged']} damaged")
             results[name]["deliveries_per_s"].append(summary["deliveries_per_s"])
-            print(f"run {i + 1}: {name:8} {summary['deliveries_per_s']:>12,.0f} deliveries/s", flush=True)
+            print(f"run {i + 1}: {name:10} {summary['deliveries_per_s']:>12,.0f} deliveries/s", flush=True)
     if args.instructions:
-        for name in servers:
+        # Node under valgrind measures valgrind's JIT more than socket.io.
+        for name in [n for n in servers if n != "node-sio"]:
             short, i_short = run(name, args.cg_subscribers, args.size, args.burst, 2, 1, True)
             long, i_long = run(name, args.cg_subscribers, args.size, args.burst, 6, 1, True)
             per = (i_long - i_short) / max(1, long["deliveries"] - short["deliveries"])
@@ -114,14 +140,17 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     with open(os.path.join(OUT, "fanout.json"), "w") as f:
         json.dump(results, f, indent=1)
-    ours = statistics.median(results["simdws"]["deliveries_per_s"]) if "simdws" in results else None
+    def ours(name):
+        anchor = "simdws-sio" if socketio(name) else "simdws"
+        return statistics.median(results[anchor]["deliveries_per_s"]) if anchor in results else None
     print()
     print(f"| {args.subscribers:,} subscribers, {args.size} B, bursts of {args.burst} "
           "| deliveries/s (median) | simdws ÷ this | instructions/delivery |")
     print("|---|---|---|---|")
     for name in servers:
         median = statistics.median(results[name]["deliveries_per_s"])
-        ratio = f"{ours / median:.2f}x" if ours and name != "simdws" else "–"
+        anchor = ours(name)
+        ratio = f"{anchor / median:.2f}x" if anchor and not name.startswith("simdws") else "–"
         per = results[name].get("instructions_per_delivery", "–")
         print(f"| {name} | {median:,.0f} | {ratio} | {per} |")
 

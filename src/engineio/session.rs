@@ -132,6 +132,18 @@ impl Session {
         matches!(self.upgrade, Upgrade::Probing { .. })
     }
 
+    /// A message queued now would go straight out on the WebSocket, after
+    /// nothing else: the session runs on WebSocket, is not upgrading or
+    /// closed, and has nothing queued. A server sending the same message to
+    /// many sessions may then frame it once and write it itself.
+    pub fn sends_directly(&self) -> bool {
+        self.transport == Transport::WebSocket
+            && matches!(self.upgrade, Upgrade::None)
+            && self.closed.is_none()
+            && self.outbox.is_empty()
+            && self.probe_out.is_empty()
+    }
+
     /// The transport in use.
     pub fn transport(&self) -> Transport {
         self.transport

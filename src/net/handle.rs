@@ -77,6 +77,8 @@ pub enum OwnedMessage {
 /// Work for a worker, delivered through its mailbox.
 pub(crate) enum Command {
     Send(ConnId, Arc<OwnedMessage>),
+    /// One message for several connections of the worker.
+    SendMany(Vec<ConnId>, Arc<OwnedMessage>),
     Broadcast(Arc<OwnedMessage>),
     Close(ConnId, CloseCode, String),
     /// A topic's publish, for this worker's subscribers.
@@ -266,6 +268,24 @@ impl ServerHandle {
     /// Queues a shared message for one connection.
     pub fn send_shared(&self, id: ConnId, message: Arc<OwnedMessage>) {
         self.post(id.worker(), Command::Send(id, message));
+    }
+
+    /// Queues one message for many connections, with one command per
+    /// worker rather than one per connection (those closed are skipped).
+    /// Each connection gets it after what was queued for it before.
+    pub fn send_many(&self, ids: &[ConnId], message: Arc<OwnedMessage>) {
+        let workers = self.shared.mailboxes.len();
+        let mut by_worker: Vec<Vec<ConnId>> = vec![Vec::new(); workers];
+        for id in ids {
+            if let Some(list) = by_worker.get_mut(id.worker()) {
+                list.push(*id);
+            }
+        }
+        for (worker, list) in by_worker.into_iter().enumerate() {
+            if !list.is_empty() {
+                self.post(worker, Command::SendMany(list, message.clone()));
+            }
+        }
     }
 
     /// Sends a message to every open connection on every worker.

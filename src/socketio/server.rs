@@ -185,6 +185,15 @@ impl Entry {
         moved
     }
 
+    /// The WebSocket a packet for the socket on `nsp` can be written to
+    /// directly, framed by the caller: the socket is joined, and nothing
+    /// of the session's is queued ahead of it.
+    pub(super) fn direct_ws(&mut self, nsp: &str) -> Option<ConnId> {
+        self.client.as_ref()?.sid(nsp)?;
+        self.flush_client();
+        self.engine.sends_directly().then_some(self.ws?)
+    }
+
     /// The earliest deadline of the session, its client and its acks.
     fn next_deadline(&self) -> Option<Instant> {
         let client = self.client.as_ref().and_then(Client::poll_timeout);

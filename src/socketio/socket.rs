@@ -5,13 +5,18 @@
 //! of one change and sends what it produced; the application's handlers
 //! run after.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::packet::{Packet, PacketKind};
+
 use super::recovery::Audience;
 use super::server::{lock, pump, run, stamp, with_entry, Entry, PendingAck, Shared};
+use crate::engineio::{self, Frame};
+use crate::net::OwnedMessage;
 
 /// Why an emit's ack never came.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -378,8 +383,16 @@ impl Broadcast {
             adapter.publish(&self.nsp, &self.rooms, except, event, &args, &binary);
         }
         let args = stamp(&self.shared, &self.nsp, to, event, args, &binary);
+        // Framed once, for every recipient the frames can go to directly,
+        // and handed to each worker in one command.
+        let mut direct = Vec::new();
         for (sid, entry) in sessions.iter_mut() {
             if self.except_session.as_deref() == Some(sid.as_str()) || !self.reaches(entry) {
+                continue;
+            }
+            if let Some(conn) = entry.direct_ws(&self.nsp) {
+                direct.push(conn);
+                reached += 1;
                 continue;
             }
             let Some(client) = entry.client.as_mut() else {
@@ -389,6 +402,13 @@ impl Broadcast {
             if sent.is_some() {
                 reached += 1;
                 deferred.extend(pump(&self.shared, sid, entry, handle));
+            }
+        }
+        // Sent under the lock, so nothing emitted after this broadcast
+        // overtakes it.
+        if !direct.is_empty() {
+            for frame in broadcast_frames(&self.nsp, event, args, binary) {
+                handle.send_many(&direct, frame);
             }
         }
         drop(sessions);
@@ -431,6 +451,39 @@ impl Broadcast {
         };
         (self.rooms.is_empty() || in_any(&self.rooms)) && !in_any(&self.except)
     }
+}
+
+/// A broadcast's Engine.IO messages as they go on a WebSocket: the event
+/// packet, then its attachments.
+fn broadcast_frames(
+    nsp: &str,
+    event: &str,
+    args: Vec<Value>,
+    binary: Vec<Vec<u8>>,
+) -> Vec<Arc<OwnedMessage>> {
+    let mut data = Vec::with_capacity(1 + args.len());
+    data.push(Value::String(event.to_owned()));
+    data.extend(args);
+    let kind = if binary.is_empty() {
+        PacketKind::Event
+    } else {
+        PacketKind::BinaryEvent
+    };
+    let packet = Packet {
+        attachments: binary.len(),
+        ..Packet::new(kind, nsp, Some(Value::Array(data)))
+    };
+    let text = match engineio::Packet::Message(Cow::Owned(packet.encode())).to_frame() {
+        Frame::Text(text) => text,
+        Frame::Binary(_) => unreachable!("a message packet frames as text"),
+    };
+    let mut frames = vec![Arc::new(OwnedMessage::Text(text))];
+    frames.extend(
+        binary
+            .into_iter()
+            .map(|data| Arc::new(OwnedMessage::Binary(data))),
+    );
+    frames
 }
 
 /// `%XX` and `+` of a query string decoded; malformed escapes stay as they

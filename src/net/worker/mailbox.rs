@@ -18,12 +18,23 @@ impl<H: Handler> Worker<H> {
             let mut queue = mailbox.queue.lock().unwrap_or_else(|e| e.into_inner());
             std::mem::take(&mut *queue)
         };
+        // A connection sent several messages in one batch (a Socket.IO
+        // broadcast burst, say) is written once, after the batch.
+        let mut sent_to = std::mem::take(&mut self.sent_to);
         for command in commands {
             match command {
                 Command::Send(id, message) => {
                     if let Some(key) = self.find(id) {
                         self.send_owned(key, &message);
-                        self.flush_out(key);
+                        sent_to.push(id);
+                    }
+                }
+                Command::SendMany(ids, message) => {
+                    for id in ids {
+                        if let Some(key) = self.find(id) {
+                            self.send_owned(key, &message);
+                            sent_to.push(id);
+                        }
                     }
                 }
                 Command::Broadcast(message) => {
@@ -73,6 +84,15 @@ impl<H: Handler> Worker<H> {
                 Command::Shutdown => self.begin_shutdown(),
             }
         }
+        sent_to.sort_unstable();
+        sent_to.dedup();
+        for id in sent_to.drain(..) {
+            // A later command of the batch may have ended it.
+            if let Some(key) = self.find(id) {
+                self.flush_out(key);
+            }
+        }
+        self.sent_to = sent_to;
     }
 
     /// Applies a held answer (or a piece of one) to its request, then goes

@@ -81,6 +81,9 @@ pub(crate) struct Worker<H: Handler> {
     freed_since_trim: usize,
     /// This worker's subscriptions, and publishes to deliver.
     topics: Topics,
+    /// Connections the mailbox's sends wrote to, flushed once after the
+    /// batch (scratch, kept for its capacity).
+    sent_to: Vec<ConnId>,
 }
 
 impl<H: Handler> Worker<H> {
@@ -108,6 +111,7 @@ impl<H: Handler> Worker<H> {
             sessions: Slab::with_capacity(1024),
             generation: 0,
             recv_buf: vec![0; config.recv_buffer],
+            sent_to: Vec::new(),
             handler,
             handle,
             config,

@@ -9,6 +9,13 @@
 //! whole topic, so nothing queues without bound and every delivery is
 //! counted. The figure is deliveries (messages received by subscribers)
 //! per second.
+//!
+//! With `--socketio`, the topic is a Socket.IO room, in `serve`'s contract
+//! (`src/bin/simdws/socketio.rs`, and the Node peer
+//! `benches/compare/node_socketio_rooms.cjs`): every connection joins `/`
+//! and then room `bench` (`join`, acked), and the publisher emits
+//! `toRoom("bench", payload)`, which the server sends as `roomMsg` to the
+//! room but the publisher.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -19,6 +26,9 @@ use simdws::net::{
     Client, ClientConfig, ClientOptions, CloseReason, Conn, ConnId, Handler, Message, OwnedMessage,
     ServerHandle, WsUrl,
 };
+
+/// Subscribers opened at once, at most.
+const OPEN_BATCH: usize = 1000;
 
 /// A fan-out run's settings.
 pub struct Fanout {
@@ -33,6 +43,8 @@ pub struct Fanout {
     pub duration: Duration,
     pub threads: usize,
     pub json: bool,
+    /// Socket.IO rooms instead of raw topics.
+    pub socketio: bool,
 }
 
 /// What the loops and the main thread share.
@@ -41,6 +53,8 @@ struct Shared {
     burst: u64,
     size: usize,
     message: Arc<OwnedMessage>,
+    /// Over Socket.IO: the payload every delivery must carry.
+    socketio_payload: Option<String>,
     publisher: OnceLock<ConnId>,
     /// Messages sent by the publisher.
     published: AtomicU64,
@@ -71,14 +85,48 @@ struct FanoutHandler {
     handle: ServerHandle,
 }
 
+impl FanoutHandler {
+    /// A Socket.IO message: the handshake and the room join move on;
+    /// `roomMsg` is a delivery (true).
+    fn on_socketio(&self, conn: &mut Conn<'_>, text: &str, payload: &str) -> bool {
+        let answer = |conn: &mut Conn<'_>, text: &str| {
+            let _ = conn.send_text(text);
+        };
+        if text.starts_with(r#"42["roomMsg""#) {
+            if !text.contains(payload) {
+                self.shared.damaged.fetch_add(1, Ordering::Relaxed);
+            }
+            return true;
+        }
+        match text.as_bytes().first() {
+            Some(b'0') => answer(conn, "40"),
+            Some(b'2') => answer(conn, "3"),
+            _ if text.starts_with("40") => answer(conn, r#"420["join","bench"]"#),
+            // The join's ack: in the room.
+            _ if text.starts_with("430") => {
+                self.shared.connected.fetch_add(1, Ordering::SeqCst);
+            }
+            _ => {}
+        }
+        false
+    }
+}
+
 impl Handler for FanoutHandler {
     fn on_connect(&mut self, _: &mut Conn<'_>, _: &ClientResponse) {
-        self.shared.connected.fetch_add(1, Ordering::SeqCst);
+        if self.shared.socketio_payload.is_none() {
+            self.shared.connected.fetch_add(1, Ordering::SeqCst);
+        }
     }
 
-    fn on_message(&mut self, _: &mut Conn<'_>, message: Message<'_>) {
+    fn on_message(&mut self, conn: &mut Conn<'_>, message: Message<'_>) {
         let shared = &self.shared;
-        if message.as_bytes().len() != shared.size {
+        if let Some(payload) = &shared.socketio_payload {
+            let text = std::str::from_utf8(message.as_bytes()).unwrap_or_default();
+            if !self.on_socketio(conn, text, payload) {
+                return;
+            }
+        } else if message.as_bytes().len() != shared.size {
             shared.damaged.fetch_add(1, Ordering::Relaxed);
         }
         let delivered = shared.delivered.fetch_add(1, Ordering::SeqCst) + 1;
@@ -107,11 +155,23 @@ pub fn run(f: Fanout) -> Result<(), String> {
         base(&f.url)?,
         base(f.publish_url.as_deref().unwrap_or(&f.url))?,
     );
+    let (sub_path, pub_path) = if f.socketio {
+        let path = "/socket.io/?EIO=4&transport=websocket";
+        (path, path)
+    } else {
+        ("/sub", "/pub")
+    };
+    let socketio_payload = f.socketio.then(|| "Z".repeat(f.size));
+    let message = match &socketio_payload {
+        Some(payload) => OwnedMessage::Text(format!(r#"42["toRoom","bench","{payload}"]"#)),
+        None => OwnedMessage::Binary(vec![0x5a; f.size]),
+    };
     let shared = Arc::new(Shared {
         subscribers: f.subscribers as u64,
         burst: f.burst as u64,
         size: f.size,
-        message: Arc::new(OwnedMessage::Binary(vec![0x5a; f.size])),
+        message: Arc::new(message),
+        socketio_payload,
         publisher: OnceLock::new(),
         published: AtomicU64::new(0),
         delivered: AtomicU64::new(0),
@@ -137,12 +197,25 @@ pub fn run(f: Fanout) -> Result<(), String> {
             .connect(&url, ClientOptions::default())
             .map_err(|e| e.to_string())
     };
-    for _ in 0..f.subscribers {
-        connect(format!("{sub_base}/sub"))?;
+    // In batches, each let in before the next is opened: a server slow to
+    // accept (Node on one core) then never sees thousands of handshakes
+    // time out in its backlog.
+    let opening = Instant::now() + Duration::from_secs(180);
+    for opened in 1..=f.subscribers {
+        connect(format!("{sub_base}{sub_path}"))?;
+        if opened % OPEN_BATCH == 0 {
+            while shared.connected.load(Ordering::SeqCst) < opened
+                && shared.failed.load(Ordering::SeqCst) == 0
+                && Instant::now() < opening
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
     }
-    let publisher = connect(format!("{pub_base}/pub"))?;
+    let publisher = connect(format!("{pub_base}{pub_path}"))?;
     let wanted = f.subscribers + 1;
-    let deadline = Instant::now() + Duration::from_secs(60);
+    // Node's socket.io takes a while to let 10,000 clients in on one core.
+    let deadline = Instant::now() + Duration::from_secs(if f.socketio { 180 } else { 60 });
     while shared.connected.load(Ordering::SeqCst) < wanted {
         if Instant::now() > deadline || shared.failed.load(Ordering::SeqCst) > 0 {
             client.shutdown();

@@ -118,6 +118,7 @@ pub fn run(raw: &[String]) -> Result<(), String> {
             duration: s.duration,
             threads: s.threads,
             json: s.json,
+            socketio: s.socketio,
         });
     }
     let counters = Arc::new(Counters::default());
