@@ -112,3 +112,48 @@ fn a_session_that_is_polled_and_answers_its_pings_stays() {
     server.handle().shutdown();
     server.join();
 }
+
+/// Socket.IO's WebSockets decline permessage-deflate (as Node's do) unless
+/// the config asks for it; a handler mounted beside keeps the engine's
+/// policy on its own paths.
+#[cfg(feature = "deflate")]
+#[test]
+fn socketio_websockets_take_permessage_deflate_only_when_asked() {
+    use simdws::deflate::DeflateConfig;
+    use simdws::net::{BlockingClient, ClientOptions, Conn, Handler, Message};
+
+    struct Other;
+    impl Handler for Other {
+        fn on_message(&mut self, _: &mut Conn<'_>, _: Message<'_>) {}
+    }
+
+    for asked in [false, true] {
+        let io = SocketIo::new(SocketIoConfig {
+            per_message_deflate: asked,
+            ..SocketIoConfig::default()
+        });
+        io.ns("/", |_, _| {});
+        let factory = io.clone();
+        let server = Server::start(
+            ServerConfig {
+                addr: "127.0.0.1:0".parse().unwrap(),
+                workers: 1,
+                deflate: Some(DeflateConfig::default()),
+                ..ServerConfig::default()
+            },
+            move |_, handle| factory.handler(handle).beside(Other),
+        )
+        .unwrap();
+        let agreed = |path: &str| {
+            let url = format!("ws://{}{path}", server.local_addr());
+            let options = ClientOptions {
+                deflate: Some(DeflateConfig::default()),
+                ..ClientOptions::default()
+            };
+            let client = BlockingClient::connect_with(&url, options).unwrap();
+            client.extensions().is_some()
+        };
+        assert_eq!(agreed("/socket.io/?EIO=4&transport=websocket"), asked);
+        assert!(agreed("/other"), "the other handler's path keeps deflate");
+    }
+}

@@ -210,6 +210,17 @@ pub trait Handler {
     /// A whole message arrived, borrowed from the receive buffer: answer on `conn`, copy what you keep.
     fn on_message(&mut self, conn: &mut Conn<'_>, message: Message<'_>);
 
+    /// Whether this upgrade may agree to permessage-deflate, when the
+    /// server's policy ([`ServerConfig::deflate`](crate::net::ServerConfig))
+    /// allows it at all and the client offers it. Asked before
+    /// [`Handler::on_open`]. The default is yes; a handler that serves
+    /// many idle clients on some paths can say no there, since a
+    /// compressor kept with its context costs about 300 KiB per connection.
+    fn allows_deflate(&self, request: &Request<'_>) -> bool {
+        let _ = request;
+        true
+    }
+
     /// How this handler takes data messages: whole, through `on_message`
     /// (the default), or in pieces through `on_fragment` — each frame
     /// ([`Delivery::Frames`]) or each read's share as it arrives

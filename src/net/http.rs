@@ -430,7 +430,8 @@ fn open_websocket<H: Handler, S: Socket>(
     request: &Request<'_>,
     cx: &mut HttpContext<'_, H>,
 ) -> Result<Opened, Option<Rejection>> {
-    let (accepted, mut conn) = accept_upgrade(request, cx.config).map_err(Some)?;
+    let deflate = cx.handler.allows_deflate(request);
+    let (accepted, mut conn) = accept_upgrade(request, cx.config, deflate).map_err(Some)?;
     // The 101 goes first in the output, before anything on_open sends
     // (and after any response to an earlier request, still in `raw_out`).
     conn.sender().queue_unsent(&accepted.response());
@@ -479,17 +480,21 @@ fn become_websocket<S: Socket>(session: &mut Session<S>, opened: Opened) -> Vec<
 }
 
 /// Checks the upgrade request against the policy and builds the connection,
-/// with permessage-deflate when it was offered and is enabled.
+/// with permessage-deflate when it was offered, is enabled, and the handler
+/// allows it (`deflate`).
 fn accept_upgrade(
     request: &Request<'_>,
     config: &ServerConfig,
+    deflate: bool,
 ) -> Result<(handshake::Accepted, Connection), Rejection> {
+    #[cfg(not(feature = "deflate"))]
+    let _ = deflate;
     handshake::accept_connection(
         request,
         &config.policy,
         config.protocol,
         #[cfg(feature = "deflate")]
-        config.deflate.as_ref(),
+        config.deflate.as_ref().filter(|_| deflate),
         Instant::now(),
     )
 }

@@ -168,6 +168,10 @@ impl Handler for SocketIoHandler {
         }
     }
 
+    fn allows_deflate(&self, _request: &Request<'_>) -> bool {
+        self.shared.config.per_message_deflate
+    }
+
     fn on_open(&mut self, conn: &mut Conn<'_>, upgrade: &Upgrade<'_>) -> Result<(), Rejection> {
         let Some(endpoint) = self.endpoint(upgrade.path()) else {
             return Err(Rejection::NotFound("not found".into()));
@@ -283,6 +287,13 @@ impl<H: Handler> Handler for Mounted<H> {
 
     fn on_http(&mut self, request: &Request<'_>) -> HttpResponse {
         self.app.on_http(request)
+    }
+
+    fn allows_deflate(&self, request: &Request<'_>) -> bool {
+        match self.sio.endpoint(request.path()) {
+            Some(_) => self.sio.allows_deflate(request),
+            None => self.app.allows_deflate(request),
+        }
     }
 
     fn on_open(&mut self, conn: &mut Conn<'_>, upgrade: &Upgrade<'_>) -> Result<(), Rejection> {

@@ -41,6 +41,11 @@ pub struct SocketIoConfig {
     pub cors: bool,
     /// Connection-state recovery (off by default, as in Node).
     pub recovery: Option<RecoveryConfig>,
+    /// Agree to permessage-deflate on Socket.IO's WebSockets when the
+    /// engine's policy has it and the client offers it (the official
+    /// client does). Off by default, as in Node: a compressor kept with its
+    /// context costs about 300 KiB per client, idle or not.
+    pub per_message_deflate: bool,
     /// Rooms and broadcasts shared through the Redis at this URL
     /// (`redis://HOST:PORT`) with every simdws and Node `socket.io`
     /// server (`@socket.io/redis-adapter` 8.3) on it; see
@@ -59,6 +64,7 @@ impl Default for SocketIoConfig {
             path: "/socket.io/".into(),
             cors: false,
             recovery: None,
+            per_message_deflate: false,
             #[cfg(feature = "redis")]
             redis: None,
         }
