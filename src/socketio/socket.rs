@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::packet::{Packet, PacketKind};
-
 use super::recovery::Audience;
 use super::server::{lock, pump, run, stamp, with_entry, Entry, PendingAck, Shared};
 use crate::engineio::{self, Frame};
