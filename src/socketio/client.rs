@@ -276,17 +276,9 @@ impl Client {
             joined.next_ack += 1;
             id
         });
-        let mut data = Vec::with_capacity(1 + args.len());
-        data.push(Value::String(event.to_owned()));
-        data.extend(args);
-        let kind = if binary.is_empty() {
-            PacketKind::Event
-        } else {
-            PacketKind::BinaryEvent
-        };
         let packet = Packet {
             id,
-            ..Packet::new(kind, nsp, Some(Value::Array(data)))
+            ..Packet::event(nsp, event, args, binary.len())
         };
         self.send(packet, binary);
         Some(id)

@@ -148,6 +148,23 @@ impl Packet {
         }
     }
 
+    /// The event `event` with `args` on `nsp`: `EVENT`, or `BINARY_EVENT`
+    /// when it carries `attachments`.
+    pub fn event(nsp: &str, event: &str, args: Vec<Value>, attachments: usize) -> Self {
+        let mut data = Vec::with_capacity(1 + args.len());
+        data.push(Value::String(event.to_owned()));
+        data.extend(args);
+        let kind = if attachments == 0 {
+            PacketKind::Event
+        } else {
+            PacketKind::BinaryEvent
+        };
+        Packet {
+            attachments,
+            ..Packet::new(kind, nsp, Some(Value::Array(data)))
+        }
+    }
+
     /// Parses the text of an Engine.IO message.
     pub fn parse(text: &str) -> Result<Self, ParseError> {
         let bytes = text.as_bytes();

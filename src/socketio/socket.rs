@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::packet::{Packet, PacketKind};
+use super::packet::Packet;
 use super::recovery::Audience;
 use super::server::{lock, pump, run, stamp, with_entry, Entry, PendingAck, Shared};
 use crate::engineio::{self, Frame};
@@ -460,18 +460,7 @@ fn broadcast_frames(
     args: Vec<Value>,
     binary: Vec<Vec<u8>>,
 ) -> Vec<Arc<OwnedMessage>> {
-    let mut data = Vec::with_capacity(1 + args.len());
-    data.push(Value::String(event.to_owned()));
-    data.extend(args);
-    let kind = if binary.is_empty() {
-        PacketKind::Event
-    } else {
-        PacketKind::BinaryEvent
-    };
-    let packet = Packet {
-        attachments: binary.len(),
-        ..Packet::new(kind, nsp, Some(Value::Array(data)))
-    };
+    let packet = Packet::event(nsp, event, args, binary.len());
     let text = match engineio::Packet::Message(Cow::Owned(packet.encode())).to_frame() {
         Frame::Text(text) => text,
         Frame::Binary(_) => unreachable!("a message packet frames as text"),
