@@ -462,6 +462,14 @@ impl Session {
         }
     }
 
+    /// Gives the queues' storage back when they hold nothing: an idle
+    /// session would otherwise keep the capacity its busiest moment grew.
+    pub fn release_idle_buffers(&mut self) {
+        release_if_empty(&mut self.outbox);
+        release_if_empty(&mut self.probe_out);
+        release_if_empty(&mut self.events);
+    }
+
     // ----- time -------------------------------------------------------------
 
     /// The next moment [`Session::handle_timeout`] has work.
@@ -490,5 +498,12 @@ impl Session {
         if matches!(self.upgrade, Upgrade::Probing { deadline, .. } if deadline <= now) {
             self.abort_upgrade();
         }
+    }
+}
+
+/// Frees an empty queue's storage.
+pub(crate) fn release_if_empty<T>(queue: &mut VecDeque<T>) {
+    if queue.is_empty() && queue.capacity() > 0 {
+        *queue = VecDeque::new();
     }
 }

@@ -9,12 +9,13 @@
 //! whether a client may join it, is the application's call
 //! ([`Client::accept`], [`Client::refuse`]).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use super::packet::{Packet, PacketKind};
+use crate::engineio::session::release_if_empty;
 
 /// An Engine.IO message for the client.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,6 +82,7 @@ pub enum ClientClose {
 /// A joined namespace.
 #[derive(Debug)]
 struct Joined {
+    nsp: String,
     /// The Socket.IO id given to the client (not the Engine.IO sid).
     sid: String,
     /// The next id for an ack the server asks for.
@@ -97,7 +99,8 @@ struct Awaiting {
 /// The Socket.IO state of one session; see the module docs.
 #[derive(Debug)]
 pub struct Client {
-    joined: HashMap<String, Joined>,
+    /// Most clients join one namespace, so a list.
+    joined: Vec<Joined>,
     /// Asked to join, not yet answered.
     pending: Vec<String>,
     awaiting: Option<Awaiting>,
@@ -112,7 +115,7 @@ impl Client {
     /// namespace within `connect_timeout` (Node's default: 45 s).
     pub fn new(connect_timeout: Duration, now: Instant) -> Self {
         Client {
-            joined: HashMap::new(),
+            joined: Vec::new(),
             pending: Vec::new(),
             awaiting: None,
             connect_deadline: Some(now + connect_timeout),
@@ -124,7 +127,17 @@ impl Client {
 
     /// The Socket.IO id of the client on `nsp`, once joined.
     pub fn sid(&self, nsp: &str) -> Option<&str> {
-        self.joined.get(nsp).map(|joined| joined.sid.as_str())
+        self.joined(nsp).map(|joined| joined.sid.as_str())
+    }
+
+    fn joined(&self, nsp: &str) -> Option<&Joined> {
+        self.joined.iter().find(|joined| joined.nsp == nsp)
+    }
+
+    /// Forgets `nsp`; whether it was joined.
+    fn leave(&mut self, nsp: &str) -> bool {
+        let at = self.joined.iter().position(|joined| joined.nsp == nsp);
+        at.map(|at| self.joined.swap_remove(at)).is_some()
     }
 
     // ----- in ----------------------------------------------------------------
@@ -173,7 +186,7 @@ impl Client {
             data,
             ..
         } = packet;
-        let joined = self.joined.contains_key(&nsp);
+        let joined = self.joined(&nsp).is_some();
         let args = |data: Option<Value>| match data {
             Some(Value::Array(args)) => args,
             _ => Vec::new(),
@@ -185,7 +198,7 @@ impl Client {
                     .push_back(ClientEvent::Connect { nsp, auth: data });
             }
             PacketKind::Disconnect if joined => {
-                self.joined.remove(&nsp);
+                self.leave(&nsp);
                 self.events.push_back(ClientEvent::Disconnect { nsp });
             }
             PacketKind::Event | PacketKind::BinaryEvent if joined => {
@@ -237,16 +250,19 @@ impl Client {
             Packet::new(PacketKind::Connect, nsp, Some(answer)),
             Vec::new(),
         );
-        self.joined
-            .insert(nsp.to_owned(), Joined { sid, next_ack: 0 });
+        self.leave(nsp);
+        self.joined.reserve_exact(1);
+        self.joined.push(Joined {
+            nsp: nsp.to_owned(),
+            sid,
+            next_ack: 0,
+        });
     }
 
     /// The namespaces joined, with the socket id on each.
     pub fn namespaces(&self) -> Vec<(String, String)> {
         let joined = self.joined.iter();
-        joined
-            .map(|(nsp, j)| (nsp.clone(), j.sid.clone()))
-            .collect()
+        joined.map(|j| (j.nsp.clone(), j.sid.clone())).collect()
     }
 
     /// Refuses to let the client join `nsp`, telling it why (an object,
@@ -270,7 +286,7 @@ impl Client {
         binary: Vec<Vec<u8>>,
         ack: bool,
     ) -> Option<Option<u64>> {
-        let joined = self.joined.get_mut(nsp)?;
+        let joined = self.joined.iter_mut().find(|joined| joined.nsp == nsp)?;
         let id = ack.then(|| {
             let id = joined.next_ack;
             joined.next_ack += 1;
@@ -300,7 +316,7 @@ impl Client {
 
     /// Makes the client leave `nsp` (it gets `41<nsp>`).
     pub fn disconnect(&mut self, nsp: &str) {
-        if self.joined.remove(nsp).is_some() {
+        if self.leave(nsp) {
             self.send(Packet::new(PacketKind::Disconnect, nsp, None), Vec::new());
         }
     }
@@ -322,6 +338,15 @@ impl Client {
     /// The next thing the application must handle.
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
         self.events.pop_front()
+    }
+
+    /// Gives the queues' storage back when they hold nothing.
+    pub fn release_idle_buffers(&mut self) {
+        release_if_empty(&mut self.out);
+        release_if_empty(&mut self.events);
+        if self.pending.is_empty() {
+            self.pending = Vec::new();
+        }
     }
 
     /// When the connect timeout falls due (until a namespace is joined).

@@ -105,7 +105,7 @@ impl SocketIoHandler {
         let mut entry = Entry::new(engine, raw, self.shared.config.connect_timeout, now);
         entry.ws = ws;
         entry.query = query.to_owned();
-        lock(&self.shared.sessions).insert(sid.clone(), entry);
+        lock(&self.shared.sessions).insert(sid.clone(), Box::new(entry));
         (sid, open)
     }
 

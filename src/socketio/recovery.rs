@@ -35,31 +35,76 @@ impl Default for RecoveryConfig {
     }
 }
 
-/// Who an event was for.
+/// Who an event was for. Boxed parts keep a log entry small: the log
+/// holds an entry for every event of the last minutes.
 #[derive(Clone, Debug)]
 pub(super) enum Audience {
     /// One socket, by its id.
-    Socket(String),
-    /// A broadcast: to the sockets in any of `rooms` (all, when empty),
-    /// less those in `except` and less the socket `except_socket`.
-    Rooms {
-        rooms: Vec<String>,
-        except: Vec<String>,
-        except_socket: Option<String>,
-    },
+    Socket(Box<str>),
+    /// A broadcast.
+    Rooms(Box<Rooms>),
 }
 
-/// An event emitted while recovery is on.
+/// A broadcast's audience: the sockets in any of `rooms` (all, when
+/// empty), less those in `except` and less the socket `except_socket`.
+#[derive(Clone, Debug)]
+pub(super) struct Rooms {
+    pub(super) rooms: Vec<String>,
+    pub(super) except: Vec<String>,
+    pub(super) except_socket: Option<String>,
+}
+
+/// An event emitted while recovery is on, kept as its JSON text: that is
+/// a fraction of the `Value`s' size, and it is read back only when a
+/// client recovers.
 #[derive(Clone, Debug)]
 pub(super) struct Logged {
     pub(super) at: Instant,
     pub(super) offset: u64,
-    pub(super) nsp: String,
+    pub(super) nsp: Box<str>,
     pub(super) to: Audience,
-    pub(super) event: String,
-    /// The arguments, the offset last.
-    pub(super) args: Vec<Value>,
-    pub(super) binary: Vec<Vec<u8>>,
+    /// `[event, ...args]`, the offset the last argument.
+    data: Box<str>,
+    pub(super) binary: Box<[Vec<u8>]>,
+}
+
+impl Logged {
+    pub(super) fn new(
+        at: Instant,
+        offset: u64,
+        nsp: &str,
+        to: Audience,
+        event: &str,
+        args: &[Value],
+        binary: &[Vec<u8>],
+    ) -> Self {
+        let mut data = Vec::with_capacity(args.len() + 1);
+        data.push(Value::String(event.to_owned()));
+        data.extend_from_slice(args);
+        Logged {
+            at,
+            offset,
+            nsp: nsp.into(),
+            to,
+            data: Value::Array(data).to_string().into_boxed_str(),
+            binary: binary.into(),
+        }
+    }
+
+    /// The event's name and arguments, as emitted (always there: the
+    /// text is the JSON array `Logged::new` wrote).
+    pub(super) fn event(&self) -> Option<(String, Vec<Value>)> {
+        let Ok(Value::Array(mut data)) = serde_json::from_str(&self.data) else {
+            return None;
+        };
+        if !data.first().is_some_and(Value::is_string) {
+            return None;
+        }
+        let Value::String(name) = data.remove(0) else {
+            return None;
+        };
+        Some((name, data))
+    }
 }
 
 /// A socket that left and may come back.
@@ -78,17 +123,18 @@ impl Saved {
 
     /// Whether the socket, as it was, would have received `logged`.
     fn was_for(&self, logged: &Logged) -> bool {
-        if logged.nsp != self.nsp {
+        if *logged.nsp != *self.nsp {
             return false;
         }
         let in_room = |room: &String| *room == self.id || self.rooms.contains(room);
         match &logged.to {
-            Audience::Socket(id) => *id == self.id,
-            Audience::Rooms {
-                rooms,
-                except,
-                except_socket,
-            } => {
+            Audience::Socket(id) => **id == *self.id,
+            Audience::Rooms(audience) => {
+                let Rooms {
+                    rooms,
+                    except,
+                    except_socket,
+                } = &**audience;
                 (rooms.is_empty() || rooms.iter().any(in_room))
                     && !except.iter().any(in_room)
                     && except_socket.as_deref() != Some(self.id.as_str())
@@ -190,15 +236,7 @@ mod tests {
 
     fn logged(recovery: &mut Recovery, at: Instant, to: Audience) -> Logged {
         let offset = recovery.next_offset();
-        Logged {
-            at,
-            offset,
-            nsp: "/".into(),
-            to,
-            event: "e".into(),
-            args: vec![json!(offset.to_string())],
-            binary: vec![],
-        }
+        Logged::new(at, offset, "/", to, "e", &[json!(offset.to_string())], &[])
     }
 
     #[test]
@@ -217,29 +255,29 @@ mod tests {
         let to_lobby = logged(
             &mut recovery,
             now,
-            Audience::Rooms {
+            Audience::Rooms(Box::new(Rooms {
                 rooms: rooms(&["lobby"]),
                 except: vec![],
                 except_socket: None,
-            },
+            })),
         );
         let lobby_but_a = logged(
             &mut recovery,
             now,
-            Audience::Rooms {
+            Audience::Rooms(Box::new(Rooms {
                 rooms: rooms(&["lobby"]),
                 except: vec![],
                 except_socket: Some("a".into()),
-            },
+            })),
         );
         let all_but_lobby = logged(
             &mut recovery,
             now,
-            Audience::Rooms {
+            Audience::Rooms(Box::new(Rooms {
                 rooms: vec![],
                 except: rooms(&["lobby"]),
                 except_socket: None,
-            },
+            })),
         );
         for event in [&to_a, &to_b, &to_lobby, &lobby_but_a, &all_but_lobby] {
             recovery.record(event.clone());
@@ -258,6 +296,9 @@ mod tests {
         assert_eq!(saved.id, "a");
         let offsets: Vec<u64> = missed.iter().map(|m| m.offset).collect();
         assert_eq!(offsets, [to_a.offset, to_lobby.offset]);
+        let (event, args) = missed[0].event().unwrap();
+        assert_eq!(event, "e");
+        assert_eq!(args, [json!(to_a.offset.to_string())], "kept as emitted");
         assert!(
             recovery.restore("pid", "0", "/", now).is_none(),
             "restored once"

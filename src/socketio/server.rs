@@ -103,12 +103,22 @@ pub struct SocketIo {
     pub(super) shared: Arc<Shared>,
 }
 
+/// A namespace served: what runs when a client joins it, and the event
+/// handlers every socket on it shares.
+#[derive(Default)]
+pub(super) struct Namespace {
+    pub(super) on_connection: Option<ConnectionHandler>,
+    pub(super) events: HashMap<String, EventHandler>,
+}
+
 pub(super) struct Shared {
     pub(super) config: SocketIoConfig,
-    pub(super) namespaces: RwLock<HashMap<String, ConnectionHandler>>,
+    pub(super) namespaces: RwLock<HashMap<String, Namespace>>,
     /// A raw Engine.IO endpoint beside Socket.IO: its path and handler.
     pub(super) raw: RwLock<Option<(String, RawHandler)>>,
-    pub(super) sessions: Mutex<HashMap<String, Entry>>,
+    /// Each session, boxed: the table keeps room for more than it holds,
+    /// and an idle server is mostly this table.
+    pub(super) sessions: Mutex<HashMap<String, Box<Entry>>>,
     /// Set by the first worker's handler; starts the timer thread.
     pub(super) handle: OnceLock<ServerHandle>,
     /// The event log and saved sockets, when recovery is on. Locked only
@@ -130,21 +140,43 @@ pub(super) struct Entry {
     pub(super) probe: Option<ConnId>,
     /// The GET held for the next packets.
     pub(super) held: Option<RequestId>,
-    /// Each namespace's event handlers.
-    pub(super) handlers: HashMap<String, HashMap<String, EventHandler>>,
-    /// Each namespace's disconnect handler, with the socket it is for.
-    pub(super) on_disconnect: HashMap<String, (DisconnectHandler, Socket)>,
-    /// The rooms the client is in, per namespace.
-    pub(super) rooms: HashMap<String, HashSet<String>>,
+    /// The client's socket on each namespace it joined (most join one).
+    pub(super) members: Vec<Member>,
     /// Emits waiting for their acks, by namespace and ack id.
     pub(super) pending_acks: HashMap<(String, u64), PendingAck>,
     /// The query string of the request that opened the session.
     pub(super) query: String,
     /// When the session ended (it may wait for its last GET).
     pub(super) closed_at: Option<Instant>,
-    /// Each namespace's private id, under which the socket is saved for
-    /// recovery.
-    pub(super) pids: HashMap<String, String>,
+}
+
+/// What the server keeps for a client's socket on one namespace. Kept
+/// small: an idle server holds one per client.
+pub(super) struct Member {
+    pub(super) nsp: String,
+    /// Handlers added by [`Socket::on`], tried before the namespace's.
+    pub(super) handlers: Vec<(String, EventHandler)>,
+    /// The disconnect handler, with the socket it is for.
+    pub(super) on_disconnect: Option<(DisconnectHandler, Socket)>,
+    /// The rooms the socket is in (its own id's room aside).
+    pub(super) rooms: HashSet<String>,
+    /// The private id it is saved under for recovery.
+    pub(super) pid: Option<String>,
+    /// The `auth` payload of its CONNECT.
+    pub(super) auth: Option<Value>,
+}
+
+impl Member {
+    fn new(nsp: String, pid: Option<String>, rooms: HashSet<String>, auth: Option<Value>) -> Self {
+        Member {
+            nsp,
+            handlers: Vec::new(),
+            on_disconnect: None,
+            rooms,
+            pid,
+            auth,
+        }
+    }
 }
 
 impl Entry {
@@ -156,23 +188,30 @@ impl Entry {
             ws: None,
             probe: None,
             held: None,
-            handlers: HashMap::new(),
-            on_disconnect: HashMap::new(),
-            rooms: HashMap::new(),
+            members: Vec::new(),
             pending_acks: HashMap::new(),
             query: String::new(),
             closed_at: None,
-            pids: HashMap::new(),
         }
+    }
+
+    /// The client's socket on `nsp`, while joined.
+    pub(super) fn member(&self, nsp: &str) -> Option<&Member> {
+        self.members.iter().find(|member| member.nsp == nsp)
+    }
+
+    pub(super) fn member_mut(&mut self, nsp: &str) -> Option<&mut Member> {
+        self.members.iter_mut().find(|member| member.nsp == nsp)
     }
 
     /// The socket left `nsp`: its handlers, rooms and disconnect handler
     /// go, and the handler runs with `reason`.
     pub(super) fn left(&mut self, nsp: &str, reason: &'static str, deferred: &mut Vec<Deferred>) {
-        self.handlers.remove(nsp);
-        self.rooms.remove(nsp);
-        self.pids.remove(nsp);
-        if let Some((handler, socket)) = self.on_disconnect.remove(nsp) {
+        let Some(at) = self.members.iter().position(|member| member.nsp == nsp) else {
+            return;
+        };
+        let member = self.members.swap_remove(at);
+        if let Some((handler, socket)) = member.on_disconnect {
             deferred.push(Deferred::Disconnect(handler, socket, reason));
         }
     }
@@ -198,6 +237,14 @@ impl Entry {
         self.client.as_ref()?.sid(nsp)?;
         self.flush_client();
         self.engine.sends_directly().then_some(self.ws?)
+    }
+
+    /// Gives back the storage of queues that hold nothing.
+    fn release_idle_buffers(&mut self) {
+        self.engine.release_idle_buffers();
+        if let Some(client) = self.client.as_mut() {
+            client.release_idle_buffers();
+        }
     }
 
     /// The earliest deadline of the session, its client and its acks.
@@ -272,11 +319,27 @@ impl SocketIo {
         nsp: &str,
         on_connection: impl Fn(&Socket, Option<&Value>) + Send + Sync + 'static,
     ) {
-        self.shared
-            .namespaces
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(nsp.to_owned(), Arc::new(on_connection));
+        let mut namespaces =
+            (self.shared.namespaces.write()).unwrap_or_else(PoisonError::into_inner);
+        namespaces.entry(nsp.to_owned()).or_default().on_connection = Some(Arc::new(on_connection));
+    }
+
+    /// Handles `event` from every socket of namespace `nsp` (served from
+    /// then on, as by [`SocketIo::ns`]). Unlike [`Socket::on`] in a
+    /// connection handler, it costs nothing per socket: use it for every
+    /// handler that needs nothing but the socket it is called with
+    /// ([`Socket::auth`], [`Socket::query`] and the rest are there). A
+    /// socket's own handler for the same event goes first.
+    pub fn on(
+        &self,
+        nsp: &str,
+        event: &str,
+        handler: impl Fn(&Socket, Vec<Value>, Vec<Vec<u8>>, Option<Ack>) + Send + Sync + 'static,
+    ) {
+        let mut namespaces =
+            (self.shared.namespaces.write()).unwrap_or_else(PoisonError::into_inner);
+        let namespace = namespaces.entry(nsp.to_owned()).or_default();
+        namespace.events.insert(event.to_owned(), Arc::new(handler));
     }
 
     /// Also serves raw Engine.IO at `path` (e.g. `/engine.io/`): each
@@ -392,7 +455,11 @@ pub(super) fn pump(
                 SessionEvent::Closed(reason) => {
                     entry.closed_at = Some(Instant::now());
                     save_for_recovery(shared, entry, reason);
-                    let joined: Vec<String> = entry.on_disconnect.keys().cloned().collect();
+                    let joined: Vec<String> = entry
+                        .members
+                        .iter()
+                        .map(|member| member.nsp.clone())
+                        .collect();
                     for nsp in joined {
                         entry.left(&nsp, reason.as_str(), &mut deferred);
                     }
@@ -480,8 +547,11 @@ fn save_for_recovery(shared: &Shared, entry: &Entry, reason: CloseReason) {
     let now = Instant::now();
     let mut recovery = lock(recovery);
     for (nsp, id) in client.namespaces() {
-        if let Some(pid) = entry.pids.get(&nsp) {
-            let rooms = entry.rooms.get(&nsp).cloned().unwrap_or_default();
+        let Some(member) = entry.member(&nsp) else {
+            continue;
+        };
+        if let Some(pid) = &member.pid {
+            let rooms = member.rooms.clone();
             recovery.save(pid.clone(), Saved::new(id, nsp, rooms, now));
         }
     }
@@ -503,15 +573,8 @@ pub(super) fn stamp(
     let mut recovery = lock(recovery);
     let offset = recovery.next_offset();
     args.push(Value::String(offset.to_string()));
-    recovery.record(Logged {
-        at: Instant::now(),
-        offset,
-        nsp: nsp.to_owned(),
-        to,
-        event: event.to_owned(),
-        args: args.clone(),
-        binary: binary.to_vec(),
-    });
+    let at = Instant::now();
+    recovery.record(Logged::new(at, offset, nsp, to, event, &args, binary));
     args
 }
 
@@ -555,36 +618,39 @@ fn on_client_event(
                 .namespaces
                 .read()
                 .unwrap_or_else(PoisonError::into_inner);
-            match namespaces.get(&nsp) {
-                Some(handler) => {
-                    let recovered = recover(shared, auth.as_ref(), &nsp);
-                    let (id, recovered) = match recovered {
-                        Some((pid, saved, missed)) => {
-                            client.accept_with_pid(&nsp, saved.id.clone(), Some(pid.clone()));
-                            entry.pids.insert(nsp.clone(), pid);
-                            entry.rooms.insert(nsp.clone(), saved.rooms);
-                            for logged in missed {
-                                client.emit(&nsp, &logged.event, logged.args, logged.binary, false);
-                            }
-                            (saved.id, true)
+            let Some(namespace) = namespaces.get(&nsp) else {
+                client.refuse(&nsp, json!({"message": "Invalid namespace"}));
+                return;
+            };
+            let recovered = recover(shared, auth.as_ref(), &nsp);
+            let (id, member, recovered) = match recovered {
+                Some((pid, saved, missed)) => {
+                    client.accept_with_pid(&nsp, saved.id.clone(), Some(pid.clone()));
+                    for logged in missed {
+                        if let Some((event, args)) = logged.event() {
+                            client.emit(&nsp, &event, args, logged.binary.into(), false);
                         }
-                        None => {
-                            let id = new_id();
-                            let pid = shared.recovery.is_some().then(new_id);
-                            client.accept_with_pid(&nsp, id.clone(), pid.clone());
-                            if let Some(pid) = pid {
-                                entry.pids.insert(nsp.clone(), pid);
-                            }
-                            (id, false)
-                        }
-                    };
-                    deferred.push(Deferred::Connection(
-                        handler.clone(),
-                        socket(&nsp, &id, recovered),
-                        auth,
-                    ));
+                    }
+                    let member = Member::new(nsp.clone(), Some(pid), saved.rooms, auth.clone());
+                    (saved.id, member, true)
                 }
-                None => client.refuse(&nsp, json!({"message": "Invalid namespace"})),
+                None => {
+                    let id = new_id();
+                    let pid = shared.recovery.is_some().then(new_id);
+                    client.accept_with_pid(&nsp, id.clone(), pid.clone());
+                    let member = Member::new(nsp.clone(), pid, HashSet::new(), auth.clone());
+                    (id, member, false)
+                }
+            };
+            // Most clients join one namespace: room for exactly one.
+            entry.members.reserve_exact(1);
+            entry.members.push(member);
+            if let Some(handler) = &namespace.on_connection {
+                deferred.push(Deferred::Connection(
+                    handler.clone(),
+                    socket(&nsp, &id, recovered),
+                    auth,
+                ));
             }
         }
         ClientEvent::Event {
@@ -596,11 +662,17 @@ fn on_client_event(
             let Some(Value::String(name)) = data.first().cloned() else {
                 return; // an event named by a number: no handler takes it
             };
-            let handler = entry
-                .handlers
-                .get(&nsp)
-                .and_then(|events| events.get(&name));
-            let (Some(handler), Some(id)) = (handler.cloned(), client.sid(&nsp)) else {
+            let own = entry.members.iter().find(|member| member.nsp == nsp);
+            let own = own.and_then(|member| {
+                let found = member.handlers.iter().find(|(event, _)| *event == name);
+                found.map(|(_, handler)| handler.clone())
+            });
+            let handler = own.or_else(|| {
+                let namespaces = shared.namespaces.read();
+                let namespaces = namespaces.unwrap_or_else(PoisonError::into_inner);
+                namespaces.get(&nsp)?.events.get(&name).cloned()
+            });
+            let (Some(handler), Some(id)) = (handler, client.sid(&nsp)) else {
                 return;
             };
             let socket = socket(&nsp, id, false);
@@ -628,14 +700,28 @@ fn on_client_event(
     }
 }
 
+/// How often the timer thread runs the sessions' deadlines.
+const TIMER_TICK: Duration = Duration::from_millis(10);
+
+/// Every this many ticks (100 ms), sessions give back the storage of
+/// queues that hold nothing: most clients are idle most of the time, and
+/// a burst of new clients should reuse what the ones before it freed.
+const RELEASE_EVERY: u32 = 10;
+
 pub(super) fn run_timers(shared: &Arc<Shared>) {
     let handle = shared.handle.get().expect("set before the thread starts");
+    let mut ticks = 0u32;
     while !handle.is_shutting_down() {
-        std::thread::sleep(Duration::from_millis(10));
+        std::thread::sleep(TIMER_TICK);
+        ticks = ticks.wrapping_add(1);
+        let release = ticks % RELEASE_EVERY == 0;
         let now = Instant::now();
         let mut deferred = Vec::new();
         let mut sessions = lock(&shared.sessions);
         for (sid, entry) in sessions.iter_mut() {
+            if release {
+                entry.release_idle_buffers();
+            }
             if entry.next_deadline().is_some_and(|at| at <= now) {
                 entry.engine.handle_timeout(now);
                 if let Some(client) = entry.client.as_mut() {

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::packet::Packet;
-use super::recovery::Audience;
-use super::server::{lock, pump, run, stamp, with_entry, Entry, PendingAck, Shared};
+use super::recovery::{Audience, Rooms};
+use super::server::{lock, pump, run, stamp, with_entry, Entry, EventHandler, PendingAck, Shared};
 use crate::engineio::{self, Frame};
 use crate::net::OwnedMessage;
 
@@ -104,12 +104,15 @@ impl Socket {
         event: &str,
         handler: impl Fn(&Socket, Vec<Value>, Vec<Vec<u8>>, Option<Ack>) + Send + Sync + 'static,
     ) {
+        let handler: EventHandler = Arc::new(handler);
         self.with_entry(|entry| {
-            entry
-                .handlers
-                .entry(self.nsp.clone())
-                .or_default()
-                .insert(event.to_owned(), Arc::new(handler));
+            let Some(member) = entry.member_mut(&self.nsp) else {
+                return;
+            };
+            match member.handlers.iter_mut().find(|(name, _)| name == event) {
+                Some((_, old)) => *old = handler,
+                None => member.handlers.push((event.to_owned(), handler)),
+            }
         });
     }
 
@@ -123,7 +126,7 @@ impl Socket {
     pub fn emit_binary(&self, event: &str, args: Vec<Value>, binary: Vec<Vec<u8>>) -> bool {
         self.with_entry(|entry| {
             let client = entry.client.as_mut()?;
-            let to = Audience::Socket(self.id.clone());
+            let to = Audience::Socket(self.id.as_str().into());
             let args = stamp(&self.shared, &self.nsp, to, event, args, &binary);
             client.emit(&self.nsp, event, args, binary, false)
         })
@@ -172,9 +175,9 @@ impl Socket {
     pub fn on_disconnect(&self, handler: impl Fn(&Socket, &str) + Send + Sync + 'static) {
         let socket = self.clone();
         self.with_entry(|entry| {
-            entry
-                .on_disconnect
-                .insert(self.nsp.clone(), (Arc::new(handler), socket));
+            if let Some(member) = entry.member_mut(&self.nsp) {
+                member.on_disconnect = Some((Arc::new(handler), socket));
+            }
         });
     }
 
@@ -205,33 +208,37 @@ impl Socket {
     /// Puts the socket in `room` of its namespace.
     pub fn join(&self, room: &str) {
         self.with_entry(|entry| {
-            entry
-                .rooms
-                .entry(self.nsp.clone())
-                .or_default()
-                .insert(room.to_owned())
+            if let Some(member) = entry.member_mut(&self.nsp) {
+                member.rooms.insert(room.to_owned());
+            }
         });
     }
 
     /// Takes the socket out of `room`.
     pub fn leave(&self, room: &str) {
         self.with_entry(|entry| {
-            entry
-                .rooms
-                .get_mut(&self.nsp)
-                .map(|rooms| rooms.remove(room))
+            if let Some(member) = entry.member_mut(&self.nsp) {
+                member.rooms.remove(room);
+            }
         });
     }
 
     /// The rooms the socket is in (its own id's room aside).
     pub fn rooms(&self) -> Vec<String> {
         self.with_entry(|entry| {
-            let rooms = entry.rooms.get(&self.nsp);
-            rooms
-                .map(|rooms| rooms.iter().cloned().collect())
+            let member = entry.member(&self.nsp);
+            member
+                .map(|member| member.rooms.iter().cloned().collect())
                 .unwrap_or_default()
         })
         .unwrap_or_default()
+    }
+
+    /// The `auth` payload the client joined the namespace with
+    /// (`io(url, { auth: {...} })`), as Node's `socket.handshake.auth`.
+    pub fn auth(&self) -> Option<Value> {
+        self.with_entry(|entry| entry.member(&self.nsp)?.auth.clone())
+            .flatten()
     }
 
     /// A broadcast to the sockets in `room`, this one left out.
@@ -369,11 +376,11 @@ impl Broadcast {
         let mut deferred = Vec::new();
         let mut reached = 0;
         let mut sessions = lock(&self.shared.sessions);
-        let to = Audience::Rooms {
+        let to = Audience::Rooms(Box::new(Rooms {
             rooms: self.rooms.clone(),
             except: self.except.clone(),
             except_socket: self.except_socket.clone(),
-        };
+        }));
         #[cfg(feature = "redis")]
         if let Some(adapter) = self.shared.adapter.get().filter(|_| !self.local) {
             // Node leaves the sender out through the room of its own id.
@@ -443,7 +450,7 @@ impl Broadcast {
             .as_ref()
             .and_then(|client| client.sid(&self.nsp));
         let in_any = |names: &[String]| {
-            let rooms = entry.rooms.get(&self.nsp);
+            let rooms = entry.member(&self.nsp).map(|member| &member.rooms);
             names.iter().any(|room| {
                 own == Some(room.as_str()) || rooms.is_some_and(|rooms| rooms.contains(room))
             })

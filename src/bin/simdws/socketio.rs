@@ -44,27 +44,33 @@ fn answer(ack: Option<Ack>, args: Vec<Value>) {
     }
 }
 
-fn main_namespace(socket: &Socket, auth: Option<&Value>) {
+/// Namespace `/`'s connection handler: its events are handled per
+/// namespace (see [`server`]), so an idle client costs no handler tables.
+fn main_namespace(socket: &Socket, _auth: Option<&Value>) {
     socket.emit("news", vec![json!({"hello": "world"})]);
-    let auth = auth.cloned().unwrap_or_else(|| json!({}));
-    socket.on("anotherNews", |_, args, _, ack| {
+}
+
+/// Namespace `/`'s events.
+fn main_events(io: &SocketIo) {
+    io.on("/", "anotherNews", |_, args, _, ack| {
         answer(ack, vec![json!({"ok": true, "received": first(&args)})]);
     });
-    socket.on("whoami", move |socket, _, _, ack| {
+    io.on("/", "whoami", |socket, _, _, ack| {
+        let auth = socket.auth().unwrap_or_else(|| json!({}));
         let query = json!({"q": socket.query("q")});
         answer(
             ack,
             vec![json!({"id": socket.id(), "auth": auth, "query": query})],
         );
     });
-    socket.on("binary", |_, _, binary, ack| {
+    io.on("/", "binary", |_, _, binary, ack| {
         let (Some(ack), Some(buf)) = (ack, binary.into_iter().next()) else {
             return;
         };
         let len = buf.len();
         ack.send_binary(vec![json!({"buf": placeholder(0), "len": len})], vec![buf]);
     });
-    socket.on("askClient", |socket, _, _, _| {
+    io.on("/", "askClient", |socket, _, _, _| {
         let asker = socket.clone();
         let question = vec![json!("what is the answer?")];
         socket.emit_with_ack("question", question, QUESTION_TIMEOUT, move |answer| {
@@ -73,14 +79,14 @@ fn main_namespace(socket: &Socket, auth: Option<&Value>) {
             }
         });
     });
-    socket.on("join", |socket, args, _, ack| {
+    io.on("/", "join", |socket, args, _, ack| {
         let Some(room) = args.first().and_then(Value::as_str) else {
             return;
         };
         socket.join(room);
         answer(ack, vec![json!({"joined": room})]);
     });
-    socket.on("toRoom", |socket, args, binary, ack| {
+    io.on("/", "toRoom", |socket, args, binary, ack| {
         let Some(room) = args.first().and_then(Value::as_str) else {
             return;
         };
@@ -91,9 +97,9 @@ fn main_namespace(socket: &Socket, auth: Option<&Value>) {
             .emit_binary("roomMsg", vec![message], binary);
         answer(ack, vec![json!("sent")]);
     });
-    socket.on("drop", |socket, _, _, _| socket.drop_connection());
-    socket.on("kick", |socket, _, _, _| socket.disconnect(true));
-    socket.on("echo", |_, args, binary, ack| {
+    io.on("/", "drop", |socket, _, _, _| socket.drop_connection());
+    io.on("/", "kick", |socket, _, _, _| socket.disconnect(true));
+    io.on("/", "echo", |_, args, binary, ack| {
         if let Some(ack) = ack {
             ack.send_binary(args, binary);
         }
@@ -102,9 +108,6 @@ fn main_namespace(socket: &Socket, auth: Option<&Value>) {
 
 fn chat_namespace(socket: &Socket, _auth: Option<&Value>) {
     socket.emit("welcome", vec![json!({"nsp": "/chat"})]);
-    socket.on("msg", |_, args, _, ack| {
-        answer(ack, vec![json!({"nsp": "/chat", "echo": first(&args)})]);
-    });
 }
 
 /// The Socket.IO server `serve` mounts; with `redis`, its rooms are shared
@@ -117,6 +120,10 @@ pub fn server(redis: Option<String>) -> SocketIo {
         ..SocketIoConfig::default()
     });
     io.ns("/", main_namespace);
+    main_events(&io);
     io.ns("/chat", chat_namespace);
+    io.on("/chat", "msg", |_, args, _, ack| {
+        answer(ack, vec![json!({"nsp": "/chat", "echo": first(&args)})]);
+    });
     io
 }

@@ -335,7 +335,12 @@ fn all_rooms(shared: &Shared, nsp: &str) -> BTreeSet<String> {
     for entry in sessions.values() {
         if let Some(id) = entry.client.as_ref().and_then(|c| c.sid(nsp)) {
             rooms.insert(id.to_owned());
-            rooms.extend(entry.rooms.get(nsp).into_iter().flatten().cloned());
+            let member = entry.member(nsp);
+            rooms.extend(
+                member
+                    .into_iter()
+                    .flat_map(|member| member.rooms.iter().cloned()),
+            );
         }
     }
     rooms
