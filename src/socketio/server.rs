@@ -714,7 +714,7 @@ pub(super) fn run_timers(shared: &Arc<Shared>) {
     while !handle.is_shutting_down() {
         std::thread::sleep(TIMER_TICK);
         ticks = ticks.wrapping_add(1);
-        let release = ticks % RELEASE_EVERY == 0;
+        let release = ticks.is_multiple_of(RELEASE_EVERY);
         let now = Instant::now();
         let mut deferred = Vec::new();
         let mut sessions = lock(&shared.sessions);
