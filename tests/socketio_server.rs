@@ -157,3 +157,73 @@ fn socketio_websockets_take_permessage_deflate_only_when_asked() {
         assert!(agreed("/other"), "the other handler's path keeps deflate");
     }
 }
+
+/// A polling client of `addr`'s session `sid`.
+struct Poller {
+    http: RawHttp,
+    sid: String,
+}
+
+impl Poller {
+    fn post(&mut self, body: &str) {
+        let sid = &self.sid;
+        let post = format!(
+            "POST /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: x\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        self.http.send(post.as_bytes());
+        assert_eq!(self.http.response().body, b"ok");
+    }
+
+    fn get(&mut self) -> String {
+        let sid = &self.sid;
+        let get = format!(
+            "GET /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: x\r\n\r\n"
+        );
+        self.http.send(get.as_bytes());
+        String::from_utf8(self.http.response().body).unwrap()
+    }
+}
+
+/// `SocketIo::on` handles an event for every socket of the namespace, with
+/// the socket's own `auth` at hand; a handler the socket added itself for
+/// the same event goes first.
+#[test]
+fn namespace_handlers_serve_every_socket_and_a_sockets_own_goes_first() {
+    let (server, io) = start(Duration::from_secs(20));
+    io.ns("/", |socket, _| {
+        socket.on("mine", |_, _, _, ack| {
+            if let Some(ack) = ack {
+                ack.send(vec![serde_json::json!("the socket's")]);
+            }
+        });
+    });
+    io.on("/", "mine", |_, _, _, ack| {
+        if let Some(ack) = ack {
+            ack.send(vec![serde_json::json!("the namespace's")]);
+        }
+    });
+    io.on("/", "who", |socket, args, _, ack| {
+        if let Some(ack) = ack {
+            ack.send(vec![socket.auth().unwrap_or_default(), args[0].clone()]);
+        }
+    });
+    let addr = server.local_addr();
+    let sid = open_session(addr);
+    let mut client = Poller {
+        http: RawHttp::connect(addr),
+        sid,
+    };
+    client.post(r#"40{"token":"t1"}"#);
+    assert!(client.get().starts_with(r#"40{"sid":"#), "joined");
+    client.post(r#"421["who","x"]"#);
+    assert_eq!(client.get(), r#"431[{"token":"t1"},"x"]"#);
+    client.post(r#"422["mine"]"#);
+    assert_eq!(client.get(), r#"432["the socket's"]"#);
+    client.post(r#"423["nobody"]"#);
+    client.post(r#"424["who",1]"#);
+    assert_eq!(client.get(), r#"434[{"token":"t1"},1]"#, "no answer to 3");
+    server.handle().shutdown();
+    server.join();
+}

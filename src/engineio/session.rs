@@ -16,6 +16,7 @@
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::config::EngineConfig;
@@ -81,7 +82,8 @@ enum Upgrade {
 #[derive(Debug)]
 pub struct Session {
     sid: String,
-    config: EngineConfig,
+    /// Shared by a server's sessions.
+    config: Arc<EngineConfig>,
     transport: Transport,
     upgrade: Upgrade,
     closed: Option<CloseReason>,
@@ -104,7 +106,14 @@ pub struct Session {
 impl Session {
     /// A session opened on `transport` at `now`. Its open packet
     /// ([`Session::open_packet`]) is the first thing the client gets.
-    pub fn new(sid: String, transport: Transport, config: EngineConfig, now: Instant) -> Self {
+    /// A server passes one `Arc` to all its sessions.
+    pub fn new(
+        sid: String,
+        transport: Transport,
+        config: impl Into<Arc<EngineConfig>>,
+        now: Instant,
+    ) -> Self {
+        let config = config.into();
         Session {
             next_ping: Some(now + config.ping_interval),
             sid,
@@ -212,7 +221,7 @@ impl Session {
 
     fn push(&mut self, packet: Packet<'static>) {
         if self.closed.is_none() {
-            self.outbox.push_back(packet);
+            push_small(&mut self.outbox, packet);
             self.answer_held_get();
         }
     }
@@ -268,7 +277,7 @@ impl Session {
         if !(reason == CloseReason::ForcedClose && probed) {
             self.upgrade = Upgrade::None;
         }
-        self.events.push_back(SessionEvent::Closed(reason));
+        push_small(&mut self.events, SessionEvent::Closed(reason));
         if self.get_held {
             // Node answers the held GET with the close packet, or with a
             // noop when the client itself closed.
@@ -356,12 +365,12 @@ impl Session {
     /// may not send there.
     fn on_packet(&mut self, packet: Packet<'_>, now: Instant) -> bool {
         match packet {
-            Packet::Message(text) => self
-                .events
-                .push_back(SessionEvent::Message(text.into_owned())),
-            Packet::Binary(data) => self
-                .events
-                .push_back(SessionEvent::Binary(data.into_owned())),
+            Packet::Message(text) => {
+                push_small(&mut self.events, SessionEvent::Message(text.into_owned()))
+            }
+            Packet::Binary(data) => {
+                push_small(&mut self.events, SessionEvent::Binary(data.into_owned()))
+            }
             Packet::Pong(_) => {
                 if self.pong_deadline.take().is_some() {
                     self.next_ping = Some(now + self.config.ping_interval);
@@ -440,7 +449,7 @@ impl Session {
                     self.get_held = false;
                     self.poll_answer = Some("6".to_owned());
                 }
-                self.events.push_back(SessionEvent::Upgraded);
+                push_small(&mut self.events, SessionEvent::Upgraded);
             }
             _ => self.abort_upgrade(),
         }
@@ -449,7 +458,7 @@ impl Session {
     fn abort_upgrade(&mut self) {
         self.upgrade = Upgrade::None;
         self.probe_out.clear();
-        self.events.push_back(SessionEvent::UpgradeAborted);
+        push_small(&mut self.events, SessionEvent::UpgradeAborted);
     }
 
     /// The session's WebSocket went away: the session ends if it was the
@@ -499,6 +508,16 @@ impl Session {
             self.abort_upgrade();
         }
     }
+}
+
+/// Queues `item`, with room for just one at first: most sessions have
+/// one thing in flight at a time, and a queue grown to the default four
+/// would keep that room until it is released.
+pub(crate) fn push_small<T>(queue: &mut VecDeque<T>, item: T) {
+    if queue.capacity() == 0 {
+        queue.reserve_exact(1);
+    }
+    queue.push_back(item);
 }
 
 /// Frees an empty queue's storage.

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::packet::{Packet, PacketKind};
-use crate::engineio::session::release_if_empty;
+use crate::engineio::session::{push_small, release_if_empty};
 
 /// An Engine.IO message for the client.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,7 +103,8 @@ pub struct Client {
     joined: Vec<Joined>,
     /// Asked to join, not yet answered.
     pending: Vec<String>,
-    awaiting: Option<Awaiting>,
+    /// Boxed: rare, and every session holds the field.
+    awaiting: Option<Box<Awaiting>>,
     connect_deadline: Option<Instant>,
     out: VecDeque<Outgoing>,
     events: VecDeque<ClientEvent>,
@@ -152,10 +153,10 @@ impl Client {
         }
         match Packet::parse(text) {
             Ok(packet) if packet.attachments > 0 => {
-                self.awaiting = Some(Awaiting {
+                self.awaiting = Some(Box::new(Awaiting {
                     binary: Vec::with_capacity(packet.attachments),
                     packet,
-                })
+                }))
             }
             Ok(packet) => self.on_packet(packet, Vec::new()),
             Err(e) => self.fail(e.to_string()),
@@ -173,7 +174,7 @@ impl Client {
         };
         awaiting.binary.push(data.to_vec());
         if awaiting.binary.len() == awaiting.packet.attachments {
-            let Awaiting { packet, binary } = self.awaiting.take().expect("just matched");
+            let Awaiting { packet, binary } = *self.awaiting.take().expect("just matched");
             self.on_packet(packet, binary);
         }
     }
@@ -193,29 +194,35 @@ impl Client {
         };
         match kind {
             PacketKind::Connect if !joined && !self.pending.contains(&nsp) => {
+                self.pending.reserve_exact(1);
                 self.pending.push(nsp.clone());
-                self.events
-                    .push_back(ClientEvent::Connect { nsp, auth: data });
+                push_small(&mut self.events, ClientEvent::Connect { nsp, auth: data });
             }
             PacketKind::Disconnect if joined => {
                 self.leave(&nsp);
-                self.events.push_back(ClientEvent::Disconnect { nsp });
+                push_small(&mut self.events, ClientEvent::Disconnect { nsp });
             }
             PacketKind::Event | PacketKind::BinaryEvent if joined => {
-                self.events.push_back(ClientEvent::Event {
-                    nsp,
-                    data: args(data),
-                    binary,
-                    ack: id,
-                });
+                push_small(
+                    &mut self.events,
+                    ClientEvent::Event {
+                        nsp,
+                        data: args(data),
+                        binary,
+                        ack: id,
+                    },
+                );
             }
             PacketKind::Ack | PacketKind::BinaryAck if joined => match id {
-                Some(id) => self.events.push_back(ClientEvent::Ack {
-                    nsp,
-                    id,
-                    data: args(data),
-                    binary,
-                }),
+                Some(id) => push_small(
+                    &mut self.events,
+                    ClientEvent::Ack {
+                        nsp,
+                        id,
+                        data: args(data),
+                        binary,
+                    },
+                ),
                 None => self.fail("an ack without an id".into()),
             },
             _ => self.fail(format!("{kind:?} on namespace {nsp} in the wrong state")),
@@ -225,8 +232,10 @@ impl Client {
     fn fail(&mut self, why: String) {
         self.closed = true;
         self.awaiting = None;
-        self.events
-            .push_back(ClientEvent::Close(ClientClose::ParseError(why)));
+        push_small(
+            &mut self.events,
+            ClientEvent::Close(ClientClose::ParseError(why)),
+        );
     }
 
     // ----- the application's answers and sends ------------------------------
@@ -323,7 +332,7 @@ impl Client {
 
     fn send(&mut self, mut packet: Packet, binary: Vec<Vec<u8>>) {
         packet.attachments = binary.len();
-        self.out.push_back(Outgoing::Text(packet.encode()));
+        push_small(&mut self.out, Outgoing::Text(packet.encode()));
         self.out.extend(binary.into_iter().map(Outgoing::Binary));
     }
 
@@ -359,8 +368,10 @@ impl Client {
         if self.connect_deadline.is_some_and(|at| at <= now) && !self.closed {
             self.connect_deadline = None;
             self.closed = true;
-            self.events
-                .push_back(ClientEvent::Close(ClientClose::ConnectTimeout));
+            push_small(
+                &mut self.events,
+                ClientEvent::Close(ClientClose::ConnectTimeout),
+            );
         }
     }
 }

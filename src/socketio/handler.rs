@@ -93,19 +93,16 @@ impl SocketIoHandler {
     ) -> (String, String) {
         let sid = new_id();
         let now = Instant::now();
-        let engine = Session::new(
-            sid.clone(),
-            transport,
-            self.shared.config.engine.clone(),
-            now,
-        );
+        let engine = Session::new(sid.clone(), transport, self.shared.engine.clone(), now);
         let mut open = String::new();
         engine.open_packet().encode_polling(&mut open);
         let raw = endpoint == Endpoint::Raw;
         let mut entry = Entry::new(engine, raw, self.shared.config.connect_timeout, now);
         entry.ws = ws;
         entry.query = query.to_owned();
-        lock(&self.shared.sessions).insert(sid.clone(), Box::new(entry));
+        if let Err(sid) = lock(&self.shared.sessions).insert(sid.clone(), entry) {
+            log::error!("socket.io: {sid:?} is not a sid of ours; the session is not kept");
+        }
         (sid, open)
     }
 

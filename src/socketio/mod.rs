@@ -53,6 +53,8 @@ mod recovery;
 #[cfg(feature = "net")]
 mod server;
 #[cfg(feature = "net")]
+mod sessions;
+#[cfg(feature = "net")]
 mod socket;
 
 pub use client::{Client, ClientClose, ClientEvent, Outgoing};

@@ -21,6 +21,7 @@ use serde_json::{json, Value};
 use super::client::{Client, ClientClose, ClientEvent, Outgoing};
 use super::handler::{polling_response, SocketIoHandler};
 use super::recovery::{Audience, Logged, Recovery, RecoveryConfig, Saved};
+use super::sessions::Sessions;
 use super::socket::{Ack, AckError, EngineSocket, Socket};
 use crate::engineio::CloseReason;
 use crate::engineio::{EngineConfig, Frame, Session, SessionEvent, Transport};
@@ -94,6 +95,39 @@ pub(super) struct PendingAck {
     pub(super) callback: AckCallback,
 }
 
+/// A session's emits waiting for their acks, by namespace and ack id: a
+/// list, as a session has few in flight and most have none.
+#[derive(Default)]
+pub(super) struct PendingAcks(Vec<(String, u64, PendingAck)>);
+
+impl PendingAcks {
+    pub(super) fn insert(&mut self, nsp: &str, id: u64, ack: PendingAck) {
+        self.0.push((nsp.to_owned(), id, ack));
+    }
+
+    pub(super) fn remove(&mut self, nsp: &str, id: u64) -> Option<PendingAck> {
+        let at = self.0.iter().position(|(n, i, _)| *i == id && n == nsp)?;
+        Some(self.0.swap_remove(at).2)
+    }
+
+    /// Takes out the acks `pick` picks.
+    fn take_if(&mut self, mut pick: impl FnMut(&PendingAck) -> bool) -> Vec<PendingAck> {
+        let mut taken = Vec::new();
+        let mut at = 0;
+        while at < self.0.len() {
+            if pick(&self.0[at].2) {
+                taken.push(self.0.swap_remove(at).2);
+            } else {
+                at += 1;
+            }
+        }
+        if self.0.is_empty() {
+            self.0 = Vec::new();
+        }
+        taken
+    }
+}
+
 /// A handler for the messages of a raw Engine.IO session.
 pub type RawHandler = Arc<dyn Fn(&EngineSocket, OwnedMessage) + Send + Sync>;
 
@@ -113,12 +147,13 @@ pub(super) struct Namespace {
 
 pub(super) struct Shared {
     pub(super) config: SocketIoConfig,
+    /// `config.engine`, shared by every session.
+    pub(super) engine: Arc<EngineConfig>,
     pub(super) namespaces: RwLock<HashMap<String, Namespace>>,
     /// A raw Engine.IO endpoint beside Socket.IO: its path and handler.
     pub(super) raw: RwLock<Option<(String, RawHandler)>>,
-    /// Each session, boxed: the table keeps room for more than it holds,
-    /// and an idle server is mostly this table.
-    pub(super) sessions: Mutex<HashMap<String, Box<Entry>>>,
+    /// Every session, by sid.
+    pub(super) sessions: Mutex<Sessions>,
     /// Set by the first worker's handler; starts the timer thread.
     pub(super) handle: OnceLock<ServerHandle>,
     /// The event log and saved sockets, when recovery is on. Locked only
@@ -143,7 +178,7 @@ pub(super) struct Entry {
     /// The client's socket on each namespace it joined (most join one).
     pub(super) members: Vec<Member>,
     /// Emits waiting for their acks, by namespace and ack id.
-    pub(super) pending_acks: HashMap<(String, u64), PendingAck>,
+    pub(super) pending_acks: PendingAcks,
     /// The query string of the request that opened the session.
     pub(super) query: String,
     /// When the session ended (it may wait for its last GET).
@@ -156,14 +191,15 @@ pub(super) struct Member {
     pub(super) nsp: String,
     /// Handlers added by [`Socket::on`], tried before the namespace's.
     pub(super) handlers: Vec<(String, EventHandler)>,
-    /// The disconnect handler, with the socket it is for.
-    pub(super) on_disconnect: Option<(DisconnectHandler, Socket)>,
+    /// The disconnect handler, with the socket it is for (boxed: most
+    /// sockets have none).
+    pub(super) on_disconnect: Option<Box<(DisconnectHandler, Socket)>>,
     /// The rooms the socket is in (its own id's room aside).
     pub(super) rooms: HashSet<String>,
     /// The private id it is saved under for recovery.
     pub(super) pid: Option<String>,
     /// The `auth` payload of its CONNECT.
-    pub(super) auth: Option<Value>,
+    pub(super) auth: Option<Box<Value>>,
 }
 
 impl Member {
@@ -174,7 +210,7 @@ impl Member {
             on_disconnect: None,
             rooms,
             pid,
-            auth,
+            auth: auth.map(Box::new),
         }
     }
 }
@@ -189,7 +225,7 @@ impl Entry {
             probe: None,
             held: None,
             members: Vec::new(),
-            pending_acks: HashMap::new(),
+            pending_acks: PendingAcks::default(),
             query: String::new(),
             closed_at: None,
         }
@@ -211,7 +247,7 @@ impl Entry {
             return;
         };
         let member = self.members.swap_remove(at);
-        if let Some((handler, socket)) = member.on_disconnect {
+        if let Some((handler, socket)) = member.on_disconnect.map(|boxed| *boxed) {
             deferred.push(Deferred::Disconnect(handler, socket, reason));
         }
     }
@@ -250,7 +286,12 @@ impl Entry {
     /// The earliest deadline of the session, its client and its acks.
     fn next_deadline(&self) -> Option<Instant> {
         let client = self.client.as_ref().and_then(Client::poll_timeout);
-        let acks = self.pending_acks.values().map(|ack| ack.deadline).min();
+        let acks = self
+            .pending_acks
+            .0
+            .iter()
+            .map(|(.., ack)| ack.deadline)
+            .min();
         [self.engine.poll_timeout(), client, acks]
             .into_iter()
             .flatten()
@@ -259,16 +300,8 @@ impl Entry {
 
     /// Acks not answered by `now` are given up on.
     fn expire_acks(&mut self, now: Instant, deferred: &mut Vec<Deferred>) {
-        let expired: Vec<_> = self
-            .pending_acks
-            .iter()
-            .filter(|(_, ack)| ack.deadline <= now)
-            .map(|(key, _)| key.clone())
-            .collect();
-        for key in expired {
-            if let Some(ack) = self.pending_acks.remove(&key) {
-                deferred.push(Deferred::AckReply(ack.callback, Err(AckError::Timeout)));
-            }
+        for ack in self.pending_acks.take_if(|ack| ack.deadline <= now) {
+            deferred.push(Deferred::AckReply(ack.callback, Err(AckError::Timeout)));
         }
     }
 }
@@ -301,11 +334,12 @@ impl SocketIo {
             shared: Arc::new(Shared {
                 namespaces: RwLock::new(HashMap::new()),
                 raw: RwLock::new(None),
-                sessions: Mutex::new(HashMap::new()),
+                sessions: Mutex::new(Sessions::default()),
                 handle: OnceLock::new(),
                 recovery: config.recovery.map(|c| Mutex::new(Recovery::new(c))),
                 #[cfg(feature = "redis")]
                 adapter: OnceLock::new(),
+                engine: Arc::new(config.engine.clone()),
                 config,
             }),
         }
@@ -463,7 +497,7 @@ pub(super) fn pump(
                     for nsp in joined {
                         entry.left(&nsp, reason.as_str(), &mut deferred);
                     }
-                    for (_, ack) in entry.pending_acks.drain() {
+                    for ack in entry.pending_acks.take_if(|_| true) {
                         deferred.push(Deferred::AckReply(
                             ack.callback,
                             Err(AckError::Disconnected),
@@ -684,7 +718,7 @@ fn on_client_event(
             deferred.push(Deferred::Event(handler, socket, data, binary, ack));
         }
         ClientEvent::Ack { nsp, id, data, .. } => {
-            if let Some(ack) = entry.pending_acks.remove(&(nsp, id)) {
+            if let Some(ack) = entry.pending_acks.remove(&nsp, id) {
                 deferred.push(Deferred::AckReply(ack.callback, Ok(data)));
             }
         }
@@ -733,11 +767,38 @@ pub(super) fn run_timers(shared: &Arc<Shared>) {
         }
         // A closed session waits at most one heartbeat for its last GET.
         let grace = shared.config.engine.ping_interval + shared.config.engine.ping_timeout;
-        sessions.retain(|_, entry| match entry.closed_at {
+        sessions.retain(|entry| match entry.closed_at {
             None => true,
             Some(at) => !entry.engine.is_done() && now.duration_since(at) < grace,
         });
         drop(sessions);
         run(deferred);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pending_acks_are_found_by_namespace_and_id_and_expire() {
+        let now = Instant::now();
+        let ack = |secs| PendingAck {
+            deadline: now + Duration::from_secs(secs),
+            callback: Box::new(|_| {}),
+        };
+        let mut acks = PendingAcks::default();
+        acks.insert("/", 0, ack(1));
+        acks.insert("/chat", 0, ack(5));
+        acks.insert("/", 1, ack(3));
+        assert!(acks.remove("/", 2).is_none());
+        let chat = acks.remove("/chat", 0).expect("its own namespace's 0");
+        assert_eq!(chat.deadline, now + Duration::from_secs(5));
+        let expired = acks.take_if(|ack| ack.deadline <= now + Duration::from_secs(2));
+        assert_eq!(expired.len(), 1);
+        assert_eq!(expired[0].deadline, now + Duration::from_secs(1));
+        assert!(acks.remove("/", 0).is_none(), "taken");
+        assert!(acks.remove("/", 1).is_some());
+        assert!(acks.take_if(|_| true).is_empty());
     }
 }

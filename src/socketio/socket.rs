@@ -164,7 +164,7 @@ impl Socket {
                 deadline: Instant::now() + timeout,
                 callback: Box::new(on_ack),
             };
-            entry.pending_acks.insert((self.nsp.clone(), id), pending);
+            entry.pending_acks.insert(&self.nsp, id, pending);
             Some(())
         })
         .flatten()
@@ -176,7 +176,7 @@ impl Socket {
         let socket = self.clone();
         self.with_entry(|entry| {
             if let Some(member) = entry.member_mut(&self.nsp) {
-                member.on_disconnect = Some((Arc::new(handler), socket));
+                member.on_disconnect = Some(Box::new((Arc::new(handler), socket)));
             }
         });
     }
@@ -237,7 +237,7 @@ impl Socket {
     /// The `auth` payload the client joined the namespace with
     /// (`io(url, { auth: {...} })`), as Node's `socket.handshake.auth`.
     pub fn auth(&self) -> Option<Value> {
-        self.with_entry(|entry| entry.member(&self.nsp)?.auth.clone())
+        self.with_entry(|entry| entry.member(&self.nsp)?.auth.as_deref().cloned())
             .flatten()
     }
 

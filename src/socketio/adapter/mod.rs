@@ -332,7 +332,7 @@ fn audience(shared: &Arc<Shared>, nsp: &str, rooms: Vec<String>, except: Vec<Str
 fn all_rooms(shared: &Shared, nsp: &str) -> BTreeSet<String> {
     let sessions = lock(&shared.sessions);
     let mut rooms = BTreeSet::new();
-    for entry in sessions.values() {
+    for (_, entry) in sessions.iter() {
         if let Some(id) = entry.client.as_ref().and_then(|c| c.sid(nsp)) {
             rooms.insert(id.to_owned());
             let member = entry.member(nsp);
