@@ -234,7 +234,7 @@ impl Handler for SocketIoHandler {
         let sid = lock(&self.shared.sessions)
             .iter()
             .find(|(_, entry)| entry.held == Some(id))
-            .map(|(sid, _)| sid.clone());
+            .map(|(sid, _)| sid.to_owned());
         if let Some(sid) = sid {
             self.feed(&sid, |entry| {
                 entry.held = None;

@@ -25,13 +25,19 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
-//! * [`SocketIo`]: namespaces ([`SocketIo::ns`]), broadcasts
+//! * [`SocketIo`]: namespaces ([`SocketIo::ns`]), event handlers shared by
+//!   every socket of a namespace ([`SocketIo::on`]), broadcasts
 //!   ([`SocketIo::of`]), a raw Engine.IO endpoint ([`SocketIo::engine_io`]);
 //!   [`SocketIoConfig`] holds the heartbeat, payload limit, timeouts, path
 //!   and CORS.
 //! * [`Socket`]: one client on one namespace: `on`, `emit`,
 //!   `emit_with_ack`, rooms (`join`, `leave`, `to`, `broadcast`),
-//!   `disconnect`, `on_disconnect`, the handshake's `query`.
+//!   `disconnect`, `on_disconnect`, the handshake's `query` and `auth`.
+//!
+//! `socket.on` in a connection handler, as in Node, keeps the handlers
+//! with each socket. A server with many clients registers what it can
+//! once per namespace instead, with `io.on("/", "anotherNews", ...)`: an
+//! idle client then costs no handler table (`simdws serve` does this).
 //! * [`SocketIoHandler`]: the engine worker's side; [`SocketIoHandler::beside`]
 //!   mounts it next to another [`Handler`](crate::net::Handler).
 //! * Sans-IO underneath, usable on their own: [`packet`] (the packet

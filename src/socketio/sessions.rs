@@ -20,11 +20,16 @@ fn key(sid: &str) -> Option<Key> {
     sid.as_bytes().try_into().ok()
 }
 
+/// The sid a key was made from (always UTF-8: it came from a `&str`).
+fn sid(key: &Key) -> &str {
+    std::str::from_utf8(key).unwrap_or_default()
+}
+
 /// The sessions: each [`Entry`] under its sid.
 #[derive(Default)]
 pub(super) struct Sessions {
     index: HashMap<Key, usize>,
-    entries: Slab<(String, Entry)>,
+    entries: Slab<(Key, Entry)>,
 }
 
 impl Sessions {
@@ -41,7 +46,7 @@ impl Sessions {
         if let Some(old) = self.index.remove(&key) {
             self.entries.remove(old);
         }
-        let slot = self.entries.insert((sid, entry));
+        let slot = self.entries.insert((key, entry));
         self.index.insert(key, slot);
         Ok(())
     }
@@ -57,25 +62,25 @@ impl Sessions {
     }
 
     /// Each session with its sid.
-    pub(super) fn iter(&self) -> impl Iterator<Item = (&String, &Entry)> {
-        self.entries.iter().map(|(_, (sid, entry))| (sid, entry))
+    pub(super) fn iter(&self) -> impl Iterator<Item = (&str, &Entry)> {
+        self.entries
+            .iter()
+            .map(|(_, (key, entry))| (sid(key), entry))
     }
 
-    pub(super) fn iter_mut(&mut self) -> impl Iterator<Item = (&String, &mut Entry)> {
+    pub(super) fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut Entry)> {
         self.entries
             .iter_mut()
-            .map(|(_, (sid, entry))| (&*sid, entry))
+            .map(|(_, (key, entry))| (sid(key), entry))
     }
 
     /// Keeps the sessions `keep` says to keep.
     pub(super) fn retain(&mut self, mut keep: impl FnMut(&Entry) -> bool) {
         let index = &mut self.index;
-        self.entries.retain(|_, (sid, entry)| {
+        self.entries.retain(|_, (key, entry)| {
             let kept = keep(entry);
             if !kept {
-                if let Some(key) = key(sid) {
-                    index.remove(&key);
-                }
+                index.remove(key);
             }
             kept
         });
@@ -116,7 +121,7 @@ mod tests {
         assert!(sessions.get_mut("cccccccccccccccccccc").is_none());
         sessions.get_mut(b).unwrap().closed_at = Some(Instant::now());
         sessions.retain(|entry| entry.closed_at.is_none());
-        let sids: Vec<&String> = sessions.iter().map(|(sid, _)| sid).collect();
+        let sids: Vec<&str> = sessions.iter().map(|(sid, _)| sid).collect();
         assert_eq!(sids, [a]);
         assert!(sessions.get_mut(b).is_none(), "its index went with it");
         assert!(sessions.remove(a).is_some());

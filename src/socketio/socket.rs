@@ -393,7 +393,7 @@ impl Broadcast {
         // and handed to each worker in one command.
         let mut direct = Vec::new();
         for (sid, entry) in sessions.iter_mut() {
-            if self.except_session.as_deref() == Some(sid.as_str()) || !self.reaches(entry) {
+            if self.except_session.as_deref() == Some(sid) || !self.reaches(entry) {
                 continue;
             }
             if let Some(conn) = entry.direct_ws(&self.nsp) {
@@ -426,14 +426,14 @@ impl Broadcast {
     pub fn sockets(&self) -> Vec<Socket> {
         let sessions = lock(&self.shared.sessions);
         let reached = sessions.iter().filter(|(sid, entry)| {
-            self.except_session.as_deref() != Some(sid.as_str()) && self.reaches(entry)
+            self.except_session.as_deref() != Some(*sid) && self.reaches(entry)
         });
         reached
             .filter_map(|(sid, entry)| {
                 let id = entry.client.as_ref()?.sid(&self.nsp)?;
                 Some(Socket {
                     shared: self.shared.clone(),
-                    session: sid.clone(),
+                    session: sid.to_owned(),
                     nsp: self.nsp.clone(),
                     id: id.to_owned(),
                     recovered: false,
