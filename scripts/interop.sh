@@ -59,10 +59,7 @@ cargo build -q --release --features cli --bin simdws --example interop_client --
 cargo build -q --release --features axum --example axum_echo
 cargo build -q --release --features socketio --example socketio_conformance
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened"; return 1; }
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+. scripts/common.sh
 trap cleanup EXIT
 
 serve() { # serve PORT LOG [ARGS...]: starts `simdws serve`, sets $serve_pid

@@ -4,26 +4,28 @@
 # core 0 with `simdws load --socketio` on core 1.
 #   * emit+ack/s: 100 clients, 16 and 1 emits in flight, 20 B and 1 KiB,
 #     3 runs each (their median is the figure);
-#   * server RSS per idle client, 10,000 clients over WebSocket.
-# Installs socket.io (npm) into target/compare-node when missing; builds the
-# socketioxide peer in benches/compare/peers.
+#   * server RSS per idle client, 10,000 clients over WebSocket, and
+#     10,000 of which 500 (5%) poll (official clients,
+#     benches/compare/socketio_polling_idle.cjs).
+# Installs socket.io and socket.io-client (npm) into target/compare-node
+# when missing; builds the socketioxide peer in benches/compare/peers.
 #   benches/compare/socketio.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SOCKETIO_VERSION=4.8.4
 node_dir=target/compare-node
-if [ "$(node -p "require('./$node_dir/node_modules/socket.io/package.json').version" 2>/dev/null)" != "$SOCKETIO_VERSION" ]; then
+if [ "$(node -p "require('./$node_dir/node_modules/socket.io/package.json').version" 2>/dev/null)" != "$SOCKETIO_VERSION" ] \
+   || [ "$(node -p "require('./$node_dir/node_modules/socket.io-client/package.json').version" 2>/dev/null)" != "$SOCKETIO_VERSION" ]; then
     mkdir -p "$node_dir"
     [ -f "$node_dir/package.json" ] || echo '{"private": true}' > "$node_dir/package.json"
-    (cd "$node_dir" && npm install --no-audit --no-fund --silent "socket.io@$SOCKETIO_VERSION")
+    (cd "$node_dir" && npm install --no-audit --no-fund --silent "socket.io@$SOCKETIO_VERSION" "socket.io-client@$SOCKETIO_VERSION")
 fi
 cargo build -q --release --features cli --bin simdws
 (cd benches/compare/peers && cargo build -q --release --bin socketioxide_echo)
 load=target/release/simdws
 peer=benches/compare/peers/target/release/socketioxide_echo
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened"; return 1; }
+. scripts/common.sh
 start() { # start NAME PORT: the server on core 0; sets $server
     case $1 in
         simdws) RUST_LOG=warn taskset -c 0 "$load" serve --addr "127.0.0.1:$2" --workers 1 > /dev/null 2>&1 & ;;
@@ -60,4 +62,19 @@ for name in simdws node socketioxide; do
     wait "$idle" || true
     kill "$server"; wait "$server" 2>/dev/null || true
     echo "$name: 10,000 idle clients: RSS $before -> $after KiB, $(( (after - before) * 1024 / 10000 )) B per client"
+    # The same with 5% of them polling (each holds a GET).
+    port=$(free_port); start "$name" "$port"
+    sleep 1
+    before=$(rss_kib "$server")
+    taskset -c 1 "$load" load --socketio --idle 9500 --url "ws://127.0.0.1:$port/" --duration 10 > /dev/null 2>&1 &
+    idle=$!
+    NODE_PATH="$PWD/$node_dir/node_modules" taskset -c 1 node benches/compare/socketio_polling_idle.cjs \
+        "http://127.0.0.1:$port" 500 10 > "target/socketio-polling-idle-$name.log" 2>&1 &
+    polling=$!
+    sleep 8
+    after=$(rss_kib "$server")
+    wait "$idle" || true
+    wait "$polling" || { echo "$name: the polling clients did not all join:"; cat "target/socketio-polling-idle-$name.log"; }
+    kill "$server"; wait "$server" 2>/dev/null || true
+    echo "$name: 10,000 idle clients, 500 of them polling: RSS $before -> $after KiB, $(( (after - before) * 1024 / 10000 )) B per client"
 done
