@@ -184,3 +184,38 @@ fn a_redis_restart_keeps_local_rooms_served_and_then_links_again() {
     assert_eq!(b.next(), said("back"));
     drop(s2);
 }
+
+/// A server-side event reaches the other server's handler, with the
+/// arguments sent, and not the sender's own.
+#[test]
+fn a_server_side_event_reaches_the_other_servers_handler() {
+    let redis = Redis::start();
+    let (_s1, io1) = server_on(&redis);
+    let (_s2, io2) = server_on(&redis);
+    let (heard_tx, heard) = std::sync::mpsc::channel();
+    for (name, io) in [("one", &io1), ("two", &io2)] {
+        let heard_tx = std::sync::Mutex::new(heard_tx.clone());
+        io.on_server_event("/", "hello", move |args, ack| {
+            let _ = heard_tx.lock().unwrap().send((name, args, ack.is_some()));
+        });
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while io1.server_count("/") != Ok(2) || io2.server_count("/") != Ok(2) {
+        assert!(Instant::now() < deadline, "the servers never counted 2");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(io1.server_side_emit("/", "hello", vec![serde_json::json!("from one"), 2.into()]));
+    let (name, args, acked) = heard.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(name, "two");
+    assert_eq!(args, [serde_json::json!("from one"), 2.into()]);
+    assert!(!acked, "no answer was asked for");
+    assert!(
+        heard.recv_timeout(Duration::from_millis(500)).is_err(),
+        "the sender's own handler stays quiet"
+    );
+    let alone = SocketIo::new(SocketIoConfig::default());
+    assert!(
+        !alone.server_side_emit("/", "hello", Vec::new()),
+        "not linked"
+    );
+}

@@ -63,12 +63,16 @@ mod sessions;
 #[cfg(feature = "net")]
 mod socket;
 
+#[cfg(all(feature = "net", feature = "redis"))]
+pub use adapter::ServerAck;
 pub use client::{Client, ClientClose, ClientEvent, Outgoing};
 #[cfg(feature = "net")]
 pub use handler::{Mounted, SocketIoHandler};
 pub use packet::{Packet, PacketKind, ParseError, MAX_ATTACHMENTS};
 #[cfg(feature = "net")]
 pub use recovery::RecoveryConfig;
+#[cfg(all(feature = "net", feature = "redis"))]
+pub use server::ServerEventHandler;
 #[cfg(feature = "net")]
 pub use server::{
     ConnectionHandler, DisconnectHandler, EventHandler, RawHandler, SocketIo, SocketIoConfig,

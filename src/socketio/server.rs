@@ -143,7 +143,15 @@ pub struct SocketIo {
 pub(super) struct Namespace {
     pub(super) on_connection: Option<ConnectionHandler>,
     pub(super) events: HashMap<String, EventHandler>,
+    /// Handlers of events other servers emit (through Redis).
+    #[cfg(feature = "redis")]
+    pub(super) server_events: HashMap<String, ServerEventHandler>,
 }
+
+/// What runs on a server-side event from another server: its arguments,
+/// and the ack when the sender wants answers.
+#[cfg(feature = "redis")]
+pub type ServerEventHandler = Arc<dyn Fn(Vec<Value>, Option<super::ServerAck>) + Send + Sync>;
 
 pub(super) struct Shared {
     pub(super) config: SocketIoConfig,

@@ -13,7 +13,9 @@ use serde_json::Value;
 
 use super::packet::Packet;
 use super::recovery::{Audience, Rooms};
-use super::server::{lock, pump, run, stamp, with_entry, Entry, EventHandler, PendingAck, Shared};
+use super::server::{
+    lock, pump, run, stamp, with_entry, Entry, EventHandler, PendingAck, Shared, SocketIo,
+};
 use crate::engineio::{self, Frame};
 use crate::net::OwnedMessage;
 
@@ -59,6 +61,14 @@ impl std::fmt::Debug for Socket {
 }
 
 impl Socket {
+    /// The server the socket is on (Node's `socket.nsp.server`): for
+    /// broadcasts to other namespaces and, with Redis, server-side events.
+    pub fn io(&self) -> SocketIo {
+        SocketIo {
+            shared: self.shared.clone(),
+        }
+    }
+
     /// The socket's id (not the Engine.IO session id, which is secret).
     pub fn id(&self) -> &str {
         &self.id

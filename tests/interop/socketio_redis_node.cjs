@@ -8,6 +8,9 @@
 //   askRoom(room, ack)         -> io.to(room).timeout(3000).emitWithAck("question?")
 //                                 and ack(the sorted answers)
 //   joinAll(room, newRoom, ack) -> io.in(room).socketsJoin(newRoom)
+//   askServers(ack)            -> io.serverSideEmitWithAck("whoIsThere", 1)
+//                                 and ack(the answers)
+//   told(ack)                  -> ack(the args of each server-side `told` heard)
 // Prints "ready PORT" once listening and subscribed.
 //   node tests/interop/socketio_redis_node.cjs PORT redis://127.0.0.1:RPORT
 const { createServer } = require("node:http");
@@ -24,6 +27,8 @@ async function main() {
   await Promise.all([pub.connect(), sub.connect()]);
   const http = createServer();
   const io = new Server(http, { adapter: createAdapter(pub, sub) });
+  const told = [];
+  io.on("told", (...args) => told.push(args));
   io.on("connection", (socket) => {
     socket.on("join", (room, ack) => { socket.join(room); ack({ joined: room }); });
     socket.on("toRoom", (room, msg, ack) => {
@@ -49,6 +54,14 @@ async function main() {
       io.in(room).socketsJoin(newRoom);
       ack("joined");
     });
+    socket.on("askServers", async (ack) => {
+      try {
+        ack(await io.serverSideEmitWithAck("whoIsThere", 1));
+      } catch (e) {
+        ack({ error: e.message });
+      }
+    });
+    socket.on("told", (ack) => ack(told));
   });
   http.listen(Number(port), "127.0.0.1", () => console.log(`ready ${port}`));
 }

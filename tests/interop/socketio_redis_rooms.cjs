@@ -8,7 +8,7 @@
 //   outsider.
 // * Node's adapter API sees the simdws servers: serverCount, allRooms,
 //   fetchSockets, a broadcast with `except`, a broadcast that wants acks,
-//   and socketsJoin.
+//   and socketsJoin; server-side events go both ways.
 //   node tests/interop/socketio_redis_rooms.cjs redis://H:P NODE_URL SIMDWS_URL...
 const assert = require("node:assert/strict");
 const { io } = require("socket.io-client");
@@ -117,6 +117,17 @@ async function main() {
   for (const m of members) assert.equal(m.got.length, m === quiet ? 1 : 0, `late: ${m.id}`);
 
   console.log("socket.io redis adapter: serverCount, allRooms, fetchSockets, except, acks and socketsJoin see the simdws servers");
+
+  // Server-side events both ways: Node's serverSideEmitWithAck gets one
+  // answer from each simdws server, and a simdws server's serverSideEmit
+  // reaches Node's `io.on`.
+  const serverAnswers = await ask(node, "askServers");
+  assert.deepEqual(serverAnswers, simdwsUrls.map(() => ({ server: "simdws", args: [1] })));
+  const simdwsMember = members.find((m) => m.server !== nodeUrl);
+  assert.equal(await ask(simdwsMember, "tellServers", "hello servers", 2), true);
+  await settle();
+  assert.deepEqual(await ask(node, "told"), [["hello servers", 2]]);
+  console.log("socket.io redis adapter: server-side events both ways between Node and the simdws servers");
   for (const s of [...members, ...outsiders]) s.disconnect();
   await redis.quit();
 }

@@ -15,7 +15,14 @@
 //!   `ack("sent")`; `msg` may be binary;
 //! * `drop()`: the connection is dropped (the client reconnects);
 //! * `kick()`: the client is disconnected (it does not reconnect);
-//! * `echo(...args, ack)`: `ack(...args)`, for load generators.
+//! * `echo(...args, ack)`: `ack(...args)`, for load generators;
+//! * `tellServers(...args, ack)`: the server-side event `told(...args)` to
+//!   every other server on the Redis (Node's `serverSideEmit`), then
+//!   `ack(whether linked)`.
+//!
+//! From other servers (with `--redis`): the server-side event
+//! `whoIsThere(...args)` is answered `{server: "simdws", args}` (for Node's
+//! `serverSideEmitWithAck`).
 //!
 //! Connection-state recovery is on: each event the server emits carries
 //! an offset as its last argument, and a client whose connection dropped
@@ -102,6 +109,15 @@ fn main_events(io: &SocketIo) {
     io.on("/", "echo", |_, args, binary, ack| {
         if let Some(ack) = ack {
             ack.send_binary(args, binary);
+        }
+    });
+    io.on("/", "tellServers", |socket, args, _, ack| {
+        let told = socket.io().server_side_emit("/", "told", args);
+        answer(ack, vec![json!(told)]);
+    });
+    io.on_server_event("/", "whoIsThere", |args, ack| {
+        if let Some(ack) = ack {
+            ack.send(json!({"server": "simdws", "args": args}));
         }
     });
 }

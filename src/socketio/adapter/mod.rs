@@ -9,8 +9,11 @@
 //! * Requests from other servers are answered: the sockets and rooms held
 //!   here (`allSockets`, `allRooms`, `fetchSockets`), joins, leaves and
 //!   disconnects of sockets held here, and broadcasts that want acks (the
-//!   count of clients reached, then each ack). A server-side emit from
-//!   Node (`serverSideEmit`) has no handler here and gets no answer.
+//!   count of clients reached, then each ack).
+//! * Server-side events go both ways: [`SocketIo::server_side_emit`]
+//!   publishes one as Node's `serverSideEmit` does, and one from any
+//!   server runs the handler of [`SocketIo::on_server_event`], whose ack
+//!   answers Node's `serverSideEmitWithAck`.
 //! * This server is counted in Node's `serverCount()` (subscribers of the
 //!   request channel), and [`SocketIo::server_count`] counts the same way.
 //!
@@ -46,6 +49,7 @@ mod request {
     pub const REMOTE_LEAVE: u64 = 3;
     pub const REMOTE_DISCONNECT: u64 = 4;
     pub const REMOTE_FETCH: u64 = 5;
+    pub const SERVER_SIDE_EMIT: u64 = 6;
     pub const BROADCAST: u64 = 7;
     pub const BROADCAST_CLIENT_COUNT: u64 = 8;
     pub const BROADCAST_ACK: u64 = 9;
@@ -86,6 +90,39 @@ impl Adapter {
     fn respond(&self, nsp: &str, payload: Vec<u8>) {
         self.outbox.publish(wire::response_channel(nsp), payload);
     }
+
+    /// Publishes a server-side event for the other servers (no ack asked).
+    pub(super) fn server_side_emit(&self, nsp: &str, event: &str, args: &[Value]) {
+        let mut data = vec![Value::String(event.to_owned())];
+        data.extend_from_slice(args);
+        let request = json!({"uid": self.uid, "type": request::SERVER_SIDE_EMIT, "data": data});
+        let channel = wire::request_channel(nsp);
+        self.outbox
+            .publish(channel, request.to_string().into_bytes());
+    }
+}
+
+/// The answer to another server's server-side event that asked for one
+/// (Node's `serverSideEmitWithAck`): one value, sent once.
+pub struct ServerAck {
+    shared: Arc<Shared>,
+    nsp: String,
+    request_id: Value,
+}
+
+impl ServerAck {
+    /// Answers with `value`.
+    pub fn send(self, value: Value) {
+        let Some(adapter) = self.shared.adapter.get() else {
+            return;
+        };
+        let answer = json!({
+            "type": request::SERVER_SIDE_EMIT,
+            "requestId": self.request_id,
+            "data": value,
+        });
+        adapter.respond(&self.nsp, answer.to_string().into_bytes());
+    }
 }
 
 /// Links the Socket.IO server to the Redis at `url`.
@@ -112,6 +149,36 @@ pub(super) fn attach(shared: &Arc<Shared>, handle: &ServerHandle, url: &str) -> 
 }
 
 impl SocketIo {
+    /// Handles the server-side event `event` of namespace `nsp` that
+    /// another server emits (Node's `io.serverSideEmit(event, ...args)`, or
+    /// [`SocketIo::server_side_emit`] on another simdws server). When the
+    /// sender asked for answers (`serverSideEmitWithAck`), the handler
+    /// gets a [`ServerAck`] for this server's one answer.
+    pub fn on_server_event(
+        &self,
+        nsp: &str,
+        event: &str,
+        handler: impl Fn(Vec<Value>, Option<ServerAck>) + Send + Sync + 'static,
+    ) {
+        let namespaces = self.shared.namespaces.write();
+        let mut namespaces = namespaces.unwrap_or_else(PoisonError::into_inner);
+        let namespace = namespaces.entry(nsp.to_owned()).or_default();
+        namespace
+            .server_events
+            .insert(event.to_owned(), Arc::new(handler));
+    }
+
+    /// Emits `event` with `args` to every other server on the Redis
+    /// (Node's `serverSideEmit`, without an ack); false when not linked.
+    /// It does not reach this server's own handler, as in Node.
+    pub fn server_side_emit(&self, nsp: &str, event: &str, args: Vec<Value>) -> bool {
+        let Some(adapter) = self.shared.adapter.get() else {
+            return false;
+        };
+        adapter.server_side_emit(nsp, event, &args);
+        true
+    }
+
     /// How many servers serve namespace `nsp` through Redis, this one
     /// included, Node's among them (as Node's `serverCount()`, a `PUBSUB
     /// NUMSUB` on the request channel); 1 when not linked to Redis.
@@ -261,8 +328,34 @@ impl AdapterListener {
                 respond(json!({"requestId": id, "sockets": sockets}));
             }
             Some(request::BROADCAST) => self.broadcast_with_acks(nsp, &request, binary),
+            Some(request::SERVER_SIDE_EMIT) => self.server_event(nsp, &request),
             _ => log::debug!("socket.io redis: request type {kind:?} not served"),
         }
+    }
+
+    /// Another server's server-side event: its handler here runs, with an
+    /// ack when the sender asked for answers.
+    fn server_event(&self, nsp: &str, request: &Value) {
+        let Some([Value::String(event), args @ ..]) = request["data"].as_array().map(Vec::as_slice)
+        else {
+            return log::debug!("socket.io redis: a server-side event without a name");
+        };
+        let handler = {
+            let namespaces = self.shared.namespaces.read();
+            let namespaces = namespaces.unwrap_or_else(PoisonError::into_inner);
+            namespaces
+                .get(nsp)
+                .and_then(|n| n.server_events.get(event).cloned())
+        };
+        let Some(handler) = handler else {
+            return log::debug!("socket.io redis: no handler for server-side event {event:?}");
+        };
+        let ack = (!request["requestId"].is_null()).then(|| ServerAck {
+            shared: self.shared.clone(),
+            nsp: nsp.to_owned(),
+            request_id: request["requestId"].clone(),
+        });
+        handler(args.to_vec(), ack);
     }
 
     /// A broadcast that wants each client's ack: the count of clients it
