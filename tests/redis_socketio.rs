@@ -186,7 +186,8 @@ fn a_redis_restart_keeps_local_rooms_served_and_then_links_again() {
 }
 
 /// A server-side event reaches the other server's handler, with the
-/// arguments sent, and not the sender's own.
+/// arguments sent, and not the sender's own; asked for answers, it gets
+/// the other's, or gives up at its timeout.
 #[test]
 fn a_server_side_event_reaches_the_other_servers_handler() {
     let redis = Redis::start();
@@ -213,9 +214,42 @@ fn a_server_side_event_reaches_the_other_servers_handler() {
         heard.recv_timeout(Duration::from_millis(500)).is_err(),
         "the sender's own handler stays quiet"
     );
+    // Asked for answers: the other server's comes back; an event nobody
+    // answers gives up at its timeout with none.
+    for (name, io) in [("one", &io1), ("two", &io2)] {
+        io.on_server_event("/", "name?", move |_, ack| ack.unwrap().send(name.into()));
+    }
+    let (answers_tx, answers) = std::sync::mpsc::channel();
+    let answers_tx2 = answers_tx.clone();
+    let timeout = Duration::from_millis(500);
+    assert!(
+        io1.server_side_emit_with_ack("/", "name?", Vec::new(), timeout, move |got| {
+            let _ = answers_tx.send(got);
+        })
+    );
+    let got = answers.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(got, Ok(vec![serde_json::json!("two")]));
+    let asked_at = Instant::now();
+    io1.server_side_emit_with_ack("/", "nobody", Vec::new(), timeout, move |got| {
+        let _ = answers_tx2.send(got);
+    });
+    let got = answers.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(got, Err(Vec::new()), "no answer within the timeout");
+    assert!(asked_at.elapsed() >= timeout);
+
     let alone = SocketIo::new(SocketIoConfig::default());
     assert!(
         !alone.server_side_emit("/", "hello", Vec::new()),
         "not linked"
+    );
+    let (none_tx, none) = std::sync::mpsc::channel();
+    let linked = alone.server_side_emit_with_ack("/", "hello", Vec::new(), timeout, move |got| {
+        let _ = none_tx.send(got);
+    });
+    assert!(!linked);
+    assert_eq!(
+        none.try_recv().unwrap(),
+        Ok(Vec::new()),
+        "no other server, at once"
     );
 }

@@ -9,6 +9,7 @@
 //! its `pid` and the last offset it saw; the socket's id and rooms come
 //! back, and the logged events it missed are sent again, in order.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
@@ -61,7 +62,7 @@ pub(super) struct Rooms {
 pub(super) struct Logged {
     pub(super) at: Instant,
     pub(super) offset: u64,
-    pub(super) nsp: Box<str>,
+    pub(super) nsp: Cow<'static, str>,
     pub(super) to: Audience,
     /// `[event, ...args]`, the offset the last argument.
     data: Box<str>,
@@ -84,7 +85,7 @@ impl Logged {
         Logged {
             at,
             offset,
-            nsp: nsp.into(),
+            nsp: super::client::nsp_name(nsp),
             to,
             data: Value::Array(data).to_string().into_boxed_str(),
             binary: binary.into(),

@@ -11,6 +11,7 @@
 //! lock is released, so they may emit freely. A timer thread runs the
 //! heartbeats and the connect and upgrade timeouts.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
@@ -18,7 +19,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-use super::client::{Client, ClientClose, ClientEvent, Outgoing};
+use super::client::{nsp_name, Client, ClientClose, ClientEvent, Outgoing};
 use super::handler::{polling_response, SocketIoHandler};
 use super::recovery::{Audience, Logged, Recovery, RecoveryConfig, Saved};
 use super::sessions::Sessions;
@@ -196,7 +197,7 @@ pub(super) struct Entry {
 /// What the server keeps for a client's socket on one namespace. Kept
 /// small: an idle server holds one per client.
 pub(super) struct Member {
-    pub(super) nsp: String,
+    pub(super) nsp: Cow<'static, str>,
     /// Handlers added by [`Socket::on`], tried before the namespace's.
     pub(super) handlers: Vec<(String, EventHandler)>,
     /// The disconnect handler, with the socket it is for (boxed: most
@@ -211,9 +212,9 @@ pub(super) struct Member {
 }
 
 impl Member {
-    fn new(nsp: String, pid: Option<String>, rooms: HashSet<String>, auth: Option<Value>) -> Self {
+    fn new(nsp: &str, pid: Option<String>, rooms: HashSet<String>, auth: Option<Value>) -> Self {
         Member {
-            nsp,
+            nsp: nsp_name(nsp),
             handlers: Vec::new(),
             on_disconnect: None,
             rooms,
@@ -500,7 +501,7 @@ pub(super) fn pump(
                     let joined: Vec<String> = entry
                         .members
                         .iter()
-                        .map(|member| member.nsp.clone())
+                        .map(|member| member.nsp.to_string())
                         .collect();
                     for nsp in joined {
                         entry.left(&nsp, reason.as_str(), &mut deferred);
@@ -673,14 +674,14 @@ fn on_client_event(
                             client.emit(&nsp, &event, args, logged.binary.into(), false);
                         }
                     }
-                    let member = Member::new(nsp.clone(), Some(pid), saved.rooms, auth.clone());
+                    let member = Member::new(&nsp, Some(pid), saved.rooms, auth.clone());
                     (saved.id, member, true)
                 }
                 None => {
                     let id = new_id();
                     let pid = shared.recovery.is_some().then(new_id);
                     client.accept_with_pid(&nsp, id.clone(), pid.clone());
-                    let member = Member::new(nsp.clone(), pid, HashSet::new(), auth.clone());
+                    let member = Member::new(&nsp, pid, HashSet::new(), auth.clone());
                     (id, member, false)
                 }
             };
@@ -772,6 +773,10 @@ pub(super) fn run_timers(shared: &Arc<Shared>) {
                 entry.expire_acks(now, &mut deferred);
                 deferred.extend(pump(shared, sid, entry, handle));
             }
+        }
+        #[cfg(feature = "redis")]
+        if let Some(adapter) = shared.adapter.get() {
+            adapter.expire(now);
         }
         // A closed session waits at most one heartbeat for its last GET.
         let grace = shared.config.engine.ping_interval + shared.config.engine.ping_timeout;

@@ -11,6 +11,7 @@
 //   askServers(ack)            -> io.serverSideEmitWithAck("whoIsThere", 1)
 //                                 and ack(the answers)
 //   told(ack)                  -> ack(the args of each server-side `told` heard)
+// and answers the server-side event whoIsThere(arg) with {server: "node", args: [arg]}.
 // Prints "ready PORT" once listening and subscribed.
 //   node tests/interop/socketio_redis_node.cjs PORT redis://127.0.0.1:RPORT
 const { createServer } = require("node:http");
@@ -29,6 +30,7 @@ async function main() {
   const io = new Server(http, { adapter: createAdapter(pub, sub) });
   const told = [];
   io.on("told", (...args) => told.push(args));
+  io.on("whoIsThere", (arg, answer) => answer({ server: "node", args: [arg] }));
   io.on("connection", (socket) => {
     socket.on("join", (room, ack) => { socket.join(room); ack({ joined: room }); });
     socket.on("toRoom", (room, msg, ack) => {

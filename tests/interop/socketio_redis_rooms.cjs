@@ -127,7 +127,12 @@ async function main() {
   assert.equal(await ask(simdwsMember, "tellServers", "hello servers", 2), true);
   await settle();
   assert.deepEqual(await ask(node, "told"), [["hello servers", 2]]);
-  console.log("socket.io redis adapter: server-side events both ways between Node and the simdws servers");
+  // ...and a simdws server's serverSideEmitWithAck gets each other server's answer.
+  const key = (a) => `${a.server} ${JSON.stringify(a.args)}`;
+  const gathered = (await ask(simdwsMember, "askServers")).map(key).sort();
+  const expected = [{ server: "node", args: [1] }, ...simdwsUrls.slice(1).map(() => ({ server: "simdws", args: [1] }))];
+  assert.deepEqual(gathered, expected.map(key).sort());
+  console.log("socket.io redis adapter: server-side events both ways between Node and the simdws servers, with acks");
   for (const s of [...members, ...outsiders]) s.disconnect();
   await redis.quit();
 }

@@ -18,7 +18,10 @@
 //! * `echo(...args, ack)`: `ack(...args)`, for load generators;
 //! * `tellServers(...args, ack)`: the server-side event `told(...args)` to
 //!   every other server on the Redis (Node's `serverSideEmit`), then
-//!   `ack(whether linked)`.
+//!   `ack(whether linked)`;
+//! * `askServers(ack)`: the server-side event `whoIsThere(1)` to every
+//!   other server, then `ack([their answers])` (`{timeout: true, answers}`
+//!   when some did not answer within 10 s).
 //!
 //! From other servers (with `--redis`): the server-side event
 //! `whoIsThere(...args)` is answered `{server: "simdws", args}` (for Node's
@@ -114,6 +117,19 @@ fn main_events(io: &SocketIo) {
     io.on("/", "tellServers", |socket, args, _, ack| {
         let told = socket.io().server_side_emit("/", "told", args);
         answer(ack, vec![json!(told)]);
+    });
+    // Counting the servers blocks this worker for one round trip to Redis.
+    io.on("/", "askServers", |socket, _, _, ack| {
+        let Some(ack) = ack else {
+            return;
+        };
+        let question = vec![json!(1)];
+        let answered = move |answers| match answers {
+            Ok(answers) => ack.send(vec![json!(answers)]),
+            Err(some) => ack.send(vec![json!({"timeout": true, "answers": some})]),
+        };
+        let io = socket.io();
+        io.server_side_emit_with_ack("/", "whoIsThere", question, QUESTION_TIMEOUT, answered);
     });
     io.on_server_event("/", "whoIsThere", |args, ack| {
         if let Some(ack) = ack {

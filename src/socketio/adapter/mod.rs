@@ -11,9 +11,12 @@
 //!   disconnects of sockets held here, and broadcasts that want acks (the
 //!   count of clients reached, then each ack).
 //! * Server-side events go both ways: [`SocketIo::server_side_emit`]
-//!   publishes one as Node's `serverSideEmit` does, and one from any
-//!   server runs the handler of [`SocketIo::on_server_event`], whose ack
-//!   answers Node's `serverSideEmitWithAck`.
+//!   publishes one as Node's `serverSideEmit` does, and
+//!   [`SocketIo::server_side_emit_with_ack`] collects the other servers'
+//!   answers (from the response channel, which each server also
+//!   subscribes to). One from any server runs the handler of
+//!   [`SocketIo::on_server_event`], whose ack answers Node's
+//!   `serverSideEmitWithAck`.
 //! * This server is counted in Node's `serverCount()` (subscribers of the
 //!   request channel), and [`SocketIo::server_count`] counts the same way.
 //!
@@ -24,9 +27,9 @@
 
 mod wire;
 
-use std::collections::{BTreeSet, HashSet};
-use std::sync::{Arc, PoisonError};
-use std::time::Duration;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use redis::{Client, PubSub, RedisResult};
 use serde_json::{json, Value};
@@ -61,6 +64,21 @@ pub(super) struct Adapter {
     uid: String,
     outbox: Outbox,
     client: Client,
+    /// This server's server-side events waiting for the others' answers,
+    /// by request id.
+    asked: Mutex<HashMap<String, Asked>>,
+}
+
+/// What runs with the answers to a server-side event: all of them, or
+/// (`Err`) those that came before the timeout.
+type AnswersCallback = Box<dyn FnOnce(Result<Vec<Value>, Vec<Value>>) + Send>;
+
+/// A server-side event of ours waiting for answers.
+struct Asked {
+    expected: usize,
+    answers: Vec<Value>,
+    deadline: Instant,
+    callback: AnswersCallback,
 }
 
 impl Adapter {
@@ -91,14 +109,52 @@ impl Adapter {
         self.outbox.publish(wire::response_channel(nsp), payload);
     }
 
-    /// Publishes a server-side event for the other servers (no ack asked).
-    pub(super) fn server_side_emit(&self, nsp: &str, event: &str, args: &[Value]) {
+    /// Publishes a server-side event for the other servers; with
+    /// `request_id`, they answer it.
+    fn server_side_emit(&self, nsp: &str, event: &str, args: &[Value], request_id: Option<&str>) {
         let mut data = vec![Value::String(event.to_owned())];
         data.extend_from_slice(args);
-        let request = json!({"uid": self.uid, "type": request::SERVER_SIDE_EMIT, "data": data});
+        let mut request = json!({"uid": self.uid, "type": request::SERVER_SIDE_EMIT, "data": data});
+        if let Some(id) = request_id {
+            request["requestId"] = json!(id);
+        }
         let channel = wire::request_channel(nsp);
         self.outbox
             .publish(channel, request.to_string().into_bytes());
+    }
+
+    /// Another server's answer to one of our server-side events.
+    fn on_answer(&self, answer: &Value) {
+        let Some(id) = answer["requestId"].as_str() else {
+            return;
+        };
+        let mut asked = lock(&self.asked);
+        let Some(waiting) = asked.get_mut(id) else {
+            return; // an answer to another server, or too late
+        };
+        waiting.answers.push(answer["data"].clone());
+        if waiting.answers.len() < waiting.expected {
+            return;
+        }
+        if let Some(done) = asked.remove(id) {
+            drop(asked);
+            (done.callback)(Ok(done.answers));
+        }
+    }
+
+    /// Gives up on what was not answered by `now`.
+    pub(super) fn expire(&self, now: Instant) {
+        let expired: Vec<Asked> = {
+            let mut asked = lock(&self.asked);
+            let ids: Vec<String> = (asked.iter())
+                .filter(|(_, waiting)| waiting.deadline <= now)
+                .map(|(id, _)| id.clone())
+                .collect();
+            ids.iter().filter_map(|id| asked.remove(id)).collect()
+        };
+        for waiting in expired {
+            (waiting.callback)(Err(waiting.answers));
+        }
     }
 }
 
@@ -141,6 +197,7 @@ pub(super) fn attach(shared: &Arc<Shared>, handle: &ServerHandle, url: &str) -> 
         uid,
         outbox,
         client,
+        asked: Mutex::new(HashMap::new()),
     };
     shared
         .adapter
@@ -175,7 +232,49 @@ impl SocketIo {
         let Some(adapter) = self.shared.adapter.get() else {
             return false;
         };
-        adapter.server_side_emit(nsp, event, &args);
+        adapter.server_side_emit(nsp, event, &args, None);
+        true
+    }
+
+    /// Emits `event` with `args` to every other server on the Redis and
+    /// collects their answers (Node's `serverSideEmitWithAck`): `on_answers`
+    /// runs with one answer per other server, or, when `timeout` passes
+    /// first, with `Err` holding those that came. The other servers are
+    /// counted first, as Node does, which blocks for one round trip to
+    /// Redis (at most a second). Not linked, there is no other server:
+    /// `on_answers` runs at once with none, and it returns false.
+    pub fn server_side_emit_with_ack(
+        &self,
+        nsp: &str,
+        event: &str,
+        args: Vec<Value>,
+        timeout: Duration,
+        on_answers: impl FnOnce(Result<Vec<Value>, Vec<Value>>) + Send + 'static,
+    ) -> bool {
+        let Some(adapter) = self.shared.adapter.get() else {
+            on_answers(Ok(Vec::new()));
+            return false;
+        };
+        let others = match self.server_count(nsp) {
+            Ok(count) => count.saturating_sub(1),
+            Err(why) => {
+                log::warn!("socket.io redis: servers not counted ({why}); waiting for none");
+                0
+            }
+        };
+        if others == 0 {
+            on_answers(Ok(Vec::new()));
+            return true;
+        }
+        let id = new_id();
+        let asked = Asked {
+            expected: others,
+            answers: Vec::new(),
+            deadline: Instant::now() + timeout,
+            callback: Box::new(on_answers),
+        };
+        lock(&adapter.asked).insert(id.clone(), asked);
+        adapter.server_side_emit(nsp, event, &args, Some(&id));
         true
     }
 
@@ -227,6 +326,8 @@ impl Listener for AdapterListener {
         };
         for nsp in namespaces {
             pubsub.subscribe(wire::request_channel(&nsp))?;
+            // Where the answers to our own server-side events come.
+            pubsub.subscribe(wire::response_channel(&nsp))?;
             self.subscribed.insert(nsp);
         }
         Ok(())
@@ -236,6 +337,7 @@ impl Listener for AdapterListener {
         match wire::parse_channel(channel) {
             Some(wire::Channel::Broadcast { nsp, .. }) => self.on_broadcast(nsp, payload),
             Some(wire::Channel::Request { nsp }) => self.on_request(nsp, payload),
+            Some(wire::Channel::Response { .. }) => self.on_response(payload),
             None => log::debug!("socket.io redis: a stranger's channel {channel}"),
         }
     }
@@ -330,6 +432,21 @@ impl AdapterListener {
             Some(request::BROADCAST) => self.broadcast_with_acks(nsp, &request, binary),
             Some(request::SERVER_SIDE_EMIT) => self.server_event(nsp, &request),
             _ => log::debug!("socket.io redis: request type {kind:?} not served"),
+        }
+    }
+
+    /// An answer to some server's request: ours are server-side events
+    /// (JSON; answers to broadcasts with acks may be msgpack, and are for
+    /// whoever asked).
+    fn on_response(&self, payload: &[u8]) {
+        let Ok(answer) = serde_json::from_slice::<Value>(payload) else {
+            return;
+        };
+        if answer["type"].as_u64() != Some(request::SERVER_SIDE_EMIT) {
+            return;
+        }
+        if let Some(adapter) = self.shared.adapter.get() {
+            adapter.on_answer(&answer);
         }
     }
 

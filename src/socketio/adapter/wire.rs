@@ -33,6 +33,8 @@ pub(super) enum Channel<'a> {
     Broadcast { nsp: &'a str, room: Option<&'a str> },
     /// Requests to the servers of `nsp`.
     Request { nsp: &'a str },
+    /// Answers to requests about `nsp`, for whichever server asked.
+    Response { nsp: &'a str },
 }
 
 /// The pattern that covers every namespace's broadcast channels.
@@ -68,6 +70,10 @@ pub(super) fn parse_channel(channel: &str) -> Option<Channel<'_>> {
             room => Some(room.strip_suffix('#')?),
         };
         return Some(Channel::Broadcast { nsp, room });
+    }
+    if let Some(rest) = channel.strip_prefix(&format!("{KEY}-response#")) {
+        let nsp = rest.strip_suffix('#')?;
+        return Some(Channel::Response { nsp });
     }
     let rest = channel.strip_prefix(&format!("{KEY}-request#"))?;
     let nsp = rest.strip_suffix('#')?;
@@ -292,7 +298,11 @@ mod tests {
             parse_channel(&request_channel("/x")),
             Some(Channel::Request { nsp: "/x" })
         );
-        assert_eq!(parse_channel("socket.io-response#/#"), None);
+        assert_eq!(
+            parse_channel(&response_channel("/x")),
+            Some(Channel::Response { nsp: "/x" })
+        );
+        assert_eq!(parse_channel("socket.io-response#/"), None);
         assert_eq!(parse_channel("simdws#chat"), None);
         assert_eq!(parse_channel("socket.io#/#room"), None);
     }
