@@ -111,6 +111,10 @@ impl PendingAcks {
         Some(self.0.swap_remove(at).2)
     }
 
+    fn earliest_deadline(&self) -> Option<Instant> {
+        self.0.iter().map(|(.., ack)| ack.deadline).min()
+    }
+
     /// Takes out the acks `pick` picks.
     fn take_if(&mut self, mut pick: impl FnMut(&PendingAck) -> bool) -> Vec<PendingAck> {
         let mut taken = Vec::new();
@@ -295,12 +299,7 @@ impl Entry {
     /// The earliest deadline of the session, its client and its acks.
     fn next_deadline(&self) -> Option<Instant> {
         let client = self.client.as_ref().and_then(Client::poll_timeout);
-        let acks = self
-            .pending_acks
-            .0
-            .iter()
-            .map(|(.., ack)| ack.deadline)
-            .min();
+        let acks = self.pending_acks.earliest_deadline();
         [self.engine.poll_timeout(), client, acks]
             .into_iter()
             .flatten()
