@@ -9,7 +9,6 @@
 //! whether a client may join it, is the application's call
 //! ([`Client::accept`], [`Client::refuse`]).
 
-use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
@@ -80,19 +79,10 @@ pub enum ClientClose {
     ConnectTimeout,
 }
 
-/// A namespace's name, kept without a heap block for the main one `/`
-/// (nearly every client's): an idle server holds a few per client.
-pub(crate) fn nsp_name(nsp: &str) -> Cow<'static, str> {
-    match nsp {
-        "/" => Cow::Borrowed("/"),
-        other => Cow::Owned(other.to_owned()),
-    }
-}
-
 /// A joined namespace.
 #[derive(Debug)]
 struct Joined {
-    nsp: Cow<'static, str>,
+    nsp: String,
     /// The Socket.IO id given to the client (not the Engine.IO sid).
     sid: String,
     /// The next id for an ack the server asks for.
@@ -272,7 +262,7 @@ impl Client {
         self.leave(nsp);
         self.joined.reserve_exact(1);
         self.joined.push(Joined {
-            nsp: nsp_name(nsp),
+            nsp: nsp.to_owned(),
             sid,
             next_ack: 0,
         });
@@ -281,7 +271,7 @@ impl Client {
     /// The namespaces joined, with the socket id on each.
     pub fn namespaces(&self) -> Vec<(String, String)> {
         let joined = self.joined.iter();
-        joined.map(|j| (j.nsp.to_string(), j.sid.clone())).collect()
+        joined.map(|j| (j.nsp.clone(), j.sid.clone())).collect()
     }
 
     /// Refuses to let the client join `nsp`, telling it why (an object,

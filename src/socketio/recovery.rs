@@ -9,7 +9,6 @@
 //! its `pid` and the last offset it saw; the socket's id and rooms come
 //! back, and the logged events it missed are sent again, in order.
 
-use std::borrow::Cow;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
@@ -62,7 +61,7 @@ pub(super) struct Rooms {
 pub(super) struct Logged {
     pub(super) at: Instant,
     pub(super) offset: u64,
-    pub(super) nsp: Cow<'static, str>,
+    pub(super) nsp: Box<str>,
     pub(super) to: Audience,
     /// `[event, ...args]`, the offset the last argument.
     data: Box<str>,
@@ -85,7 +84,7 @@ impl Logged {
         Logged {
             at,
             offset,
-            nsp: super::client::nsp_name(nsp),
+            nsp: nsp.into(),
             to,
             data: Value::Array(data).to_string().into_boxed_str(),
             binary: binary.into(),
@@ -98,13 +97,10 @@ impl Logged {
         let Ok(Value::Array(mut data)) = serde_json::from_str(&self.data) else {
             return None;
         };
-        if !data.first().is_some_and(Value::is_string) {
-            return None;
+        match data.first_mut().map(Value::take) {
+            Some(Value::String(name)) => Some((name, data.split_off(1))),
+            _ => None,
         }
-        let Value::String(name) = data.remove(0) else {
-            return None;
-        };
-        Some((name, data))
     }
 }
 

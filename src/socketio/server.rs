@@ -11,7 +11,6 @@
 //! lock is released, so they may emit freely. A timer thread runs the
 //! heartbeats and the connect and upgrade timeouts.
 
-use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
@@ -19,7 +18,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-use super::client::{nsp_name, Client, ClientClose, ClientEvent, Outgoing};
+use super::client::{Client, ClientClose, ClientEvent, Outgoing};
 use super::handler::{polling_response, SocketIoHandler};
 use super::recovery::{Audience, Logged, Recovery, RecoveryConfig, Saved};
 use super::sessions::Sessions;
@@ -177,6 +176,15 @@ pub(super) struct Shared {
     pub(super) adapter: OnceLock<super::adapter::Adapter>,
 }
 
+impl Shared {
+    /// Changes namespace `nsp`, which is served from then on.
+    pub(super) fn edit_namespace(&self, nsp: &str, edit: impl FnOnce(&mut Namespace)) {
+        let namespaces = self.namespaces.write();
+        let mut namespaces = namespaces.unwrap_or_else(PoisonError::into_inner);
+        edit(namespaces.entry(nsp.to_owned()).or_default());
+    }
+}
+
 /// One session and where its transports are.
 pub(super) struct Entry {
     pub(super) engine: Session,
@@ -201,7 +209,7 @@ pub(super) struct Entry {
 /// What the server keeps for a client's socket on one namespace. Kept
 /// small: an idle server holds one per client.
 pub(super) struct Member {
-    pub(super) nsp: Cow<'static, str>,
+    pub(super) nsp: String,
     /// Handlers added by [`Socket::on`], tried before the namespace's.
     pub(super) handlers: Vec<(String, EventHandler)>,
     /// The disconnect handler, with the socket it is for (boxed: most
@@ -218,7 +226,7 @@ pub(super) struct Member {
 impl Member {
     fn new(nsp: &str, pid: Option<String>, rooms: HashSet<String>, auth: Option<Value>) -> Self {
         Member {
-            nsp: nsp_name(nsp),
+            nsp: nsp.to_owned(),
             handlers: Vec::new(),
             on_disconnect: None,
             rooms,
@@ -361,9 +369,10 @@ impl SocketIo {
         nsp: &str,
         on_connection: impl Fn(&Socket, Option<&Value>) + Send + Sync + 'static,
     ) {
-        let mut namespaces =
-            (self.shared.namespaces.write()).unwrap_or_else(PoisonError::into_inner);
-        namespaces.entry(nsp.to_owned()).or_default().on_connection = Some(Arc::new(on_connection));
+        let on_connection: ConnectionHandler = Arc::new(on_connection);
+        self.shared.edit_namespace(nsp, |namespace| {
+            namespace.on_connection = Some(on_connection)
+        });
     }
 
     /// Handles `event` from every socket of namespace `nsp` (served from
@@ -378,10 +387,10 @@ impl SocketIo {
         event: &str,
         handler: impl Fn(&Socket, Vec<Value>, Vec<Vec<u8>>, Option<Ack>) + Send + Sync + 'static,
     ) {
-        let mut namespaces =
-            (self.shared.namespaces.write()).unwrap_or_else(PoisonError::into_inner);
-        let namespace = namespaces.entry(nsp.to_owned()).or_default();
-        namespace.events.insert(event.to_owned(), Arc::new(handler));
+        let handler: EventHandler = Arc::new(handler);
+        self.shared.edit_namespace(nsp, |namespace| {
+            namespace.events.insert(event.to_owned(), handler);
+        });
     }
 
     /// Also serves raw Engine.IO at `path` (e.g. `/engine.io/`): each
@@ -500,7 +509,7 @@ pub(super) fn pump(
                     let joined: Vec<String> = entry
                         .members
                         .iter()
-                        .map(|member| member.nsp.to_string())
+                        .map(|member| member.nsp.clone())
                         .collect();
                     for nsp in joined {
                         entry.left(&nsp, reason.as_str(), &mut deferred);

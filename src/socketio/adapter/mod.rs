@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 use redis::{Client, PubSub, RedisResult};
 use serde_json::{json, Value};
 
-use super::server::{lock, new_id, Shared, SocketIo};
+use super::server::{lock, new_id, ServerEventHandler, Shared, SocketIo};
 use super::socket::{Broadcast, Socket};
 use crate::cluster::{link, Listener, Outbox};
 use crate::net::ServerHandle;
@@ -217,12 +217,10 @@ impl SocketIo {
         event: &str,
         handler: impl Fn(Vec<Value>, Option<ServerAck>) + Send + Sync + 'static,
     ) {
-        let namespaces = self.shared.namespaces.write();
-        let mut namespaces = namespaces.unwrap_or_else(PoisonError::into_inner);
-        let namespace = namespaces.entry(nsp.to_owned()).or_default();
-        namespace
-            .server_events
-            .insert(event.to_owned(), Arc::new(handler));
+        let handler: ServerEventHandler = Arc::new(handler);
+        self.shared.edit_namespace(nsp, |namespace| {
+            namespace.server_events.insert(event.to_owned(), handler);
+        });
     }
 
     /// Emits `event` with `args` to every other server on the Redis
