@@ -2,13 +2,15 @@
 //! (`kosoku -m fuzzingserver 127.0.0.1:9001`), on the engine's event loop:
 //!
 //! ```text
-//! cargo run --release --example autobahn_client -- ws://127.0.0.1:9001
+//! cargo run --release --example autobahn_client -- ws://127.0.0.1:9001 [--parallel N]
 //! ```
 //!
 //! Asks `/getCaseCount`, echoes every message of every case from
 //! `/runCase?case=N&agent=simdws`, then calls `/updateReports?agent=simdws`.
+//! With `--parallel N`, N client loops take the cases in turn, so N cases
+//! run at once (as `kosoku -p N` does against a server).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
@@ -94,39 +96,84 @@ fn run(client: &Client, notes: &mpsc::Receiver<Note>, url: &str) -> Vec<String> 
     }
 }
 
-fn main() {
-    let base = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "ws://127.0.0.1:9001".to_string());
-    let base = base.trim_end_matches('/');
-    let (tx, notes) = mpsc::channel();
-    let forward = Arc::new(AtomicBool::new(true));
-    let flag = forward.clone();
-    let client = Client::start(ClientConfig::default(), move |_, _| Echo {
-        notes: tx.clone(),
-        forward: flag.clone(),
-    })
-    .expect("start the client loop");
+/// One client loop with its own notes channel, so the connections of the
+/// cases it runs never mix with another loop's.
+struct Runner {
+    client: Client,
+    notes: mpsc::Receiver<Note>,
+    forward: Arc<AtomicBool>,
+}
 
-    let texts = run(&client, &notes, &format!("{base}/getCaseCount"));
+impl Runner {
+    fn start() -> Runner {
+        let (tx, notes) = mpsc::channel();
+        let forward = Arc::new(AtomicBool::new(false));
+        let flag = forward.clone();
+        let client = Client::start(ClientConfig::default(), move |_, _| Echo {
+            notes: tx.clone(),
+            forward: flag.clone(),
+        })
+        .expect("start the client loop");
+        Runner {
+            client,
+            notes,
+            forward,
+        }
+    }
+
+    fn run(&self, url: &str) -> Vec<String> {
+        run(&self.client, &self.notes, url)
+    }
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let mut base = "ws://127.0.0.1:9001".to_string();
+    let mut parallel = 1u32;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--parallel" => {
+                parallel = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|&n| n > 0)
+                    .unwrap_or_else(|| {
+                        eprintln!("--parallel takes a count of 1 or more");
+                        std::process::exit(2);
+                    })
+            }
+            url => base = url.trim_end_matches('/').to_string(),
+        }
+    }
+
+    let first = Runner::start();
+    first.forward.store(true, Ordering::Relaxed);
+    let texts = first.run(&format!("{base}/getCaseCount"));
+    first.forward.store(false, Ordering::Relaxed);
     let Some(count) = texts.first().and_then(|t| t.trim().parse::<u32>().ok()) else {
         eprintln!("getCaseCount: no count received");
         std::process::exit(1);
     };
-    forward.store(false, Ordering::Relaxed);
-    println!("running {count} cases against {base}");
-    for case in 1..=count {
-        run(
-            &client,
-            &notes,
-            &format!("{base}/runCase?case={case}&agent={AGENT}"),
-        );
-    }
-    run(
-        &client,
-        &notes,
-        &format!("{base}/updateReports?agent={AGENT}"),
-    );
-    client.shutdown();
+    println!("running {count} cases against {base}, {parallel} at a time");
+    let next_case = AtomicU32::new(1);
+    let take_cases = |runner: &Runner| loop {
+        let case = next_case.fetch_add(1, Ordering::Relaxed);
+        if case > count {
+            break;
+        }
+        runner.run(&format!("{base}/runCase?case={case}&agent={AGENT}"));
+    };
+    std::thread::scope(|scope| {
+        for _ in 1..parallel {
+            scope.spawn(|| {
+                let runner = Runner::start();
+                take_cases(&runner);
+                runner.client.shutdown();
+            });
+        }
+        take_cases(&first);
+    });
+    first.run(&format!("{base}/updateReports?agent={AGENT}"));
+    first.client.shutdown();
     println!("done");
 }

@@ -2,12 +2,15 @@
 //! fuzzing server (`kosoku -m fuzzingserver 127.0.0.1:9001`):
 //!
 //! ```text
-//! cargo run --release --features tokio --example tokio_autobahn_client -- ws://127.0.0.1:9001
+//! cargo run --release --features tokio --example tokio_autobahn_client -- ws://127.0.0.1:9001 [--parallel N]
 //! ```
 //!
 //! Asks `/getCaseCount`, echoes every message of every case from
 //! `/runCase?case=N&agent=simdws-tokio`, then calls `/updateReports`.
+//! With `--parallel N`, N tasks take the cases in turn, so N run at once.
 
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use simdws::deflate::DeflateConfig;
@@ -82,10 +85,24 @@ fn log_unexpected(url: &str, error: &simdws::tokio::Error) {
 }
 
 fn main() {
-    let base = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "ws://127.0.0.1:9001".to_string());
-    let base = base.trim_end_matches('/').to_string();
+    let mut args = std::env::args().skip(1);
+    let mut base = "ws://127.0.0.1:9001".to_string();
+    let mut parallel = 1u32;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--parallel" => {
+                parallel = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|&n| n > 0)
+                    .unwrap_or_else(|| {
+                        eprintln!("--parallel takes a count of 1 or more");
+                        std::process::exit(2);
+                    })
+            }
+            url => base = url.trim_end_matches('/').to_string(),
+        }
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -96,9 +113,24 @@ fn main() {
             eprintln!("getCaseCount: no count received");
             std::process::exit(1);
         };
-        println!("running {count} cases against {base}");
-        for case in 1..=count {
-            run(&format!("{base}/runCase?case={case}&agent={AGENT}"), false).await;
+        println!("running {count} cases against {base}, {parallel} at a time");
+        let next_case = Arc::new(AtomicU32::new(1));
+        let takers: Vec<_> = (0..parallel)
+            .map(|_| {
+                let (next_case, base) = (next_case.clone(), base.clone());
+                tokio::spawn(async move {
+                    loop {
+                        let case = next_case.fetch_add(1, Ordering::Relaxed);
+                        if case > count {
+                            break;
+                        }
+                        run(&format!("{base}/runCase?case={case}&agent={AGENT}"), false).await;
+                    }
+                })
+            })
+            .collect();
+        for taker in takers {
+            taker.await.expect("a case task panicked");
         }
         run(&format!("{base}/updateReports?agent={AGENT}"), false).await;
         println!("done");

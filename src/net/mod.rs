@@ -63,6 +63,7 @@ mod http;
 mod listener;
 mod server;
 mod session;
+mod syscall;
 #[cfg(feature = "tls")]
 pub mod tls;
 mod topics;

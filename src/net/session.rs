@@ -1,7 +1,7 @@
 //! One connection inside a worker: its socket, where it is in its life
 //! (handshake → open → draining), and the bytes it must write.
 
-use std::io::{self, Write};
+use std::io;
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -231,7 +231,7 @@ impl<S: Socket> Session<S> {
     pub fn flush(&mut self) -> io::Result<bool> {
         if let Some(out) = &mut self.raw_out {
             while out.written < out.bytes.len() {
-                match self.stream.write(&out.bytes[out.written..]) {
+                match self.stream.transmit(&out.bytes[out.written..]) {
                     Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                     Ok(n) => out.written += n,
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
@@ -250,7 +250,7 @@ impl<S: Socket> Session<S> {
                 if out.is_empty() {
                     break;
                 }
-                match self.stream.write(out) {
+                match self.stream.transmit(out) {
                     Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                     Ok(n) => conn.advance_transmit(n),
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),

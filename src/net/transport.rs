@@ -16,6 +16,18 @@ pub(crate) trait Socket: Read + Write {
     fn peer_addr(&self) -> io::Result<std::net::SocketAddr>;
     /// Shuts the write side (after the last byte we will send).
     fn shutdown_write(&self) -> io::Result<()>;
+
+    /// Reads what is there: `Read::read`, unless the socket has a cheaper
+    /// way to make the same call.
+    fn receive(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.read(buf)
+    }
+
+    /// Writes what it can: `Write::write`, unless the socket has a cheaper
+    /// way to make the same call.
+    fn transmit(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write(buf)
+    }
 }
 
 impl Socket for mio::net::TcpStream {
@@ -25,6 +37,14 @@ impl Socket for mio::net::TcpStream {
 
     fn shutdown_write(&self) -> io::Result<()> {
         self.shutdown(std::net::Shutdown::Write)
+    }
+
+    fn receive(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        super::syscall::recv(self, buf)
+    }
+
+    fn transmit(&mut self, buf: &[u8]) -> io::Result<usize> {
+        super::syscall::send(self, buf)
     }
 }
 
@@ -86,6 +106,29 @@ impl<S: Read + Write> Transport<S> {
     /// after its close has nothing left to decrypt).
     pub fn discard_input(&mut self, scratch: &mut [u8]) -> io::Result<usize> {
         self.socket_mut().read(scratch)
+    }
+}
+
+// Crate-private methods under a crate-private bound: nothing outside sees either.
+#[allow(private_bounds)]
+impl<S: Socket> Transport<S> {
+    /// Reads decrypted bytes, through the socket's cheapest call when plain.
+    pub(crate) fn receive(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Transport::Plain(s) => s.receive(buf),
+            #[cfg(feature = "tls")]
+            Transport::Tls(t) => t.read(buf),
+        }
+    }
+
+    /// Writes bytes (encrypting them under TLS), through the socket's
+    /// cheapest call when plain.
+    pub(crate) fn transmit(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Transport::Plain(s) => s.transmit(buf),
+            #[cfg(feature = "tls")]
+            Transport::Tls(t) => t.write(buf),
+        }
     }
 }
 

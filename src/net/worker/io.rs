@@ -6,7 +6,7 @@
 //! announce itself with a new edge. That loop is [`Worker::drive`]'s; no
 //! step calls back into another.
 
-use std::io::{self, Read};
+use std::io;
 use std::time::Instant;
 
 use super::dispatch::{frame_bytes, response_bytes};
@@ -91,7 +91,7 @@ impl<H: Handler> Worker<H> {
             if session.connection().is_some_and(|c| c.is_finished()) {
                 return Ok(ReadStop::Drained);
             }
-            match session.stream.read(&mut self.recv_buf) {
+            match session.stream.receive(&mut self.recv_buf) {
                 Ok(0) => {
                     // A half-closed peer still reads: give it what it is
                     // owed (best effort) before closing.
