@@ -14,12 +14,12 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
-use simdws::deflate::DeflateConfig;
 use simdws::frame::CloseCode;
-use simdws::net::{
-    Client, ClientConfig, ClientOptions, CloseReason, Conn, ConnId, Handler, Message,
-};
-use simdws::protocol::Config;
+use simdws::net::{Client, ClientConfig, CloseReason, Conn, ConnId, Handler, Message};
+
+#[path = "support/autobahn.rs"]
+mod autobahn;
+use autobahn::options;
 
 const AGENT: &str = "simdws";
 
@@ -50,25 +50,6 @@ impl Handler for Echo {
         let _ = self
             .notes
             .send(Note::Closed(reason.code(), reason.to_string()));
-    }
-}
-
-fn options() -> ClientOptions {
-    ClientOptions {
-        // Case 9.* sends messages up to 16 MiB.
-        config: Config {
-            max_frame_size: 64 << 20,
-            max_message_size: 64 << 20,
-            ..Config::default()
-        },
-        // Cases 12.* and 13.* negotiate permessage-deflate. The 13.2, 13.5,
-        // 13.6 and 13.7 servers accept only offers carrying the
-        // client_no_context_takeover hint, which we then honour.
-        deflate: Some(DeflateConfig {
-            compress_context_takeover: false,
-            ..DeflateConfig::default()
-        }),
-        ..ClientOptions::default()
     }
 }
 
@@ -127,24 +108,7 @@ impl Runner {
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let mut base = "ws://127.0.0.1:9001".to_string();
-    let mut parallel = 1u32;
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--parallel" => {
-                parallel = args
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .filter(|&n| n > 0)
-                    .unwrap_or_else(|| {
-                        eprintln!("--parallel takes a count of 1 or more");
-                        std::process::exit(2);
-                    })
-            }
-            url => base = url.trim_end_matches('/').to_string(),
-        }
-    }
+    let (base, parallel) = autobahn::command_line();
 
     let first = Runner::start();
     first.forward.store(true, Ordering::Relaxed);

@@ -13,30 +13,14 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use simdws::deflate::DeflateConfig;
-use simdws::net::ClientOptions;
-use simdws::protocol::{Config, Event};
+use simdws::protocol::Event;
 use simdws::tokio::connect;
 
-const AGENT: &str = "simdws-tokio";
+#[path = "support/autobahn.rs"]
+mod autobahn;
+use autobahn::options;
 
-fn options() -> ClientOptions {
-    ClientOptions {
-        // Case 9.* sends messages up to 16 MiB.
-        config: Config {
-            max_frame_size: 64 << 20,
-            max_message_size: 64 << 20,
-            ..Config::default()
-        },
-        // Cases 12.* and 13.*: the 13.2, 13.5, 13.6 and 13.7 servers accept
-        // only offers with client_no_context_takeover, which we honour.
-        deflate: Some(DeflateConfig {
-            compress_context_takeover: false,
-            ..DeflateConfig::default()
-        }),
-        ..ClientOptions::default()
-    }
-}
+const AGENT: &str = "simdws-tokio";
 
 /// Opens `url`, echoes (or, with `collect`, keeps) its messages until the
 /// connection ends; returns the texts kept.
@@ -85,24 +69,7 @@ fn log_unexpected(url: &str, error: &simdws::tokio::Error) {
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let mut base = "ws://127.0.0.1:9001".to_string();
-    let mut parallel = 1u32;
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--parallel" => {
-                parallel = args
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .filter(|&n| n > 0)
-                    .unwrap_or_else(|| {
-                        eprintln!("--parallel takes a count of 1 or more");
-                        std::process::exit(2);
-                    })
-            }
-            url => base = url.trim_end_matches('/').to_string(),
-        }
-    }
+    let (base, parallel) = autobahn::command_line();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
