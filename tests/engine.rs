@@ -459,6 +459,74 @@ fn a_handle_sends_to_one_connection_from_another_thread() {
     server.join();
 }
 
+/// A worker stuck in a handler takes no mail: past `mailbox_limit` bytes,
+/// messages from other threads are refused and counted, what was taken in
+/// arrives whole and in order once the worker is back, and the mailbox takes
+/// messages again.
+#[test]
+fn a_stuck_workers_mailbox_refuses_messages_past_its_limit() {
+    let _fds = sharing_fds();
+    struct Stall {
+        ids: mpsc::Sender<ConnId>,
+        stalled: mpsc::Sender<()>,
+    }
+    impl Handler for Stall {
+        fn on_open(
+            &mut self,
+            conn: &mut Conn<'_>,
+            _: &Upgrade<'_>,
+        ) -> Result<(), handshake::Rejection> {
+            let _ = self.ids.send(conn.id());
+            Ok(())
+        }
+        fn on_message(&mut self, _: &mut Conn<'_>, _: Message<'_>) {
+            let _ = self.stalled.send(());
+            std::thread::sleep(Duration::from_millis(1500));
+        }
+    }
+    let (ids_tx, ids) = mpsc::channel();
+    let (stalled_tx, stalled) = mpsc::channel();
+    let (ids_tx, stalled_tx) = (Mutex::new(ids_tx), Mutex::new(stalled_tx));
+    const MIB: usize = 1 << 20;
+    let config = ServerConfig {
+        workers: 1,
+        mailbox_limit: 4 * MIB,
+        ..config()
+    };
+    let server = Server::start(config, move |_, _| Stall {
+        ids: ids_tx.lock().unwrap().clone(),
+        stalled: stalled_tx.lock().unwrap().clone(),
+    })
+    .unwrap();
+    let mut c = client(&format!("ws://{}/", server.local_addr()));
+    let id = ids.recv_timeout(Duration::from_secs(5)).unwrap();
+    c.send_text("stall").unwrap();
+    stalled.recv_timeout(Duration::from_secs(5)).unwrap();
+
+    let handle = server.handle();
+    for i in 0..10u8 {
+        handle.send(id, OwnedMessage::Binary(vec![i; MIB]));
+    }
+    assert_eq!(handle.stats().mailbox_refused, 6, "4 MiB of 10 fit");
+
+    for i in 0..4u8 {
+        match c.recv().unwrap() {
+            OwnedEvent::Binary(data) => {
+                assert_eq!(data.len(), MIB);
+                assert!(data.iter().all(|&b| b == i), "message {i} out of order");
+            }
+            other => panic!("expected message {i}, got {other:?}"),
+        }
+    }
+    // Drained: the mailbox takes messages again.
+    handle.send(id, OwnedMessage::Text("after".into()));
+    assert_eq!(c.recv().unwrap(), OwnedEvent::Text("after".into()));
+    assert_eq!(handle.stats().mailbox_refused, 6);
+    drop(c);
+    handle.shutdown();
+    server.join();
+}
+
 /// The engine as a client: connections on the same event loop, echoing
 /// against our server; a refused connection is reported with 1006.
 #[test]

@@ -33,6 +33,15 @@ pub struct ServerConfig {
     pub max_buffered: usize,
     /// What publishes do to subscribers that do not keep up.
     pub topics: TopicConfig,
+    /// How many bytes of messages from other threads (`ServerHandle::send`,
+    /// `send_many`, `broadcast`, `publish`) may wait in one worker's
+    /// mailbox. A worker takes its whole mailbox each time it wakes, so a
+    /// mailbox this full means the worker is stuck (a handler blocking its
+    /// thread) or far behind; messages past it are refused and counted in
+    /// `ServerStats::mailbox_refused` rather than let memory grow without
+    /// bound. Closes, HTTP answers, adoptions, dials and shutdown carry no
+    /// message and are never refused.
+    pub mailbox_limit: usize,
     /// The loop-wide receive buffer (uWebSockets uses 512 KiB).
     pub recv_buffer: usize,
     /// Graceful shutdown waits this long for close handshakes.
@@ -70,6 +79,7 @@ impl Default for ServerConfig {
             high_water: 1 << 20,
             max_buffered: 64 << 20,
             topics: TopicConfig::default(),
+            mailbox_limit: 64 << 20,
             recv_buffer: 512 << 10,
             shutdown_timeout: Duration::from_secs(5),
             linger: Duration::from_secs(2),

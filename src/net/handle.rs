@@ -108,8 +108,32 @@ pub(crate) enum Command {
     Shutdown,
 }
 
+impl Command {
+    /// The bytes this command keeps waiting: its message, and the list of
+    /// connections it goes to. 0 for the commands that are never refused.
+    fn message_bytes(&self) -> usize {
+        let len = |m: &OwnedMessage| match m {
+            OwnedMessage::Text(t) => t.len(),
+            OwnedMessage::Binary(b) => b.len(),
+        };
+        match self {
+            Command::Send(_, m) | Command::Broadcast(m) => len(m).max(1),
+            Command::SendMany(ids, m) => len(m) + ids.len() * std::mem::size_of::<ConnId>(),
+            Command::Publish(p) => p.message.payload().len().max(1),
+            _ => 0,
+        }
+    }
+}
+
+/// A worker's waiting commands, and the message bytes among them.
+#[derive(Default)]
+pub(crate) struct Queue {
+    pub commands: Vec<Command>,
+    pub message_bytes: usize,
+}
+
 pub(crate) struct Mailbox {
-    pub queue: Mutex<Vec<Command>>,
+    pub queue: Mutex<Queue>,
     pub waker: Waker,
     /// The worker's open connections, and how many of them rest, as of its
     /// latest timer sweep.
@@ -120,18 +144,24 @@ pub(crate) struct Mailbox {
     pub subscriptions: AtomicUsize,
     /// Publishes this worker's slow subscribers missed.
     pub dropped: AtomicU64,
+    /// Messages refused because the mailbox held `limit` bytes.
+    pub refused: AtomicU64,
+    /// `ServerConfig::mailbox_limit`.
+    pub limit: usize,
 }
 
 impl Mailbox {
-    pub fn new(waker: Waker) -> Self {
+    pub fn new(waker: Waker, limit: usize) -> Self {
         Mailbox {
-            queue: Mutex::new(Vec::new()),
+            queue: Mutex::new(Queue::default()),
             waker,
             open: AtomicUsize::new(0),
             resting: AtomicUsize::new(0),
             topics: AtomicUsize::new(0),
             subscriptions: AtomicUsize::new(0),
             dropped: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
+            limit,
         }
     }
 }
@@ -154,6 +184,12 @@ pub struct ServerStats {
     /// Publishes a subscriber missed because it was slow
     /// ([`crate::net::SlowSubscriber::Drop`]), since the server started.
     pub publishes_dropped: u64,
+    /// Messages from other threads (`ServerHandle::send`, `send_shared`,
+    /// `send_many`, `broadcast`, `publish`) refused since the server
+    /// started because their worker's mailbox already held
+    /// [`ServerConfig::mailbox_limit`](super::ServerConfig::mailbox_limit)
+    /// bytes.
+    pub mailbox_refused: u64,
 }
 
 /// Where a publish goes besides this process's workers: the Redis bridge
@@ -246,10 +282,23 @@ impl ServerHandle {
         let Some(mailbox) = self.shared.mailboxes.get(worker) else {
             return;
         };
+        let bytes = command.message_bytes();
         let was_empty = {
             let mut queue = mailbox.queue.lock().unwrap_or_else(|e| e.into_inner());
-            let was_empty = queue.is_empty();
-            queue.push(command);
+            if bytes > 0 && queue.message_bytes + bytes > mailbox.limit {
+                drop(queue);
+                if mailbox.refused.fetch_add(1, Ordering::Relaxed) == 0 {
+                    log::warn!(
+                        "worker {worker}: mailbox full ({} bytes waiting), refusing \
+                         messages (counted in ServerStats::mailbox_refused)",
+                        mailbox.limit
+                    );
+                }
+                return;
+            }
+            let was_empty = queue.commands.is_empty();
+            queue.message_bytes += bytes;
+            queue.commands.push(command);
             was_empty
         };
         if was_empty {
@@ -469,6 +518,7 @@ impl ServerHandle {
             stats.topics += mailbox.topics.load(Ordering::Relaxed);
             stats.subscriptions += mailbox.subscriptions.load(Ordering::Relaxed);
             stats.publishes_dropped += mailbox.dropped.load(Ordering::Relaxed);
+            stats.mailbox_refused += mailbox.refused.load(Ordering::Relaxed);
         }
         stats
     }

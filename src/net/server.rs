@@ -137,7 +137,7 @@ where
                 .register(listener, LISTENER, Interest::READABLE)?;
         }
         let waker = Waker::new(poll.registry(), WAKER)?;
-        mailboxes.push(Mailbox::new(waker));
+        mailboxes.push(Mailbox::new(waker, config.mailbox_limit));
         polls.push(poll);
     }
     let handle = ServerHandle::new(mailboxes);

@@ -127,7 +127,7 @@ impl Rig {
         Rig {
             session,
             app: App::default(),
-            handle: ServerHandle::new(vec![Mailbox::new(waker)]),
+            handle: ServerHandle::new(vec![Mailbox::new(waker, usize::MAX)]),
             config,
             date: http_date(std::time::SystemTime::now()),
             topics: Topics::default(),

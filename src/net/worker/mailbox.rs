@@ -16,7 +16,7 @@ impl<H: Handler> Worker<H> {
         let commands = {
             let mailbox = self.handle.mailbox(self.index);
             let mut queue = mailbox.queue.lock().unwrap_or_else(|e| e.into_inner());
-            std::mem::take(&mut *queue)
+            std::mem::take(&mut *queue).commands
         };
         // A connection sent several messages in one batch (a Socket.IO
         // broadcast burst, say) is written once, after the batch.
