@@ -227,3 +227,59 @@ fn namespace_handlers_serve_every_socket_and_a_sockets_own_goes_first() {
     server.handle().shutdown();
     server.join();
 }
+
+/// `Socket::on_disconnect` runs once, with the socket it was set on and
+/// the reason: the client leaving the namespace (`41`), or its session
+/// ending (`1`, Engine.IO's close).
+#[test]
+fn a_disconnect_handler_hears_why_the_socket_left() {
+    let (server, io) = start(Duration::from_secs(20));
+    let (tx, left) = std::sync::mpsc::channel::<(String, String)>();
+    let tx = std::sync::Mutex::new(tx);
+    io.ns("/", move |socket, _| {
+        let tx = tx.lock().unwrap().clone();
+        let own_id = socket.id().to_owned();
+        socket.on_disconnect(move |socket, reason| {
+            assert_eq!(socket.id(), own_id, "the handler gets its own socket");
+            let _ = tx.send((socket.id().to_owned(), reason.to_owned()));
+        });
+    });
+    let addr = server.local_addr();
+    let join = |poller: &mut Poller| -> String {
+        poller.post("40");
+        let joined = poller.get();
+        let open: serde_json::Value = serde_json::from_str(joined.strip_prefix("40").unwrap())
+            .unwrap_or_else(|_| panic!("not a CONNECT answer: {joined}"));
+        open["sid"].as_str().unwrap().to_owned()
+    };
+    let wait = Duration::from_secs(5);
+
+    let mut leaves = Poller {
+        http: RawHttp::connect(addr),
+        sid: open_session(addr),
+    };
+    let id = join(&mut leaves);
+    leaves.post("41");
+    assert_eq!(
+        left.recv_timeout(wait).unwrap(),
+        (id, "client namespace disconnect".to_owned())
+    );
+
+    let mut closes = Poller {
+        http: RawHttp::connect(addr),
+        sid: open_session(addr),
+    };
+    let id = join(&mut closes);
+    closes.post("1");
+    assert_eq!(
+        left.recv_timeout(wait).unwrap(),
+        (id, "transport close".to_owned())
+    );
+    assert!(
+        left.recv_timeout(Duration::from_millis(300)).is_err(),
+        "a handler ran twice"
+    );
+    drop(io);
+    server.handle().shutdown();
+    server.join();
+}

@@ -12,7 +12,7 @@
 //! heartbeats and the connect and upgrade timeouts.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -214,13 +214,53 @@ pub(super) struct Member {
     pub(super) handlers: Vec<(String, EventHandler)>,
     /// The disconnect handler, with the socket it is for (boxed: most
     /// sockets have none).
-    pub(super) on_disconnect: Option<Box<(DisconnectHandler, Socket)>>,
+    pub(super) on_disconnect: Option<Box<OnDisconnect>>,
     /// The rooms the socket is in (its own id's room aside).
     pub(super) rooms: HashSet<String>,
     /// The private id it is saved under for recovery.
     pub(super) pid: Option<String>,
     /// The `auth` payload of its CONNECT.
     pub(super) auth: Option<Box<Value>>,
+}
+
+/// A disconnect handler and the socket it will be given. The socket is
+/// kept without its strong hold on the server (`Socket::shared`): the
+/// server owns this record through its session table, and a strong hold
+/// here would keep a dropped server alive.
+pub(super) struct OnDisconnect {
+    handler: DisconnectHandler,
+    shared: Weak<Shared>,
+    /// The socket's own fields but `shared`.
+    session: String,
+    nsp: String,
+    id: String,
+    recovered: bool,
+}
+
+impl OnDisconnect {
+    /// `handler` for `socket`.
+    pub(super) fn new(handler: DisconnectHandler, socket: &Socket) -> Self {
+        OnDisconnect {
+            handler,
+            shared: Arc::downgrade(&socket.shared),
+            session: socket.session.clone(),
+            nsp: socket.nsp.clone(),
+            id: socket.id.clone(),
+            recovered: socket.recovered,
+        }
+    }
+
+    /// The handler's deferred call, while the server is there.
+    fn deferred(self, reason: &'static str) -> Option<Deferred> {
+        let socket = Socket {
+            shared: self.shared.upgrade()?,
+            session: self.session,
+            nsp: self.nsp,
+            id: self.id,
+            recovered: self.recovered,
+        };
+        Some(Deferred::Disconnect(self.handler, socket, reason))
+    }
 }
 
 impl Member {
@@ -268,8 +308,11 @@ impl Entry {
             return;
         };
         let member = self.members.swap_remove(at);
-        if let Some((handler, socket)) = member.on_disconnect.map(|boxed| *boxed) {
-            deferred.push(Deferred::Disconnect(handler, socket, reason));
+        if let Some(call) = member
+            .on_disconnect
+            .and_then(|boxed| boxed.deferred(reason))
+        {
+            deferred.push(call);
         }
     }
 
@@ -800,6 +843,41 @@ pub(super) fn run_timers(shared: &Arc<Shared>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_disconnect_handler_does_not_keep_its_server_alive() {
+        let io = SocketIo::new(SocketIoConfig::default());
+        let socket = Socket {
+            shared: io.shared.clone(),
+            session: "s".repeat(20),
+            nsp: "/chat".into(),
+            id: "i".repeat(20),
+            recovered: false,
+        };
+        let strong = Arc::strong_count(&io.shared);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let record = seen.clone();
+        let handler: DisconnectHandler = Arc::new(move |socket: &Socket, reason: &str| {
+            record
+                .lock()
+                .unwrap()
+                .push(format!("{} {}", socket.nsp, reason));
+        });
+        let call = OnDisconnect::new(handler.clone(), &socket);
+        assert_eq!(
+            Arc::strong_count(&io.shared),
+            strong,
+            "the record holds the server"
+        );
+        // While the server is there, the handler gets the socket back whole.
+        run(vec![call.deferred("client namespace disconnect").unwrap()]);
+        assert_eq!(*seen.lock().unwrap(), ["/chat client namespace disconnect"]);
+        // Once it is gone, the handler is not called.
+        let call = OnDisconnect::new(handler, &socket);
+        drop((io, socket));
+        assert!(call.deferred("server shutting down").is_none());
+        assert_eq!(seen.lock().unwrap().len(), 1);
+    }
 
     #[test]
     fn pending_acks_are_found_by_namespace_and_id_and_expire() {

@@ -14,7 +14,8 @@ use serde_json::Value;
 use super::packet::Packet;
 use super::recovery::{Audience, Rooms};
 use super::server::{
-    lock, pump, run, stamp, with_entry, Entry, EventHandler, PendingAck, Shared, SocketIo,
+    lock, pump, run, stamp, with_entry, Entry, EventHandler, OnDisconnect, PendingAck, Shared,
+    SocketIo,
 };
 use crate::engineio::{self, Frame};
 use crate::net::OwnedMessage;
@@ -183,10 +184,10 @@ impl Socket {
 
     /// Runs `handler` when the socket leaves its namespace, with the reason.
     pub fn on_disconnect(&self, handler: impl Fn(&Socket, &str) + Send + Sync + 'static) {
-        let socket = self.clone();
+        let call = OnDisconnect::new(Arc::new(handler), self);
         self.with_entry(|entry| {
             if let Some(member) = entry.member_mut(&self.nsp) {
-                member.on_disconnect = Some(Box::new((Arc::new(handler), socket)));
+                member.on_disconnect = Some(Box::new(call));
             }
         });
     }
