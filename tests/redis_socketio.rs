@@ -253,3 +253,38 @@ fn a_server_side_event_reaches_the_other_servers_handler() {
         "no other server, at once"
     );
 }
+
+/// Counting the other servers waits on Redis, the caller does not: with
+/// Redis hung, `server_side_emit_with_ack` returns at once, and its answers
+/// come (none: no server could be counted) once the count gives up.
+#[test]
+fn a_server_side_emit_with_ack_never_waits_on_redis() {
+    let redis = Redis::start();
+    let (_server, io) = server_on(&redis);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while io.server_count("/") != Ok(1) {
+        assert!(Instant::now() < deadline, "the server never counted itself");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    redis.pause();
+    let (answers_tx, answers) = std::sync::mpsc::channel();
+    let asked_at = Instant::now();
+    let linked = io.server_side_emit_with_ack(
+        "/",
+        "anyone?",
+        Vec::new(),
+        Duration::from_secs(30),
+        move |got| {
+            let _ = answers_tx.send(got);
+        },
+    );
+    let returned_after = asked_at.elapsed();
+    let got = answers.recv_timeout(Duration::from_secs(10));
+    redis.resume();
+    assert!(linked);
+    assert!(
+        returned_after < Duration::from_millis(200),
+        "the call waited {returned_after:?}"
+    );
+    assert_eq!(got.unwrap(), Ok(Vec::new()), "uncounted: no answers awaited");
+}

@@ -40,6 +40,27 @@ impl Redis {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 
+    /// Freezes the server (SIGSTOP): it accepts connections (the kernel
+    /// does) but answers nothing, as a hung Redis.
+    #[allow(dead_code)] // not every test file that includes this hangs it
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    #[allow(dead_code)]
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    #[allow(dead_code)]
+    fn signal(&self, which: &str) {
+        let status = Command::new("kill")
+            .args([which, &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill {which} failed");
+    }
+
     pub fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

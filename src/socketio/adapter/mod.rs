@@ -28,7 +28,8 @@
 mod wire;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use redis::{Client, PubSub, RedisResult};
@@ -67,6 +68,21 @@ pub(super) struct Adapter {
     /// This server's server-side events waiting for the others' answers,
     /// by request id.
     asked: Mutex<HashMap<String, Asked>>,
+    /// Server-side events with acks waiting for the other servers to be
+    /// counted, on the asker thread (started on the first).
+    asker: OnceLock<SyncSender<Ask>>,
+}
+
+/// How many server-side events with acks may wait to be counted and sent.
+const ASK_QUEUE: usize = 1024;
+
+/// A server-side event with acks, before the servers are counted.
+struct Ask {
+    nsp: String,
+    event: String,
+    args: Vec<Value>,
+    deadline: Instant,
+    callback: AnswersCallback,
 }
 
 /// What runs with the answers to a server-side event: all of them, or
@@ -121,6 +137,25 @@ impl Adapter {
         let channel = wire::request_channel(nsp);
         self.outbox
             .publish(channel, request.to_string().into_bytes());
+    }
+
+    /// Hands `ask` to the asker thread, which counts the other servers (a
+    /// round trip to Redis that may take up to `COUNT_TIMEOUT`) and sends
+    /// it: the caller, often a worker's handler, does not wait. With
+    /// `ASK_QUEUE` asks already waiting, `ask` gets no answers at once.
+    fn ask(&self, shared: &Arc<Shared>, ask: Ask) {
+        let asker = self
+            .asker
+            .get_or_init(|| start_asker(Arc::downgrade(shared)));
+        if let Err(TrySendError::Full(ask) | TrySendError::Disconnected(ask)) = asker.try_send(ask)
+        {
+            log::warn!(
+                "socket.io redis: {ASK_QUEUE} server-side events wait to be sent; \
+                 '{}' gets no answers",
+                ask.event
+            );
+            (ask.callback)(Err(Vec::new()));
+        }
     }
 
     /// Another server's answer to one of our server-side events.
@@ -198,6 +233,7 @@ pub(super) fn attach(shared: &Arc<Shared>, handle: &ServerHandle, url: &str) -> 
         outbox,
         client,
         asked: Mutex::new(HashMap::new()),
+        asker: OnceLock::new(),
     };
     shared
         .adapter
@@ -238,9 +274,9 @@ impl SocketIo {
     /// collects their answers (Node's `serverSideEmitWithAck`): `on_answers`
     /// runs with one answer per other server, or, when `timeout` passes
     /// first, with `Err` holding those that came. The other servers are
-    /// counted first, as Node does, which blocks for one round trip to
-    /// Redis (at most a second). Not linked, there is no other server:
-    /// `on_answers` runs at once with none, and it returns false.
+    /// counted first, as Node does, on the adapter's own thread: the call
+    /// returns at once. Not linked, there is no other server: `on_answers`
+    /// runs at once with none, and it returns false.
     pub fn server_side_emit_with_ack(
         &self,
         nsp: &str,
@@ -253,26 +289,14 @@ impl SocketIo {
             on_answers(Ok(Vec::new()));
             return false;
         };
-        let others = match self.server_count(nsp) {
-            Ok(count) => count.saturating_sub(1),
-            Err(why) => {
-                log::warn!("socket.io redis: servers not counted ({why}); waiting for none");
-                0
-            }
-        };
-        if others == 0 {
-            on_answers(Ok(Vec::new()));
-            return true;
-        }
-        let id = new_id();
-        let asked = Asked {
-            expected: others,
-            answers: Vec::new(),
+        let ask = Ask {
+            nsp: nsp.to_owned(),
+            event: event.to_owned(),
+            args,
             deadline: Instant::now() + timeout,
             callback: Box::new(on_answers),
         };
-        lock(&adapter.asked).insert(id.clone(), asked);
-        adapter.server_side_emit(nsp, event, &args, Some(&id));
+        adapter.ask(&self.shared, ask);
         true
     }
 
@@ -297,6 +321,50 @@ impl SocketIo {
             .map_err(|e| e.to_string())?;
         Ok(count)
     }
+}
+
+/// The asker thread: counts the other servers for each server-side event
+/// with acks, then sends it. Ends with the adapter, whose end of the
+/// channel goes with it; holds the server only while it works on an ask.
+fn start_asker(shared: Weak<Shared>) -> SyncSender<Ask> {
+    let (asks, queue) = sync_channel::<Ask>(ASK_QUEUE);
+    let spawned = std::thread::Builder::new()
+        .name("socketio-asker".into())
+        .spawn(move || {
+            for ask in queue {
+                let Some(shared) = shared.upgrade() else {
+                    return;
+                };
+                send_ask(SocketIo { shared }, ask);
+            }
+        });
+    if let Err(e) = spawned {
+        log::error!("socket.io redis: no asker thread ({e}); server-side acks get no answers");
+    }
+    asks
+}
+
+fn send_ask(io: SocketIo, ask: Ask) {
+    let others = match io.server_count(&ask.nsp) {
+        Ok(count) => count.saturating_sub(1),
+        Err(why) => {
+            log::warn!("socket.io redis: servers not counted ({why}); waiting for none");
+            0
+        }
+    };
+    let Some(adapter) = io.shared.adapter.get().filter(|_| others > 0) else {
+        (ask.callback)(Ok(Vec::new()));
+        return;
+    };
+    let id = new_id();
+    let asked = Asked {
+        expected: others,
+        answers: Vec::new(),
+        deadline: ask.deadline,
+        callback: ask.callback,
+    };
+    lock(&adapter.asked).insert(id.clone(), asked);
+    adapter.server_side_emit(&ask.nsp, &ask.event, &ask.args, Some(&id));
 }
 
 /// Hands the other servers' broadcasts and requests to this one.
