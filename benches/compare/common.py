@@ -12,8 +12,8 @@ NODE_PATH = os.path.join(ROOT, "target", "interop-node", "node_modules")
 UWS = os.environ.get("UWS_ECHO", "/tmp/peers/uws_echo")
 
 
-
 def free_port():
+    """A loopback port free right now."""
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
@@ -21,8 +21,9 @@ def free_port():
     return port
 
 
-def wait_port(port):
-    for _ in range(200):
+def wait_port(port, tries=200):
+    """Waits until something listens on loopback `port` (tries x 50 ms)."""
+    for _ in range(tries):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
             return

@@ -20,10 +20,12 @@ import json
 import os
 import re
 import signal
-import socket
 import statistics
 import subprocess
-import time
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "compare"))
+from common import free_port, wait_port  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OUT = os.path.join(ROOT, "target", "http-bench")
@@ -35,24 +37,6 @@ SERVERS = {
                             "--workers", "1", "--addr", f"127.0.0.1:{port}"],
     "hyper": lambda port: [os.path.join(PEERS, "target", "release", "hyper_hello"), str(port)],
 }
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_port(port, tries=600):
-    for _ in range(tries):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"port {port} never opened")
 
 
 def cpu_seconds(pid):
@@ -77,7 +61,7 @@ def wrk(port, secs, pipelined):
 def start(name, port, wrap=()):
     proc = subprocess.Popen(["taskset", "-c", "0", *wrap, *SERVERS[name](port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_port(port)
+    wait_port(port, tries=600)
     return proc
 
 
