@@ -286,5 +286,9 @@ fn a_server_side_emit_with_ack_never_waits_on_redis() {
         returned_after < Duration::from_millis(200),
         "the call waited {returned_after:?}"
     );
-    assert_eq!(got.unwrap(), Ok(Vec::new()), "uncounted: no answers awaited");
+    assert_eq!(
+        got.unwrap(),
+        Ok(Vec::new()),
+        "uncounted: no answers awaited"
+    );
 }

@@ -283,3 +283,103 @@ fn a_disconnect_handler_hears_why_the_socket_left() {
     server.handle().shutdown();
     server.join();
 }
+
+/// Mounted beside an app that takes chunks (`Delivery::Chunks`), the app
+/// gets its pieces and Socket.IO still gets whole packets, however the
+/// client fragments them; a packet past `max_payload` closes with 1009.
+#[test]
+fn beside_an_app_that_takes_chunks_socketio_gets_whole_packets() {
+    use simdws::frame::{CloseCode, Opcode};
+    use simdws::net::{BlockingClient, Conn, Handler, Message, OwnedEvent};
+    use simdws::protocol::{Delivery, Fragment};
+
+    /// Counts the pieces of its own connections' messages.
+    struct Chunked(std::sync::mpsc::Sender<usize>);
+    impl Handler for Chunked {
+        fn delivery(&self) -> Delivery {
+            Delivery::Chunks
+        }
+        fn on_fragment(&mut self, _: &mut Conn<'_>, fragment: Fragment<&[u8]>) {
+            let _ = self.0.send(fragment.data.len());
+        }
+        fn on_message(&mut self, _: &mut Conn<'_>, _: Message<'_>) {
+            panic!("a chunked app gets no whole messages");
+        }
+    }
+
+    let io = SocketIo::new(SocketIoConfig {
+        engine: EngineConfig {
+            max_payload: 200,
+            ..EngineConfig::default()
+        },
+        ..SocketIoConfig::default()
+    });
+    io.ns("/", |_, _| {});
+    io.on("/", "echo", |_, args, _, ack| ack.unwrap().send(args));
+    let (pieces_tx, pieces) = std::sync::mpsc::channel();
+    let pieces_tx = std::sync::Mutex::new(pieces_tx);
+    let factory = io.clone();
+    let server = Server::start(
+        ServerConfig {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            workers: 1,
+            ..ServerConfig::default()
+        },
+        move |_, handle| {
+            factory
+                .handler(handle)
+                .beside(Chunked(pieces_tx.lock().unwrap().clone()))
+        },
+    )
+    .unwrap();
+    let addr = server.local_addr();
+    let recv_text = |client: &mut BlockingClient| loop {
+        match client.recv().unwrap() {
+            OwnedEvent::Text(ping) if ping == "2" => client.send_text("3").unwrap(),
+            OwnedEvent::Text(text) => return text,
+            other => panic!("expected text, got {other:?}"),
+        }
+    };
+    let sio_url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
+
+    let mut sio = BlockingClient::connect(&sio_url).unwrap();
+    assert!(recv_text(&mut sio).starts_with("0{"), "the open packet");
+    sio.send_fragment(Opcode::Text, b"4", false).unwrap();
+    sio.send_fragment(Opcode::Continuation, b"0", true).unwrap();
+    assert!(
+        recv_text(&mut sio).starts_with("40{"),
+        "joined from two pieces"
+    );
+    let event = r#"421["echo","héllo"]"#.as_bytes();
+    sio.send_fragment(Opcode::Text, &event[..5], false).unwrap();
+    sio.send_fragment(Opcode::Continuation, &event[5..14], false)
+        .unwrap(); // cuts 'é' in two
+    sio.send_fragment(Opcode::Continuation, &event[14..], true)
+        .unwrap();
+    assert_eq!(recv_text(&mut sio), r#"431["héllo"]"#);
+
+    let mut app = BlockingClient::connect(&format!("ws://{addr}/app")).unwrap();
+    app.send_fragment(Opcode::Binary, &[1; 10], false).unwrap();
+    app.send_fragment(Opcode::Continuation, &[2; 20], true)
+        .unwrap();
+    let wait = Duration::from_secs(5);
+    assert_eq!(pieces.recv_timeout(wait).unwrap(), 10);
+    assert_eq!(pieces.recv_timeout(wait).unwrap(), 20);
+
+    let big = format!(r#"42["echo","{}"]"#, "x".repeat(300));
+    sio.send_fragment(Opcode::Text, &big.as_bytes()[..100], false)
+        .unwrap();
+    sio.send_fragment(Opcode::Continuation, &big.as_bytes()[100..250], false)
+        .unwrap();
+    match sio.recv().unwrap() {
+        OwnedEvent::Close(frame) => assert_eq!(frame.code, CloseCode::MESSAGE_TOO_BIG),
+        other => panic!("expected a close past max_payload, got {other:?}"),
+    }
+    assert!(
+        pieces.try_recv().is_err(),
+        "Socket.IO's pieces reached the app"
+    );
+    drop((sio, app));
+    server.handle().shutdown();
+    server.join();
+}

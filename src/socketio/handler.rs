@@ -3,15 +3,18 @@
 //! reach any worker; each is routed by its path and query and fed to its
 //! session in the shared table.
 
+use std::collections::HashMap;
 use std::sync::{Arc, PoisonError};
 use std::time::Instant;
 
 use super::server::{lock, new_id, with_entry, Entry, Shared};
 use crate::engineio::{route, EngineError, Route, Session, Transport};
+use crate::frame::CloseCode;
 use crate::handshake::{Rejection, Request};
 use crate::net::{
     Conn, ConnId, Handler, HttpConn, HttpResponse, Message, Reply, RequestId, Upgrade,
 };
+use crate::protocol::{Delivery, Fragment};
 
 /// A polling body: Node answers `text/plain; charset=UTF-8`.
 pub(super) fn polling_response(body: String, cors: bool) -> HttpResponse {
@@ -247,10 +250,15 @@ impl Handler for SocketIoHandler {
 impl SocketIoHandler {
     /// Mounts the Socket.IO server beside `app`: requests and upgrades on
     /// its paths (and its sessions' WebSockets) come here, everything else
-    /// goes to `app`. `app` must take whole messages (the default
-    /// [`Handler::delivery`]).
+    /// goes to `app`. The worker delivers as `app` asks
+    /// ([`Handler::delivery`]); under frames or chunks, the sessions'
+    /// messages are put back together here (up to `max_payload`).
     pub fn beside<H: Handler>(self, app: H) -> Mounted<H> {
-        Mounted { sio: self, app }
+        Mounted {
+            sio: self,
+            app,
+            partial: HashMap::new(),
+        }
     }
 }
 
@@ -259,6 +267,49 @@ impl SocketIoHandler {
 pub struct Mounted<H> {
     sio: SocketIoHandler,
     app: H,
+    /// Under an `app` that takes frames or chunks: the Socket.IO messages
+    /// that have begun and not ended, by connection.
+    partial: HashMap<ConnId, Vec<u8>>,
+}
+
+impl<H> Mounted<H> {
+    /// A piece of a Socket.IO session's message: kept until its last piece,
+    /// then handed on whole. Past the session's `max_payload` the
+    /// connection closes with 1009, as a whole message that long would be
+    /// refused.
+    fn piece_for_sio(&mut self, conn: &mut Conn<'_>, fragment: Fragment<&[u8]>) {
+        let whole = if fragment.first && fragment.last {
+            fragment.data.to_vec()
+        } else {
+            let buf = self.partial.entry(conn.id()).or_default();
+            if fragment.first {
+                buf.clear();
+            }
+            buf.extend_from_slice(fragment.data);
+            if buf.len() > self.sio.shared.engine.max_payload {
+                self.partial.remove(&conn.id());
+                let _ = conn.close(CloseCode::MESSAGE_TOO_BIG, "message over maxPayload");
+                return;
+            }
+            if !fragment.last {
+                return;
+            }
+            self.partial.remove(&conn.id()).unwrap_or_default()
+        };
+        let message = if fragment.text {
+            // The engine checked the text as it came: whole, it is UTF-8.
+            match std::str::from_utf8(&whole) {
+                Ok(text) => Message::Text(text),
+                Err(_) => {
+                    let _ = conn.close(CloseCode::INVALID_PAYLOAD, "invalid UTF-8");
+                    return;
+                }
+            }
+        } else {
+            Message::Binary(&whole)
+        };
+        self.sio.on_message(conn, message);
+    }
 }
 
 impl<H: Handler> Handler for Mounted<H> {
@@ -309,7 +360,22 @@ impl<H: Handler> Handler for Mounted<H> {
     }
 
     fn on_close(&mut self, id: ConnId, reason: &crate::net::CloseReason) {
+        if !self.partial.is_empty() {
+            self.partial.remove(&id);
+        }
         self.app.on_close(id, reason);
+    }
+
+    fn delivery(&self) -> Delivery {
+        self.app.delivery()
+    }
+
+    fn on_fragment(&mut self, conn: &mut Conn<'_>, fragment: Fragment<&[u8]>) {
+        if conn.data::<SessionOf>().is_some() {
+            self.piece_for_sio(conn, fragment);
+        } else {
+            self.app.on_fragment(conn, fragment);
+        }
     }
 
     fn on_close_data(&mut self, id: ConnId, data: Box<dyn std::any::Any>) {
