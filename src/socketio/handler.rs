@@ -278,8 +278,9 @@ impl<H> Mounted<H> {
     /// connection closes with 1009, as a whole message that long would be
     /// refused.
     fn piece_for_sio(&mut self, conn: &mut Conn<'_>, fragment: Fragment<&[u8]>) {
+        let assembled;
         let whole = if fragment.first && fragment.last {
-            fragment.data.to_vec()
+            fragment.data
         } else {
             let buf = self.partial.entry(conn.id()).or_default();
             if fragment.first {
@@ -294,11 +295,12 @@ impl<H> Mounted<H> {
             if !fragment.last {
                 return;
             }
-            self.partial.remove(&conn.id()).unwrap_or_default()
+            assembled = self.partial.remove(&conn.id()).unwrap_or_default();
+            &assembled[..]
         };
         let message = if fragment.text {
             // The engine checked the text as it came: whole, it is UTF-8.
-            match std::str::from_utf8(&whole) {
+            match std::str::from_utf8(whole) {
                 Ok(text) => Message::Text(text),
                 Err(_) => {
                     let _ = conn.close(CloseCode::INVALID_PAYLOAD, "invalid UTF-8");
@@ -306,7 +308,7 @@ impl<H> Mounted<H> {
                 }
             }
         } else {
-            Message::Binary(&whole)
+            Message::Binary(whole)
         };
         self.sio.on_message(conn, message);
     }
