@@ -19,6 +19,8 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
+use compact_str::CompactString;
+
 use super::config::EngineConfig;
 use super::packet::{decode_payload, encode_payload, Packet};
 use super::request::{EngineError, Transport};
@@ -81,7 +83,8 @@ enum Upgrade {
 /// One Engine.IO session; see the module docs.
 #[derive(Debug)]
 pub struct Session {
-    sid: String,
+    /// Inline: an idle server holds one per client.
+    sid: CompactString,
     /// Shared by a server's sessions.
     config: Arc<EngineConfig>,
     transport: Transport,
@@ -116,7 +119,7 @@ impl Session {
         let config = config.into();
         Session {
             next_ping: Some(now + config.ping_interval),
-            sid,
+            sid: sid.into(),
             config,
             transport,
             upgrade: Upgrade::None,

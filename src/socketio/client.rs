@@ -12,7 +12,9 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use compact_str::CompactString;
 use serde_json::Value;
+use smallvec::SmallVec;
 
 use super::packet::{Packet, PacketKind};
 use crate::engineio::session::{push_small, release_if_empty};
@@ -82,9 +84,9 @@ pub enum ClientClose {
 /// A joined namespace.
 #[derive(Debug)]
 struct Joined {
-    nsp: String,
+    nsp: CompactString,
     /// The Socket.IO id given to the client (not the Engine.IO sid).
-    sid: String,
+    sid: CompactString,
     /// The next id for an ack the server asks for.
     next_ack: u64,
 }
@@ -99,8 +101,8 @@ struct Awaiting {
 /// The Socket.IO state of one session; see the module docs.
 #[derive(Debug)]
 pub struct Client {
-    /// Most clients join one namespace, so a list.
-    joined: Vec<Joined>,
+    /// Most clients join one namespace: it is kept inline.
+    joined: SmallVec<[Joined; 1]>,
     /// Asked to join, not yet answered.
     pending: Vec<String>,
     /// Boxed: rare, and every session holds the field.
@@ -116,7 +118,7 @@ impl Client {
     /// namespace within `connect_timeout` (Node's default: 45 s).
     pub fn new(connect_timeout: Duration, now: Instant) -> Self {
         Client {
-            joined: Vec::new(),
+            joined: SmallVec::new(),
             pending: Vec::new(),
             awaiting: None,
             connect_deadline: Some(now + connect_timeout),
@@ -260,10 +262,9 @@ impl Client {
             Vec::new(),
         );
         self.leave(nsp);
-        self.joined.reserve_exact(1);
         self.joined.push(Joined {
-            nsp: nsp.to_owned(),
-            sid,
+            nsp: nsp.into(),
+            sid: sid.into(),
             next_ack: 0,
         });
     }
@@ -271,7 +272,9 @@ impl Client {
     /// The namespaces joined, with the socket id on each.
     pub fn namespaces(&self) -> Vec<(String, String)> {
         let joined = self.joined.iter();
-        joined.map(|j| (j.nsp.clone(), j.sid.clone())).collect()
+        joined
+            .map(|j| (j.nsp.to_string(), j.sid.to_string()))
+            .collect()
     }
 
     /// Refuses to let the client join `nsp`, telling it why (an object,

@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, PoisonError};
 use std::time::Instant;
 
-use super::server::{lock, new_id, with_entry, Entry, Shared};
+use super::server::{app_query, lock, new_id, with_entry, Entry, Shared};
+use super::websockets::WebSockets;
 use crate::engineio::{route, EngineError, Route, Session, Transport};
 use crate::frame::CloseCode;
 use crate::handshake::{Rejection, Request};
@@ -48,11 +49,16 @@ fn preflight(request: &Request<'_>) -> HttpResponse {
 /// The engine worker's side of a [`super::SocketIo`] server.
 pub struct SocketIoHandler {
     shared: Arc<Shared>,
+    /// This worker's Socket.IO WebSockets, with their sessions.
+    websockets: WebSockets,
 }
 
 impl SocketIoHandler {
     pub(super) fn new(shared: Arc<Shared>) -> Self {
-        SocketIoHandler { shared }
+        SocketIoHandler {
+            shared,
+            websockets: WebSockets::default(),
+        }
     }
 }
 
@@ -62,9 +68,6 @@ enum Endpoint {
     SocketIo,
     Raw,
 }
-
-/// Which session a WebSocket belongs to.
-struct SessionOf(String);
 
 impl SocketIoHandler {
     fn feed<R>(&self, sid: &str, f: impl FnOnce(&mut Entry) -> R) -> Option<R> {
@@ -102,7 +105,7 @@ impl SocketIoHandler {
         let raw = endpoint == Endpoint::Raw;
         let mut entry = Entry::new(engine, raw, self.shared.config.connect_timeout, now);
         entry.ws = ws;
-        entry.query = query.to_owned();
+        entry.query = app_query(query);
         if let Err(sid) = lock(&self.shared.sessions).insert(sid.clone(), entry) {
             log::error!("socket.io: {sid:?} is not a sid of ours; the session is not kept");
         }
@@ -184,7 +187,7 @@ impl Handler for SocketIoHandler {
             Route::Open(_) => {
                 let query = upgrade.query().unwrap_or("");
                 let (sid, open) = self.open(endpoint, Transport::WebSocket, Some(conn.id()), query);
-                conn.set_data(SessionOf(sid));
+                self.websockets.insert(conn.id(), &sid);
                 let _ = conn.send_text(&open);
                 Ok(())
             }
@@ -198,7 +201,7 @@ impl Handler for SocketIoHandler {
                 })
                 .ok_or(refuse(EngineError::UnknownSid))?
                 .map_err(refuse)?;
-                conn.set_data(SessionOf(sid));
+                self.websockets.insert(id, &sid);
                 Ok(())
             }
             _ => Err(refuse(EngineError::BadRequest)),
@@ -206,10 +209,9 @@ impl Handler for SocketIoHandler {
     }
 
     fn on_message(&mut self, conn: &mut Conn<'_>, message: Message<'_>) {
-        let Some(SessionOf(sid)) = conn.data::<SessionOf>() else {
+        let Some(sid) = self.websockets.sid(conn.id()) else {
             return;
         };
-        let sid = sid.clone();
         let now = Instant::now();
         self.feed(&sid, |entry| match message {
             Message::Text(text) => entry.engine.ws_text(text, now),
@@ -217,11 +219,11 @@ impl Handler for SocketIoHandler {
         });
     }
 
-    fn on_close_data(&mut self, id: ConnId, data: Box<dyn std::any::Any>) {
-        let Ok(session) = data.downcast::<SessionOf>() else {
+    fn on_close(&mut self, id: ConnId, _reason: &crate::net::CloseReason) {
+        let Some(sid) = self.websockets.remove(id) else {
             return;
         };
-        self.feed(&session.0, |entry| {
+        self.feed(&sid, |entry| {
             if entry.ws == Some(id) || entry.probe == Some(id) {
                 if entry.probe == Some(id) {
                     entry.probe = None;
@@ -354,7 +356,7 @@ impl<H: Handler> Handler for Mounted<H> {
     }
 
     fn on_message(&mut self, conn: &mut Conn<'_>, message: Message<'_>) {
-        if conn.data::<SessionOf>().is_some() {
+        if self.sio.websockets.contains(conn.id()) {
             self.sio.on_message(conn, message);
         } else {
             self.app.on_message(conn, message);
@@ -365,7 +367,11 @@ impl<H: Handler> Handler for Mounted<H> {
         if !self.partial.is_empty() {
             self.partial.remove(&id);
         }
-        self.app.on_close(id, reason);
+        if self.sio.websockets.contains(id) {
+            self.sio.on_close(id, reason);
+        } else {
+            self.app.on_close(id, reason);
+        }
     }
 
     fn delivery(&self) -> Delivery {
@@ -373,7 +379,7 @@ impl<H: Handler> Handler for Mounted<H> {
     }
 
     fn on_fragment(&mut self, conn: &mut Conn<'_>, fragment: Fragment<&[u8]>) {
-        if conn.data::<SessionOf>().is_some() {
+        if self.sio.websockets.contains(conn.id()) {
             self.piece_for_sio(conn, fragment);
         } else {
             self.app.on_fragment(conn, fragment);
@@ -381,11 +387,7 @@ impl<H: Handler> Handler for Mounted<H> {
     }
 
     fn on_close_data(&mut self, id: ConnId, data: Box<dyn std::any::Any>) {
-        if data.is::<SessionOf>() {
-            self.sio.on_close_data(id, data);
-        } else {
-            self.app.on_close_data(id, data);
-        }
+        self.app.on_close_data(id, data);
     }
 
     fn on_ping(&mut self, conn: &mut Conn<'_>, payload: &[u8]) {

@@ -62,6 +62,7 @@ mod server;
 mod sessions;
 #[cfg(feature = "net")]
 mod socket;
+mod websockets;
 
 #[cfg(all(feature = "net", feature = "redis"))]
 pub use adapter::ServerAck;

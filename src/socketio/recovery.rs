@@ -12,6 +12,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
+use compact_str::CompactString;
 use serde_json::Value;
 
 /// Connection-state recovery's settings.
@@ -39,8 +40,8 @@ impl Default for RecoveryConfig {
 /// holds an entry for every event of the last minutes.
 #[derive(Clone, Debug)]
 pub(super) enum Audience {
-    /// One socket, by its id.
-    Socket(Box<str>),
+    /// One socket, by its id (inline: ids are 20 characters).
+    Socket(CompactString),
     /// A broadcast.
     Rooms(Box<Rooms>),
 }
@@ -61,11 +62,26 @@ pub(super) struct Rooms {
 pub(super) struct Logged {
     pub(super) at: Instant,
     pub(super) offset: u64,
-    pub(super) nsp: Box<str>,
+    pub(super) nsp: CompactString,
     pub(super) to: Audience,
     /// `[event, ...args]`, the offset the last argument.
-    data: Box<str>,
+    data: String,
     pub(super) binary: Box<[Vec<u8>]>,
+}
+
+/// A logged event as the log holds it: everything but its text, which is
+/// in [`Recovery::texts`], so an entry is no heap block of its own. The
+/// log keeps an entry per event of the last minutes, and an idle server
+/// whose clients each got a greeting held little else.
+#[derive(Debug)]
+struct Kept {
+    at: Instant,
+    offset: u64,
+    nsp: CompactString,
+    to: Audience,
+    binary: Box<[Vec<u8>]>,
+    /// The length of its text.
+    len: u32,
 }
 
 impl Logged {
@@ -86,7 +102,7 @@ impl Logged {
             offset,
             nsp: nsp.into(),
             to,
-            data: Value::Array(data).to_string().into_boxed_str(),
+            data: Value::Array(data).to_string(),
             binary: binary.into(),
         }
     }
@@ -118,13 +134,13 @@ impl Saved {
         Saved { id, nsp, rooms, at }
     }
 
-    /// Whether the socket, as it was, would have received `logged`.
-    fn was_for(&self, logged: &Logged) -> bool {
-        if *logged.nsp != *self.nsp {
+    /// Whether the socket, as it was, would have received `kept`.
+    fn was_for(&self, kept: &Kept) -> bool {
+        if *kept.nsp != *self.nsp {
             return false;
         }
         let in_room = |room: &String| *room == self.id || self.rooms.contains(room);
-        match &logged.to {
+        match &kept.to {
             Audience::Socket(id) => **id == *self.id,
             Audience::Rooms(audience) => {
                 let Rooms {
@@ -145,7 +161,9 @@ impl Saved {
 pub(super) struct Recovery {
     config: RecoveryConfig,
     next_offset: u64,
-    log: VecDeque<Logged>,
+    log: VecDeque<Kept>,
+    /// The texts of the events in `log`, one after the other, in order.
+    texts: VecDeque<u8>,
     saved: HashMap<String, Saved>,
 }
 
@@ -158,6 +176,7 @@ impl Recovery {
             config,
             next_offset: 0,
             log: VecDeque::new(),
+            texts: VecDeque::new(),
             saved: HashMap::new(),
         }
     }
@@ -170,9 +189,31 @@ impl Recovery {
 
     /// Keeps an emitted event for sockets that may come back.
     pub(super) fn record(&mut self, logged: Logged) {
-        let now = logged.at;
-        self.log.push_back(logged);
-        self.trim(now);
+        let Logged {
+            at,
+            offset,
+            nsp,
+            to,
+            data,
+            binary,
+        } = logged;
+        let Ok(len) = u32::try_from(data.len()) else {
+            log::warn!(
+                "socket.io: an event of {} bytes is not kept for recovery",
+                data.len()
+            );
+            return;
+        };
+        self.texts.extend(data.as_bytes());
+        self.log.push_back(Kept {
+            at,
+            offset,
+            nsp,
+            to,
+            binary,
+            len,
+        });
+        self.trim(at);
     }
 
     /// Saves a socket that left, under its private id.
@@ -198,12 +239,24 @@ impl Recovery {
             return None;
         }
         let saved = self.saved.remove(pid)?;
-        let missed = self
-            .log
-            .iter()
-            .filter(|logged| logged.offset > after && saved.was_for(logged))
-            .cloned()
-            .collect();
+        let mut missed = Vec::new();
+        let mut start = 0;
+        for kept in &self.log {
+            let end = start + kept.len as usize;
+            if kept.offset > after && saved.was_for(kept) {
+                let text: Vec<u8> = self.texts.range(start..end).copied().collect();
+                missed.push(Logged {
+                    at: kept.at,
+                    offset: kept.offset,
+                    nsp: kept.nsp.clone(),
+                    to: kept.to.clone(),
+                    // Written from a `String` by `record`.
+                    data: String::from_utf8(text).unwrap_or_default(),
+                    binary: kept.binary.clone(),
+                });
+            }
+            start = end;
+        }
         Some((saved, missed))
     }
 
@@ -212,9 +265,16 @@ impl Recovery {
         let window = self.config.max_disconnection_duration;
         let fresh = |at: Instant| now.saturating_duration_since(at) < window;
         while self.log.len() > self.config.max_events
-            || self.log.front().is_some_and(|logged| !fresh(logged.at))
+            || self.log.front().is_some_and(|kept| !fresh(kept.at))
         {
-            self.log.pop_front();
+            if let Some(kept) = self.log.pop_front() {
+                self.texts.drain(..kept.len as usize);
+            }
+        }
+        if self.log.is_empty() {
+            // A quiet server gives the log's room back.
+            self.log = VecDeque::new();
+            self.texts = VecDeque::new();
         }
         self.saved.retain(|_, saved| fresh(saved.at));
     }
@@ -300,6 +360,32 @@ mod tests {
             recovery.restore("pid", "0", "/", now).is_none(),
             "restored once"
         );
+    }
+
+    #[test]
+    fn the_texts_of_a_capped_log_stay_with_their_events() {
+        let now = Instant::now();
+        let mut recovery = Recovery::new(RecoveryConfig {
+            max_events: 3,
+            ..RecoveryConfig::default()
+        });
+        for _ in 0..7 {
+            let event = logged(&mut recovery, now, Audience::Socket("z".into()));
+            recovery.record(event);
+        }
+        recovery.save(
+            "p".into(),
+            Saved::new("z".into(), "/".into(), HashSet::new(), now),
+        );
+        let (_, missed) = recovery.restore("p", "0", "/", now).unwrap();
+        let read: Vec<(u64, Vec<Value>)> = missed
+            .iter()
+            .map(|m| (m.offset, m.event().unwrap().1))
+            .collect();
+        let expected: Vec<(u64, Vec<Value>)> = (5..=7)
+            .map(|offset| (offset, vec![json!(offset.to_string())]))
+            .collect();
+        assert_eq!(read, expected, "the three newest, each with its own text");
     }
 
     #[test]

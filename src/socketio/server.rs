@@ -16,7 +16,9 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use compact_str::CompactString;
 use serde_json::{json, Value};
+use smallvec::SmallVec;
 
 use super::client::{Client, ClientClose, ClientEvent, Outgoing};
 use super::handler::{polling_response, SocketIoHandler};
@@ -196,12 +198,14 @@ pub(super) struct Entry {
     pub(super) probe: Option<ConnId>,
     /// The GET held for the next packets.
     pub(super) held: Option<RequestId>,
-    /// The client's socket on each namespace it joined (most join one).
-    pub(super) members: Vec<Member>,
+    /// The client's socket on each namespace it joined (most join one,
+    /// kept inline).
+    pub(super) members: SmallVec<[Member; 1]>,
     /// Emits waiting for their acks, by namespace and ack id.
     pub(super) pending_acks: PendingAcks,
-    /// The query string of the request that opened the session.
-    pub(super) query: String,
+    /// The application's part of the query string the session was opened
+    /// with (see [`app_query`]).
+    pub(super) query: CompactString,
     /// When the session ended (it may wait for its last GET).
     pub(super) closed_at: Option<Instant>,
 }
@@ -209,7 +213,7 @@ pub(super) struct Entry {
 /// What the server keeps for a client's socket on one namespace. Kept
 /// small: an idle server holds one per client.
 pub(super) struct Member {
-    pub(super) nsp: String,
+    pub(super) nsp: CompactString,
     /// Handlers added by [`Socket::on`], tried before the namespace's.
     pub(super) handlers: Vec<(String, EventHandler)>,
     /// The disconnect handler, with the socket it is for (boxed: most
@@ -218,7 +222,7 @@ pub(super) struct Member {
     /// The rooms the socket is in (its own id's room aside).
     pub(super) rooms: HashSet<String>,
     /// The private id it is saved under for recovery.
-    pub(super) pid: Option<String>,
+    pub(super) pid: Option<CompactString>,
     /// The `auth` payload of its CONNECT.
     pub(super) auth: Option<Box<Value>>,
 }
@@ -266,11 +270,11 @@ impl OnDisconnect {
 impl Member {
     fn new(nsp: &str, pid: Option<String>, rooms: HashSet<String>, auth: Option<Value>) -> Self {
         Member {
-            nsp: nsp.to_owned(),
+            nsp: nsp.into(),
             handlers: Vec::new(),
             on_disconnect: None,
             rooms,
-            pid,
+            pid: pid.map(CompactString::from),
             auth: auth.map(Box::new),
         }
     }
@@ -285,9 +289,9 @@ impl Entry {
             ws: None,
             probe: None,
             held: None,
-            members: Vec::new(),
+            members: SmallVec::new(),
             pending_acks: PendingAcks::default(),
-            query: String::new(),
+            query: CompactString::default(),
             closed_at: None,
         }
     }
@@ -376,6 +380,25 @@ pub(super) enum Deferred {
 
 pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The parameters of `query` that are the application's: Engine.IO's own
+/// (`EIO`, `transport`, `sid`, and the `t` cache-buster of polling clients)
+/// are known or meaningless once the session is open, and without them
+/// most clients' query is empty, or short enough to be kept inline.
+pub(super) fn app_query(query: &str) -> CompactString {
+    let engine_io = |pair: &&str| {
+        let key = pair.split_once('=').map_or(*pair, |(key, _)| key);
+        pair.is_empty() || matches!(key, "EIO" | "transport" | "sid" | "t")
+    };
+    let mut kept = CompactString::default();
+    for pair in query.split('&').filter(|pair| !engine_io(pair)) {
+        if !kept.is_empty() {
+            kept.push('&');
+        }
+        kept.push_str(pair);
+    }
+    kept
 }
 
 /// A fresh 20-character id (120 random bits, URL-safe base64), as Node's.
@@ -552,7 +575,7 @@ pub(super) fn pump(
                     let joined: Vec<String> = entry
                         .members
                         .iter()
-                        .map(|member| member.nsp.clone())
+                        .map(|member| member.nsp.to_string())
                         .collect();
                     for nsp in joined {
                         entry.left(&nsp, reason.as_str(), &mut deferred);
@@ -646,7 +669,7 @@ fn save_for_recovery(shared: &Shared, entry: &Entry, reason: CloseReason) {
         };
         if let Some(pid) = &member.pid {
             let rooms = member.rooms.clone();
-            recovery.save(pid.clone(), Saved::new(id, nsp, rooms, now));
+            recovery.save(pid.to_string(), Saved::new(id, nsp, rooms, now));
         }
     }
 }
@@ -736,8 +759,6 @@ fn on_client_event(
                     (id, member, false)
                 }
             };
-            // Most clients join one namespace: room for exactly one.
-            entry.members.reserve_exact(1);
             entry.members.push(member);
             if let Some(handler) = &namespace.on_connection {
                 deferred.push(Deferred::Connection(

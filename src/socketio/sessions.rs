@@ -14,14 +14,14 @@ use slab::Slab;
 use super::server::Entry;
 
 /// A sid, as the index holds it.
-type Key = [u8; 20];
+pub(super) type Key = [u8; 20];
 
-fn key(sid: &str) -> Option<Key> {
+pub(super) fn key(sid: &str) -> Option<Key> {
     sid.as_bytes().try_into().ok()
 }
 
 /// The sid a key was made from (always UTF-8: it came from a `&str`).
-fn sid(key: &Key) -> &str {
+pub(super) fn sid(key: &Key) -> &str {
     std::str::from_utf8(key).unwrap_or_default()
 }
 

@@ -95,7 +95,8 @@ impl Socket {
     }
 
     /// Every parameter of the query string the session was opened with,
-    /// percent-decoded, in order.
+    /// percent-decoded, in order; Engine.IO's own (`EIO`, `transport`,
+    /// `sid`, `t`) are not kept.
     pub fn query_pairs(&self) -> Vec<(String, String)> {
         self.with_entry(|entry| {
             let pairs = entry.query.split('&').filter(|pair| !pair.is_empty());
