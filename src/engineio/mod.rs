@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod packet;
+pub(crate) mod queue;
 pub mod request;
 pub mod session;
 

@@ -15,7 +15,6 @@
 //! after each pong; no pong within `ping_timeout` ends the session.
 
 use std::borrow::Cow;
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -23,6 +22,7 @@ use compact_str::CompactString;
 
 use super::config::EngineConfig;
 use super::packet::{decode_payload, encode_payload, Packet};
+use super::queue::Queue;
 use super::request::{EngineError, Transport};
 
 /// Why a session ended (the reasons Node's sockets give).
@@ -92,9 +92,9 @@ pub struct Session {
     closed: Option<CloseReason>,
     /// Packets for the client, sent with the next poll answer or over the
     /// WebSocket.
-    outbox: VecDeque<Packet<'static>>,
+    outbox: Queue<Packet<'static>>,
     /// Packets for the probing WebSocket only (`3probe`).
-    probe_out: VecDeque<Packet<'static>>,
+    probe_out: Queue<Packet<'static>>,
     /// A GET waits for packets.
     get_held: bool,
     /// A server close still owes a polling client its close packet.
@@ -103,7 +103,7 @@ pub struct Session {
     poll_answer: Option<String>,
     next_ping: Option<Instant>,
     pong_deadline: Option<Instant>,
-    events: VecDeque<SessionEvent>,
+    events: Queue<SessionEvent>,
 }
 
 impl Session {
@@ -124,13 +124,13 @@ impl Session {
             transport,
             upgrade: Upgrade::None,
             closed: None,
-            outbox: VecDeque::new(),
-            probe_out: VecDeque::new(),
+            outbox: Queue::default(),
+            probe_out: Queue::default(),
             get_held: false,
             close_packet_owed: false,
             poll_answer: None,
             pong_deadline: None,
-            events: VecDeque::new(),
+            events: Queue::default(),
         }
     }
 
@@ -224,7 +224,7 @@ impl Session {
 
     fn push(&mut self, packet: Packet<'static>) {
         if self.closed.is_none() {
-            push_small(&mut self.outbox, packet);
+            self.outbox.push(packet);
             self.answer_held_get();
         }
     }
@@ -238,18 +238,18 @@ impl Session {
     /// The next packet for the session's WebSocket: the probe's answer
     /// while upgrading, the queued packets once on WebSocket.
     pub fn poll_ws(&mut self) -> Option<Packet<'static>> {
-        if let Some(packet) = self.probe_out.pop_front() {
+        if let Some(packet) = self.probe_out.pop() {
             return Some(packet);
         }
         if self.transport == Transport::WebSocket {
-            return self.outbox.pop_front();
+            return self.outbox.pop();
         }
         None
     }
 
     /// What the application has to learn, in order.
     pub fn poll_event(&mut self) -> Option<SessionEvent> {
-        self.events.pop_front()
+        self.events.pop()
     }
 
     /// A held GET gets what is queued (polling only).
@@ -261,7 +261,7 @@ impl Session {
     }
 
     fn drain_outbox(&mut self) -> String {
-        let body = encode_payload(&self.outbox);
+        let body = encode_payload(self.outbox.iter());
         self.outbox.clear();
         body
     }
@@ -280,7 +280,7 @@ impl Session {
         if !(reason == CloseReason::ForcedClose && probed) {
             self.upgrade = Upgrade::None;
         }
-        push_small(&mut self.events, SessionEvent::Closed(reason));
+        self.events.push(SessionEvent::Closed(reason));
         if self.get_held {
             // Node answers the held GET with the close packet, or with a
             // noop when the client itself closed.
@@ -368,12 +368,8 @@ impl Session {
     /// may not send there.
     fn on_packet(&mut self, packet: Packet<'_>, now: Instant) -> bool {
         match packet {
-            Packet::Message(text) => {
-                push_small(&mut self.events, SessionEvent::Message(text.into_owned()))
-            }
-            Packet::Binary(data) => {
-                push_small(&mut self.events, SessionEvent::Binary(data.into_owned()))
-            }
+            Packet::Message(text) => self.events.push(SessionEvent::Message(text.into_owned())),
+            Packet::Binary(data) => self.events.push(SessionEvent::Binary(data.into_owned())),
             Packet::Pong(_) => {
                 if self.pong_deadline.take().is_some() {
                     self.next_ping = Some(now + self.config.ping_interval);
@@ -434,8 +430,7 @@ impl Session {
     fn on_probe_packet(&mut self, packet: Option<Packet<'_>>, probed: bool) {
         match packet {
             Some(Packet::Ping(data)) if data == "probe" && !probed => {
-                self.probe_out
-                    .push_back(Packet::Pong(Cow::Borrowed("probe")));
+                self.probe_out.push(Packet::Pong(Cow::Borrowed("probe")));
                 if let Upgrade::Probing { probed, .. } = &mut self.upgrade {
                     *probed = true;
                 }
@@ -452,7 +447,7 @@ impl Session {
                     self.get_held = false;
                     self.poll_answer = Some("6".to_owned());
                 }
-                push_small(&mut self.events, SessionEvent::Upgraded);
+                self.events.push(SessionEvent::Upgraded);
             }
             _ => self.abort_upgrade(),
         }
@@ -461,7 +456,7 @@ impl Session {
     fn abort_upgrade(&mut self) {
         self.upgrade = Upgrade::None;
         self.probe_out.clear();
-        push_small(&mut self.events, SessionEvent::UpgradeAborted);
+        self.events.push(SessionEvent::UpgradeAborted);
     }
 
     /// The session's WebSocket went away: the session ends if it was the
@@ -476,10 +471,11 @@ impl Session {
 
     /// Gives the queues' storage back when they hold nothing: an idle
     /// session would otherwise keep the capacity its busiest moment grew.
-    pub fn release_idle_buffers(&mut self) {
-        release_if_empty(&mut self.outbox);
-        release_if_empty(&mut self.probe_out);
-        release_if_empty(&mut self.events);
+    pub fn release_idle_buffers(&mut self) -> bool {
+        // Not short-circuited: each queue is released.
+        self.outbox.release_if_empty()
+            | self.probe_out.release_if_empty()
+            | self.events.release_if_empty()
     }
 
     // ----- time -------------------------------------------------------------
@@ -510,22 +506,5 @@ impl Session {
         if matches!(self.upgrade, Upgrade::Probing { deadline, .. } if deadline <= now) {
             self.abort_upgrade();
         }
-    }
-}
-
-/// Queues `item`, with room for just one at first: most sessions have
-/// one thing in flight at a time, and a queue grown to the default four
-/// would keep that room until it is released.
-pub(crate) fn push_small<T>(queue: &mut VecDeque<T>, item: T) {
-    if queue.capacity() == 0 {
-        queue.reserve_exact(1);
-    }
-    queue.push_back(item);
-}
-
-/// Frees an empty queue's storage.
-pub(crate) fn release_if_empty<T>(queue: &mut VecDeque<T>) {
-    if queue.is_empty() && queue.capacity() > 0 {
-        *queue = VecDeque::new();
     }
 }

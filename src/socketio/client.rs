@@ -9,15 +9,15 @@
 //! whether a client may join it, is the application's call
 //! ([`Client::accept`], [`Client::refuse`]).
 
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use compact_str::CompactString;
 use serde_json::Value;
 use smallvec::SmallVec;
+use thin_vec::ThinVec;
 
 use super::packet::{Packet, PacketKind};
-use crate::engineio::session::{push_small, release_if_empty};
+use crate::engineio::queue::Queue;
 
 /// An Engine.IO message for the client.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -104,12 +104,12 @@ pub struct Client {
     /// Most clients join one namespace: it is kept inline.
     joined: SmallVec<[Joined; 1]>,
     /// Asked to join, not yet answered.
-    pending: Vec<String>,
+    pending: ThinVec<String>,
     /// Boxed: rare, and every session holds the field.
     awaiting: Option<Box<Awaiting>>,
     connect_deadline: Option<Instant>,
-    out: VecDeque<Outgoing>,
-    events: VecDeque<ClientEvent>,
+    out: Queue<Outgoing>,
+    events: Queue<ClientEvent>,
     closed: bool,
 }
 
@@ -119,11 +119,11 @@ impl Client {
     pub fn new(connect_timeout: Duration, now: Instant) -> Self {
         Client {
             joined: SmallVec::new(),
-            pending: Vec::new(),
+            pending: ThinVec::new(),
             awaiting: None,
             connect_deadline: Some(now + connect_timeout),
-            out: VecDeque::new(),
-            events: VecDeque::new(),
+            out: Queue::default(),
+            events: Queue::default(),
             closed: false,
         }
     }
@@ -198,33 +198,27 @@ impl Client {
             PacketKind::Connect if !joined && !self.pending.contains(&nsp) => {
                 self.pending.reserve_exact(1);
                 self.pending.push(nsp.clone());
-                push_small(&mut self.events, ClientEvent::Connect { nsp, auth: data });
+                self.events.push(ClientEvent::Connect { nsp, auth: data });
             }
             PacketKind::Disconnect if joined => {
                 self.leave(&nsp);
-                push_small(&mut self.events, ClientEvent::Disconnect { nsp });
+                self.events.push(ClientEvent::Disconnect { nsp });
             }
             PacketKind::Event | PacketKind::BinaryEvent if joined => {
-                push_small(
-                    &mut self.events,
-                    ClientEvent::Event {
-                        nsp,
-                        data: args(data),
-                        binary,
-                        ack: id,
-                    },
-                );
+                self.events.push(ClientEvent::Event {
+                    nsp,
+                    data: args(data),
+                    binary,
+                    ack: id,
+                });
             }
             PacketKind::Ack | PacketKind::BinaryAck if joined => match id {
-                Some(id) => push_small(
-                    &mut self.events,
-                    ClientEvent::Ack {
-                        nsp,
-                        id,
-                        data: args(data),
-                        binary,
-                    },
-                ),
+                Some(id) => self.events.push(ClientEvent::Ack {
+                    nsp,
+                    id,
+                    data: args(data),
+                    binary,
+                }),
                 None => self.fail("an ack without an id".into()),
             },
             _ => self.fail(format!("{kind:?} on namespace {nsp} in the wrong state")),
@@ -234,10 +228,8 @@ impl Client {
     fn fail(&mut self, why: String) {
         self.closed = true;
         self.awaiting = None;
-        push_small(
-            &mut self.events,
-            ClientEvent::Close(ClientClose::ParseError(why)),
-        );
+        self.events
+            .push(ClientEvent::Close(ClientClose::ParseError(why)));
     }
 
     // ----- the application's answers and sends ------------------------------
@@ -335,7 +327,7 @@ impl Client {
 
     fn send(&mut self, mut packet: Packet, binary: Vec<Vec<u8>>) {
         packet.attachments = binary.len();
-        push_small(&mut self.out, Outgoing::Text(packet.encode()));
+        self.out.push(Outgoing::Text(packet.encode()));
         self.out.extend(binary.into_iter().map(Outgoing::Binary));
     }
 
@@ -344,21 +336,22 @@ impl Client {
     /// The next Engine.IO message for the client. A packet's attachments
     /// follow it directly, so they go in the same flush.
     pub fn poll_transmit(&mut self) -> Option<Outgoing> {
-        self.out.pop_front()
+        self.out.pop()
     }
 
     /// The next thing the application must handle.
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
-        self.events.pop_front()
+        self.events.pop()
     }
 
     /// Gives the queues' storage back when they hold nothing.
-    pub fn release_idle_buffers(&mut self) {
-        release_if_empty(&mut self.out);
-        release_if_empty(&mut self.events);
-        if self.pending.is_empty() {
-            self.pending = Vec::new();
+    pub fn release_idle_buffers(&mut self) -> bool {
+        let pending = self.pending.is_empty() && self.pending.capacity() > 0;
+        if pending {
+            self.pending = ThinVec::new();
         }
+        // Not short-circuited: each queue is released.
+        self.out.release_if_empty() | self.events.release_if_empty() | pending
     }
 
     /// When the connect timeout falls due (until a namespace is joined).
@@ -371,10 +364,8 @@ impl Client {
         if self.connect_deadline.is_some_and(|at| at <= now) && !self.closed {
             self.connect_deadline = None;
             self.closed = true;
-            push_small(
-                &mut self.events,
-                ClientEvent::Close(ClientClose::ConnectTimeout),
-            );
+            self.events
+                .push(ClientEvent::Close(ClientClose::ConnectTimeout));
         }
     }
 }

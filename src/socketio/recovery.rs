@@ -75,9 +75,11 @@ pub(super) struct Logged {
 /// whose clients each got a greeting held little else.
 #[derive(Debug)]
 struct Kept {
-    at: Instant,
+    /// When it was emitted, in milliseconds after [`Recovery::epoch`].
+    at: u64,
     offset: u64,
-    nsp: CompactString,
+    /// Its namespace, as an index into [`Recovery::namespaces`].
+    nsp: u32,
     to: Audience,
     binary: Box<[Vec<u8>]>,
     /// The length of its text.
@@ -134,9 +136,10 @@ impl Saved {
         Saved { id, nsp, rooms, at }
     }
 
-    /// Whether the socket, as it was, would have received `kept`.
-    fn was_for(&self, kept: &Kept) -> bool {
-        if *kept.nsp != *self.nsp {
+    /// Whether the socket, as it was, would have received `kept`, an
+    /// event on `nsp`.
+    fn was_for(&self, kept: &Kept, nsp: &str) -> bool {
+        if nsp != self.nsp {
             return false;
         }
         let in_room = |room: &String| *room == self.id || self.rooms.contains(room);
@@ -161,6 +164,11 @@ impl Saved {
 pub(super) struct Recovery {
     config: RecoveryConfig,
     next_offset: u64,
+    /// What `Kept::at` counts from: when the oldest event of the log was
+    /// emitted, or earlier. Ages are kept to the millisecond.
+    epoch: Instant,
+    /// The namespaces of logged events (a server serves a few).
+    namespaces: Vec<CompactString>,
     log: VecDeque<Kept>,
     /// The texts of the events in `log`, one after the other, in order.
     texts: VecDeque<u8>,
@@ -175,6 +183,8 @@ impl Recovery {
         Recovery {
             config,
             next_offset: 0,
+            epoch: Instant::now(),
+            namespaces: Vec::new(),
             log: VecDeque::new(),
             texts: VecDeque::new(),
             saved: HashMap::new(),
@@ -204,16 +214,30 @@ impl Recovery {
             );
             return;
         };
+        if self.log.is_empty() {
+            self.epoch = at;
+        }
+        let nsp = match self.namespaces.iter().position(|known| *known == nsp) {
+            Some(index) => index,
+            None => {
+                self.namespaces.push(nsp);
+                self.namespaces.len() - 1
+            }
+        };
         self.texts.extend(data.as_bytes());
         self.log.push_back(Kept {
-            at,
+            at: self.since_epoch(at),
             offset,
-            nsp,
+            nsp: nsp as u32,
             to,
             binary,
             len,
         });
         self.trim(at);
+    }
+
+    fn since_epoch(&self, at: Instant) -> u64 {
+        at.saturating_duration_since(self.epoch).as_millis() as u64
     }
 
     /// Saves a socket that left, under its private id.
@@ -243,12 +267,13 @@ impl Recovery {
         let mut start = 0;
         for kept in &self.log {
             let end = start + kept.len as usize;
-            if kept.offset > after && saved.was_for(kept) {
+            let nsp = &self.namespaces[kept.nsp as usize];
+            if kept.offset > after && saved.was_for(kept, nsp) {
                 let text: Vec<u8> = self.texts.range(start..end).copied().collect();
                 missed.push(Logged {
-                    at: kept.at,
+                    at: self.epoch + Duration::from_millis(kept.at),
                     offset: kept.offset,
-                    nsp: kept.nsp.clone(),
+                    nsp: nsp.clone(),
                     to: kept.to.clone(),
                     // Written from a `String` by `record`.
                     data: String::from_utf8(text).unwrap_or_default(),
@@ -264,8 +289,10 @@ impl Recovery {
     fn trim(&mut self, now: Instant) {
         let window = self.config.max_disconnection_duration;
         let fresh = |at: Instant| now.saturating_duration_since(at) < window;
+        let (now_ms, window_ms) = (self.since_epoch(now), window.as_millis() as u64);
+        let fresh_kept = |at: u64| now_ms.saturating_sub(at) < window_ms;
         while self.log.len() > self.config.max_events
-            || self.log.front().is_some_and(|kept| !fresh(kept.at))
+            || self.log.front().is_some_and(|kept| !fresh_kept(kept.at))
         {
             if let Some(kept) = self.log.pop_front() {
                 self.texts.drain(..kept.len as usize);

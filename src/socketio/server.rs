@@ -19,6 +19,7 @@ use base64::Engine as _;
 use compact_str::CompactString;
 use serde_json::{json, Value};
 use smallvec::SmallVec;
+use thin_vec::ThinVec;
 
 use super::client::{Client, ClientClose, ClientEvent, Outgoing};
 use super::handler::{polling_response, SocketIoHandler};
@@ -100,7 +101,7 @@ pub(super) struct PendingAck {
 /// A session's emits waiting for their acks, by namespace and ack id: a
 /// list, as a session has few in flight and most have none.
 #[derive(Default)]
-pub(super) struct PendingAcks(Vec<(String, u64, PendingAck)>);
+pub(super) struct PendingAcks(ThinVec<(String, u64, PendingAck)>);
 
 impl PendingAcks {
     pub(super) fn insert(&mut self, nsp: &str, id: u64, ack: PendingAck) {
@@ -128,7 +129,7 @@ impl PendingAcks {
             }
         }
         if self.0.is_empty() {
-            self.0 = Vec::new();
+            self.0 = ThinVec::new();
         }
         taken
     }
@@ -215,16 +216,57 @@ pub(super) struct Entry {
 pub(super) struct Member {
     pub(super) nsp: CompactString,
     /// Handlers added by [`Socket::on`], tried before the namespace's.
-    pub(super) handlers: Vec<(String, EventHandler)>,
+    pub(super) handlers: ThinVec<(String, EventHandler)>,
     /// The disconnect handler, with the socket it is for (boxed: most
     /// sockets have none).
     pub(super) on_disconnect: Option<Box<OnDisconnect>>,
     /// The rooms the socket is in (its own id's room aside).
-    pub(super) rooms: HashSet<String>,
+    pub(super) rooms: RoomSet,
     /// The private id it is saved under for recovery.
     pub(super) pid: Option<CompactString>,
     /// The `auth` payload of its CONNECT.
     pub(super) auth: Option<Box<Value>>,
+}
+
+/// The rooms a socket is in: a set, boxed only once it holds one (most
+/// sockets are in no room but their own id's).
+// The box is the point: no room is one pointer, not a `HashSet`.
+#[allow(clippy::box_collection)]
+#[derive(Default)]
+pub(super) struct RoomSet(Option<Box<HashSet<String>>>);
+
+impl RoomSet {
+    pub(super) fn insert(&mut self, room: &str) {
+        self.0.get_or_insert_default().insert(room.to_owned());
+    }
+
+    pub(super) fn remove(&mut self, room: &str) {
+        if let Some(rooms) = &mut self.0 {
+            rooms.remove(room);
+            if rooms.is_empty() {
+                self.0 = None;
+            }
+        }
+    }
+
+    pub(super) fn contains(&self, room: &str) -> bool {
+        self.0.as_ref().is_some_and(|rooms| rooms.contains(room))
+    }
+
+    pub(super) fn iter(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().flat_map(|rooms| rooms.iter())
+    }
+
+    /// The rooms as a set of their own.
+    pub(super) fn to_set(&self) -> HashSet<String> {
+        self.iter().cloned().collect()
+    }
+}
+
+impl From<HashSet<String>> for RoomSet {
+    fn from(rooms: HashSet<String>) -> Self {
+        RoomSet((!rooms.is_empty()).then(|| Box::new(rooms)))
+    }
 }
 
 /// A disconnect handler and the socket it will be given. The socket is
@@ -271,9 +313,9 @@ impl Member {
     fn new(nsp: &str, pid: Option<String>, rooms: HashSet<String>, auth: Option<Value>) -> Self {
         Member {
             nsp: nsp.into(),
-            handlers: Vec::new(),
+            handlers: ThinVec::new(),
             on_disconnect: None,
-            rooms,
+            rooms: rooms.into(),
             pid: pid.map(CompactString::from),
             auth: auth.map(Box::new),
         }
@@ -343,12 +385,15 @@ impl Entry {
         self.engine.sends_directly().then_some(self.ws?)
     }
 
-    /// Gives back the storage of queues that hold nothing.
-    fn release_idle_buffers(&mut self) {
-        self.engine.release_idle_buffers();
-        if let Some(client) = self.client.as_mut() {
-            client.release_idle_buffers();
-        }
+    /// Gives back the storage of queues that hold nothing; whether there
+    /// was any.
+    fn release_idle_buffers(&mut self) -> bool {
+        let engine = self.engine.release_idle_buffers();
+        let client = self
+            .client
+            .as_mut()
+            .is_some_and(Client::release_idle_buffers);
+        engine || client
     }
 
     /// The earliest deadline of the session, its client and its acks.
@@ -668,7 +713,7 @@ fn save_for_recovery(shared: &Shared, entry: &Entry, reason: CloseReason) {
             continue;
         };
         if let Some(pid) = &member.pid {
-            let rooms = member.rooms.clone();
+            let rooms = member.rooms.to_set();
             recovery.save(pid.to_string(), Saved::new(id, nsp, rooms, now));
         }
     }
@@ -823,9 +868,13 @@ const TIMER_TICK: Duration = Duration::from_millis(10);
 /// a burst of new clients should reuse what the ones before it freed.
 const RELEASE_EVERY: u32 = 10;
 
+/// After this many sessions gave their queues back, the heap is trimmed.
+const TRIM_AFTER: usize = 1024;
+
 pub(super) fn run_timers(shared: &Arc<Shared>) {
     let handle = shared.handle.get().expect("set before the thread starts");
     let mut ticks = 0u32;
+    let mut released = 0;
     while !handle.is_shutting_down() {
         std::thread::sleep(TIMER_TICK);
         ticks = ticks.wrapping_add(1);
@@ -834,8 +883,8 @@ pub(super) fn run_timers(shared: &Arc<Shared>) {
         let mut deferred = Vec::new();
         let mut sessions = lock(&shared.sessions);
         for (sid, entry) in sessions.iter_mut() {
-            if release {
-                entry.release_idle_buffers();
+            if release && entry.release_idle_buffers() {
+                released += 1;
             }
             if entry.next_deadline().is_some_and(|at| at <= now) {
                 entry.engine.handle_timeout(now);
@@ -858,6 +907,12 @@ pub(super) fn run_timers(shared: &Arc<Shared>) {
         });
         drop(sessions);
         run(deferred);
+        if released >= TRIM_AFTER {
+            // A burst of clients has gone quiet: the room their queues
+            // and the engine's buffers took goes back to the system.
+            released = 0;
+            crate::net::give_back_free_memory();
+        }
     }
 }
 

@@ -221,7 +221,7 @@ impl Socket {
     pub fn join(&self, room: &str) {
         self.with_entry(|entry| {
             if let Some(member) = entry.member_mut(&self.nsp) {
-                member.rooms.insert(room.to_owned());
+                member.rooms.insert(room);
             }
         });
     }
