@@ -2,6 +2,7 @@
 //! [`ServerHandle`] queues commands for a worker and wakes it with its
 //! `mio::Waker`. Only this path takes a lock; the per-message path does not.
 
+use std::num::NonZeroU64;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -18,41 +19,58 @@ use crate::protocol::PreparedMessage;
 /// generation, so a reused slot never receives another connection's mail.
 /// A dialed one's ([`ServerHandle::connect`]) holds its worker and a ticket
 /// the handle drew, so it is known before the worker gives it a slot.
+///
+/// Never zero (a bit says whether it was accepted or dialed), so an
+/// `Option<ConnId>` is as small as a `ConnId`: the Socket.IO session table
+/// holds three per client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ConnId(pub(crate) u64);
+pub struct ConnId(NonZeroU64);
 
 /// Bit set in the ids of dialed connections.
 const DIALED: u64 = 1 << 55;
+/// Bit set in the ids of accepted connections.
+const ACCEPTED: u64 = 1 << 54;
+/// The generation's bits (below `ACCEPTED`).
+const GENERATION: u64 = 0x3F_FFFF;
 
 impl ConnId {
     pub(crate) fn new(worker: usize, generation: u32, slot: usize) -> Self {
-        ConnId(
+        ConnId::from_bits(
             (worker as u64) << 56
-                | ((generation as u64) & 0x7F_FFFF) << 32
+                | ACCEPTED
+                | ((generation as u64) & GENERATION) << 32
                 | slot as u64 & 0xFFFF_FFFF,
         )
     }
 
+    fn from_bits(bits: u64) -> Self {
+        ConnId(NonZeroU64::new(bits).expect("ACCEPTED or DIALED is set"))
+    }
+
+    fn bits(self) -> u64 {
+        self.0.get()
+    }
+
     /// The id of a connection dialed on `worker`, by its ticket.
     pub(crate) fn dialed(worker: usize, ticket: u32) -> Self {
-        ConnId((worker as u64) << 56 | DIALED | u64::from(ticket))
+        ConnId::from_bits((worker as u64) << 56 | DIALED | u64::from(ticket))
     }
 
     /// The ticket of a dialed connection.
     pub(crate) fn ticket(self) -> Option<u32> {
-        (self.0 & DIALED != 0).then_some(self.0 as u32)
+        (self.bits() & DIALED != 0).then_some(self.bits() as u32)
     }
 
     pub(crate) fn worker(self) -> usize {
-        (self.0 >> 56) as usize
+        (self.bits() >> 56) as usize
     }
 
     pub(crate) fn generation(self) -> u32 {
-        ((self.0 >> 32) & 0x7F_FFFF) as u32
+        ((self.bits() >> 32) & GENERATION) as u32
     }
 
     pub(crate) fn slot(self) -> usize {
-        (self.0 & 0xFFFF_FFFF) as usize
+        (self.bits() & 0xFFFF_FFFF) as usize
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, PoisonError};
 use std::time::Instant;
 
-use super::server::{app_query, lock, new_id, with_entry, Entry, Shared};
+use super::server::{app_query, lock, with_entry, Entry, Shared};
 use super::websockets::WebSockets;
 use crate::engineio::{route, EngineError, Route, Session, Transport};
 use crate::frame::CloseCode;
@@ -97,18 +97,17 @@ impl SocketIoHandler {
         ws: Option<ConnId>,
         query: &str,
     ) -> (String, String) {
-        let sid = new_id();
         let now = Instant::now();
-        let engine = Session::new(sid.clone(), transport, self.shared.engine.clone(), now);
         let mut open = String::new();
-        engine.open_packet().encode_polling(&mut open);
-        let raw = endpoint == Endpoint::Raw;
-        let mut entry = Entry::new(engine, raw, self.shared.config.connect_timeout, now);
-        entry.ws = ws;
-        entry.query = app_query(query);
-        if let Err(sid) = lock(&self.shared.sessions).insert(sid.clone(), entry) {
-            log::error!("socket.io: {sid:?} is not a sid of ours; the session is not kept");
-        }
+        let sid = lock(&self.shared.sessions).insert_with(|sid| {
+            let engine = Session::new(sid, transport, self.shared.engine.clone(), now);
+            engine.open_packet().encode_polling(&mut open);
+            let raw = endpoint == Endpoint::Raw;
+            let mut entry = Entry::new(engine, raw, self.shared.config.connect_timeout, now);
+            entry.ws = ws;
+            entry.query = app_query(query);
+            entry
+        });
         (sid, open)
     }
 

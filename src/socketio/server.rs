@@ -883,6 +883,7 @@ pub(super) fn run_timers(shared: &Arc<Shared>) {
         let mut deferred = Vec::new();
         let mut sessions = lock(&shared.sessions);
         for (sid, entry) in sessions.iter_mut() {
+            let sid = &*sid;
             if release && entry.release_idle_buffers() {
                 released += 1;
             }

@@ -3,17 +3,19 @@
 //! An idle Socket.IO server is mostly this table, so it is laid out for
 //! memory: the entries sit side by side in one slab (not a small heap
 //! block each, scattered between the short-lived blocks of connections
-//! coming and going), and the index holds each sid inline. Our sids are
-//! 20 characters ([`super::server::new_id`]); any other string is no sid
-//! of ours.
+//! coming and going), and there is no index: a sid names its slot. Its 20
+//! characters are 15 bytes in URL-safe base64, the first 4 the slot and
+//! the other 11 (88 bits) random. A lookup decodes the slot and compares
+//! the whole sid with the one the session holds, so a guessed or stale
+//! sid finds nothing.
 
-use std::collections::HashMap;
-
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use slab::Slab;
 
 use super::server::Entry;
 
-/// A sid, as the index holds it.
+/// A sid, as a worker keeps it for its WebSockets.
 pub(super) type Key = [u8; 20];
 
 pub(super) fn key(sid: &str) -> Option<Key> {
@@ -25,11 +27,39 @@ pub(super) fn sid(key: &Key) -> &str {
     std::str::from_utf8(key).unwrap_or_default()
 }
 
-/// The sessions: each [`Entry`] under its sid.
+/// A sid copied out of a table, inline.
+#[derive(Clone, Copy)]
+pub(super) struct Sid(pub(super) Key);
+
+impl std::ops::Deref for Sid {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        sid(&self.0)
+    }
+}
+
+/// A fresh sid for the session in `slot`.
+fn new_sid(slot: usize) -> String {
+    let mut bytes = [0u8; 15];
+    getrandom::fill(&mut bytes[4..]).expect("the OS random source");
+    bytes[..4].copy_from_slice(&(slot as u32).to_le_bytes());
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The slot a sid of ours names.
+fn slot_of(sid: &str) -> Option<usize> {
+    let mut bytes = [0u8; 15];
+    if sid.len() != 20 || URL_SAFE_NO_PAD.decode_slice(sid, &mut bytes) != Ok(15) {
+        return None;
+    }
+    Some(u32::from_le_bytes(bytes[..4].try_into().ok()?) as usize)
+}
+
+/// The sessions, each in the slot its sid names.
 #[derive(Default)]
 pub(super) struct Sessions {
-    index: HashMap<Key, usize>,
-    entries: Slab<(Key, Entry)>,
+    entries: Slab<Entry>,
 }
 
 impl Sessions {
@@ -37,53 +67,48 @@ impl Sessions {
         self.entries.len()
     }
 
-    /// Adds a session; a sid that is not 20 characters is refused (never
-    /// ours) and given back.
-    pub(super) fn insert(&mut self, sid: String, entry: Entry) -> Result<(), String> {
-        let Some(key) = key(&sid) else {
-            return Err(sid);
-        };
-        if let Some(old) = self.index.remove(&key) {
-            self.entries.remove(old);
-        }
-        let slot = self.entries.insert((key, entry));
-        self.index.insert(key, slot);
-        Ok(())
+    /// Adds the session `make` builds with the sid it is given; that sid.
+    pub(super) fn insert_with(&mut self, make: impl FnOnce(String) -> Entry) -> String {
+        let vacant = self.entries.vacant_entry();
+        let sid = new_sid(vacant.key());
+        vacant.insert(make(sid.clone()));
+        sid
+    }
+
+    fn slot(&self, sid: &str) -> Option<usize> {
+        let slot = slot_of(sid)?;
+        let entry = self.entries.get(slot)?;
+        (entry.engine.sid() == sid).then_some(slot)
     }
 
     pub(super) fn get_mut(&mut self, sid: &str) -> Option<&mut Entry> {
-        let slot = *self.index.get(&key(sid)?)?;
-        Some(&mut self.entries[slot].1)
+        let slot = self.slot(sid)?;
+        self.entries.get_mut(slot)
     }
 
     pub(super) fn remove(&mut self, sid: &str) -> Option<Entry> {
-        let slot = self.index.remove(&key(sid)?)?;
-        Some(self.entries.remove(slot).1)
+        let slot = self.slot(sid)?;
+        Some(self.entries.remove(slot))
     }
 
     /// Each session with its sid.
     pub(super) fn iter(&self) -> impl Iterator<Item = (&str, &Entry)> {
         self.entries
             .iter()
-            .map(|(_, (key, entry))| (sid(key), entry))
+            .map(|(_, entry)| (entry.engine.sid(), entry))
     }
 
-    pub(super) fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut Entry)> {
-        self.entries
-            .iter_mut()
-            .map(|(_, (key, entry))| (sid(key), entry))
+    /// Each session with (a copy of) its sid.
+    pub(super) fn iter_mut(&mut self) -> impl Iterator<Item = (Sid, &mut Entry)> {
+        self.entries.iter_mut().map(|(_, entry)| {
+            let sid = key(entry.engine.sid()).unwrap_or([b'?'; 20]);
+            (Sid(sid), entry)
+        })
     }
 
     /// Keeps the sessions `keep` says to keep.
     pub(super) fn retain(&mut self, mut keep: impl FnMut(&Entry) -> bool) {
-        let index = &mut self.index;
-        self.entries.retain(|_, (key, entry)| {
-            let kept = keep(entry);
-            if !kept {
-                index.remove(key);
-            }
-            kept
-        });
+        self.entries.retain(|_, entry| keep(entry));
         if self.entries.is_empty() && self.entries.capacity() > 0 {
             // A server whose clients all left gives the room back.
             *self = Sessions::default();
@@ -98,35 +123,57 @@ mod tests {
     use super::*;
     use crate::engineio::{EngineConfig, Session, Transport};
 
-    fn entry(sid: &str) -> Entry {
+    fn entry(sid: String) -> Entry {
         let now = Instant::now();
-        let engine = Session::new(sid.into(), Transport::Polling, EngineConfig::default(), now);
+        let engine = Session::new(sid, Transport::Polling, EngineConfig::default(), now);
         Entry::new(engine, false, Duration::from_secs(45), now)
     }
 
     #[test]
     fn sessions_are_found_by_sid_and_forgotten() {
         let mut sessions = Sessions::default();
-        let (a, b) = ("aaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbb");
-        assert!(sessions.insert(a.into(), entry(a)).is_ok());
-        assert!(sessions.insert(b.into(), entry(b)).is_ok());
-        assert_eq!(
-            sessions.insert("short".into(), entry("short")),
-            Err("short".to_owned()),
-            "not a sid of ours"
-        );
+        let a = sessions.insert_with(entry);
+        let b = sessions.insert_with(entry);
+        assert_eq!((a.len(), b.len()), (20, 20));
+        assert_ne!(a, b);
         assert_eq!(sessions.len(), 2);
-        assert!(sessions.get_mut(a).is_some());
+        assert_eq!(sessions.get_mut(&a).unwrap().engine.sid(), a);
         assert!(sessions.get_mut("short").is_none());
         assert!(sessions.get_mut("cccccccccccccccccccc").is_none());
-        sessions.get_mut(b).unwrap().closed_at = Some(Instant::now());
+        sessions.get_mut(&b).unwrap().closed_at = Some(Instant::now());
         sessions.retain(|entry| entry.closed_at.is_none());
         let sids: Vec<&str> = sessions.iter().map(|(sid, _)| sid).collect();
-        assert_eq!(sids, [a]);
-        assert!(sessions.get_mut(b).is_none(), "its index went with it");
-        assert!(sessions.remove(a).is_some());
-        assert!(sessions.remove(a).is_none());
+        assert_eq!(sids, [a.as_str()]);
+        assert!(sessions.get_mut(&b).is_none(), "gone with its slot");
+        let copied: Vec<String> = sessions
+            .iter_mut()
+            .map(|(sid, _)| sid.to_string())
+            .collect();
+        assert_eq!(copied, [a.clone()]);
+        assert!(sessions.remove(&a).is_some());
+        assert!(sessions.remove(&a).is_none());
         assert_eq!(sessions.len(), 0);
+    }
+
+    #[test]
+    fn a_sid_names_its_slot_and_only_its_own_session() {
+        let mut sessions = Sessions::default();
+        let first = sessions.insert_with(entry);
+        assert!(sessions.remove(&first).is_some());
+        let second = sessions.insert_with(entry);
+        assert_eq!(slot_of(&first), slot_of(&second), "the slot is reused");
+        assert!(
+            sessions.get_mut(&first).is_none(),
+            "a stale sid finds nothing"
+        );
+        // Same slot, another random part: a guess at the rest finds nothing.
+        let mut guess = second.clone().into_bytes();
+        guess[19] = if guess[19] == b'A' { b'B' } else { b'A' };
+        let guess = String::from_utf8(guess).unwrap();
+        assert_eq!(slot_of(&guess), slot_of(&second));
+        assert!(sessions.get_mut(&guess).is_none());
+        assert!(sessions.get_mut(&second).is_some());
+        assert_eq!(slot_of("!!!!!!!!!!!!!!!!!!!!"), None, "not base64");
     }
 
     /// An idle Socket.IO server is mostly this table: a slot per client.
@@ -134,8 +181,8 @@ mod tests {
     /// before its queues and rare lists were made one pointer wide.
     #[cfg(target_pointer_width = "64")]
     #[test]
-    fn a_table_slot_stays_within_480_bytes() {
-        let size = std::mem::size_of::<(Key, Entry)>();
-        assert!(size <= 480, "{size}");
+    fn an_entry_stays_within_432_bytes() {
+        let size = std::mem::size_of::<Entry>();
+        assert!(size <= 432, "{size}");
     }
 }

@@ -405,7 +405,7 @@ impl Broadcast {
         // and handed to each worker in one command.
         let mut direct = Vec::new();
         for (sid, entry) in sessions.iter_mut() {
-            if self.except_session.as_deref() == Some(sid) || !self.reaches(entry) {
+            if self.except_session.as_deref() == Some(&*sid) || !self.reaches(entry) {
                 continue;
             }
             if let Some(conn) = entry.direct_ws(&self.nsp) {
@@ -419,7 +419,7 @@ impl Broadcast {
             let sent = client.emit(&self.nsp, event, args.clone(), binary.clone(), false);
             if sent.is_some() {
                 reached += 1;
-                deferred.extend(pump(&self.shared, sid, entry, handle));
+                deferred.extend(pump(&self.shared, &sid, entry, handle));
             }
         }
         // Sent under the lock, so nothing emitted after this broadcast

@@ -7,7 +7,7 @@
 //! 32-byte cell in a vector indexed by its engine slot, which the engine
 //! keeps dense, and a lookup is an index and a compare.
 
-use super::sessions::{key, sid, Key};
+use super::sessions::{key, Key, Sid};
 use crate::net::ConnId;
 
 /// The sid of each Socket.IO WebSocket of one worker, by engine slot.
@@ -60,17 +60,6 @@ impl WebSockets {
             Some((held, key)) if *held == id => Some(key),
             _ => None,
         }
-    }
-}
-
-/// A sid, copied out of the map.
-pub(super) struct Sid(Key);
-
-impl std::ops::Deref for Sid {
-    type Target = str;
-
-    fn deref(&self) -> &str {
-        sid(&self.0)
     }
 }
 
