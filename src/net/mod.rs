@@ -81,6 +81,7 @@ pub use config::{ClientConfig, HttpConfig, ServerConfig};
 pub(crate) use handle::RelayCounts;
 pub use handle::{ConnId, OwnedMessage, ServerHandle, ServerStats};
 pub use handler::{Conn, Handler, HttpConn, HttpResponse, Message, Reply, RequestId, Upgrade};
+#[cfg(feature = "socketio")]
 pub(crate) use heap::give_back_free_memory;
 pub use topics::{SlowSubscriber, TopicConfig};
 

@@ -149,7 +149,7 @@ mod tests {
             .iter_mut()
             .map(|(sid, _)| sid.to_string())
             .collect();
-        assert_eq!(copied, [a.clone()]);
+        assert_eq!(copied, std::slice::from_ref(&a));
         assert!(sessions.remove(&a).is_some());
         assert!(sessions.remove(&a).is_none());
         assert_eq!(sessions.len(), 0);
