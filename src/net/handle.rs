@@ -327,6 +327,15 @@ impl ServerHandle {
         }
     }
 
+    /// Whether nothing waits in `worker`'s mailbox: a message its own
+    /// thread writes at once cannot overtake one queued before it.
+    pub(crate) fn mailbox_is_empty(&self, worker: usize) -> bool {
+        self.shared.mailboxes.get(worker).is_some_and(|mailbox| {
+            let queue = mailbox.queue.lock().unwrap_or_else(|e| e.into_inner());
+            queue.commands.is_empty()
+        })
+    }
+
     /// Queues a message for one connection (dropped if it has closed).
     pub fn send(&self, id: ConnId, message: OwnedMessage) {
         self.post(id.worker(), Command::Send(id, Arc::new(message)));

@@ -56,7 +56,7 @@
 mod client;
 mod close;
 mod config;
-mod handle;
+pub(crate) mod handle;
 mod handler;
 mod heap;
 mod http;

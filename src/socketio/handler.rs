@@ -7,13 +7,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, PoisonError};
 use std::time::Instant;
 
+use super::direct;
 use super::server::{app_query, lock, with_entry, Entry, Shared};
 use super::websockets::WebSockets;
 use crate::engineio::{route, EngineError, Route, Session, Transport};
 use crate::frame::CloseCode;
 use crate::handshake::{Rejection, Request};
 use crate::net::{
-    Conn, ConnId, Handler, HttpConn, HttpResponse, Message, Reply, RequestId, Upgrade,
+    Conn, ConnId, Handler, HttpConn, HttpResponse, Message, OwnedMessage, Reply, RequestId, Upgrade,
 };
 use crate::protocol::{Delivery, Fragment};
 
@@ -212,9 +213,19 @@ impl Handler for SocketIoHandler {
             return;
         };
         let now = Instant::now();
-        self.feed(&sid, |entry| match message {
-            Message::Text(text) => entry.engine.ws_text(text, now),
-            Message::Binary(data) => entry.engine.ws_binary(data, now),
+        let id = conn.id();
+        let feed = || {
+            self.feed(&sid, |entry| match message {
+                Message::Text(text) => entry.engine.ws_text(text, now),
+                Message::Binary(data) => entry.engine.ws_binary(data, now),
+            })
+        };
+        // Replies to this WebSocket are written here, not mailed.
+        direct::serving(id, feed, |reply| {
+            let _ = match &reply {
+                OwnedMessage::Text(text) => conn.send_text(text),
+                OwnedMessage::Binary(data) => conn.send_binary(data),
+            };
         });
     }
 

@@ -51,6 +51,7 @@
 #[cfg(all(feature = "net", feature = "redis"))]
 mod adapter;
 pub mod client;
+mod direct;
 #[cfg(feature = "net")]
 mod handler;
 pub mod packet;

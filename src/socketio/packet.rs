@@ -252,23 +252,28 @@ impl Packet {
 
     /// The packet as the text of an Engine.IO message.
     pub fn encode(&self) -> String {
-        let mut out = String::with_capacity(16);
-        out.push(self.kind.digit());
+        let mut out = Vec::with_capacity(64);
+        out.push(self.kind.digit() as u8);
+        let mut number = itoa::Buffer::new();
         if self.kind.is_binary() {
-            out.push_str(&self.attachments.to_string());
-            out.push('-');
+            out.extend_from_slice(number.format(self.attachments).as_bytes());
+            out.push(b'-');
         }
         if self.nsp != "/" {
-            out.push_str(&self.nsp);
-            out.push(',');
+            out.extend_from_slice(self.nsp.as_bytes());
+            out.push(b',');
         }
         if let Some(id) = self.id {
-            out.push_str(&id.to_string());
+            out.extend_from_slice(number.format(id).as_bytes());
         }
         if let Some(data) = &self.data {
-            out.push_str(&data.to_string());
+            // Straight into the packet: `Value`'s `Display` goes through
+            // the formatting machinery and a string of its own.
+            serde_json::to_writer(&mut out, data).expect("a Vec takes every write");
         }
-        out
+        // Our ASCII and serde_json's output are UTF-8; the check is one
+        // pass over a short packet.
+        String::from_utf8(out).expect("JSON is UTF-8")
     }
 }
 

@@ -277,9 +277,9 @@ pub(super) struct OnDisconnect {
     handler: DisconnectHandler,
     shared: Weak<Shared>,
     /// The socket's own fields but `shared`.
-    session: String,
-    nsp: String,
-    id: String,
+    session: CompactString,
+    nsp: CompactString,
+    id: CompactString,
     recovered: bool,
 }
 
@@ -652,13 +652,11 @@ pub(super) fn pump(
                 Transport::Polling => entry.probe,
             };
             if let Some(conn) = conn {
-                handle.send(
-                    conn,
-                    match packet.to_frame() {
-                        Frame::Text(text) => OwnedMessage::Text(text),
-                        Frame::Binary(data) => OwnedMessage::Binary(data.to_vec()),
-                    },
-                );
+                let message = match packet.to_frame() {
+                    Frame::Text(text) => OwnedMessage::Text(text),
+                    Frame::Binary(data) => OwnedMessage::Binary(data.to_vec()),
+                };
+                super::direct::send(handle, conn, message);
             }
         }
         // A closed session's WebSockets close once what was queued before
@@ -766,9 +764,9 @@ fn on_client_event(
 ) {
     let socket = |nsp: &str, id: &str, recovered: bool| Socket {
         shared: shared.clone(),
-        session: sid.to_owned(),
-        nsp: nsp.to_owned(),
-        id: id.to_owned(),
+        session: sid.into(),
+        nsp: nsp.into(),
+        id: id.into(),
         recovered,
     };
     let Some(client) = entry.client.as_mut() else {
@@ -926,9 +924,9 @@ mod tests {
         let io = SocketIo::new(SocketIoConfig::default());
         let socket = Socket {
             shared: io.shared.clone(),
-            session: "s".repeat(20),
+            session: "s".repeat(20).into(),
             nsp: "/chat".into(),
-            id: "i".repeat(20),
+            id: "i".repeat(20).into(),
             recovered: false,
         };
         let strong = Arc::strong_count(&io.shared);

@@ -3,11 +3,11 @@
 //! An idle Socket.IO server is mostly this table, so it is laid out for
 //! memory: the entries sit side by side in one slab (not a small heap
 //! block each, scattered between the short-lived blocks of connections
-//! coming and going), and there is no index: a sid names its slot. Its 20
-//! characters are 15 bytes in URL-safe base64, the first 4 the slot and
-//! the other 11 (88 bits) random. A lookup decodes the slot and compares
-//! the whole sid with the one the session holds, so a guessed or stale
-//! sid finds nothing.
+//! coming and going), and there is no index: a sid names its slot. Of its
+//! 20 URL-safe base64 characters, the first 5 are the slot (30 bits, six
+//! to a character) and the other 15 are 90 random bits. A lookup reads
+//! the slot back and compares the whole sid with the one the session
+//! holds, so a guessed or stale sid finds nothing.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -39,21 +39,47 @@ impl std::ops::Deref for Sid {
     }
 }
 
-/// A fresh sid for the session in `slot`.
+/// The URL-safe base64 alphabet: a sid is made of these.
+const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// Characters of a sid that name its slot.
+const SLOT_CHARS: usize = 5;
+
+/// A fresh sid for the session in `slot`. (Past 2^30 slots, some 400 GB
+/// of sessions, the slot would not fit and the sid would find nothing.)
 fn new_sid(slot: usize) -> String {
-    let mut bytes = [0u8; 15];
-    getrandom::fill(&mut bytes[4..]).expect("the OS random source");
-    bytes[..4].copy_from_slice(&(slot as u32).to_le_bytes());
-    URL_SAFE_NO_PAD.encode(bytes)
+    let mut random = [0u8; 12];
+    getrandom::fill(&mut random).expect("the OS random source");
+    let mut sid = String::with_capacity(20);
+    for shift in (0..SLOT_CHARS).rev() {
+        sid.push(ALPHABET[(slot >> (6 * shift)) & 63] as char);
+    }
+    // 12 random bytes are 16 characters; the first 15 are kept.
+    sid.push_str(&URL_SAFE_NO_PAD.encode(random)[..15]);
+    sid
 }
 
 /// The slot a sid of ours names.
 fn slot_of(sid: &str) -> Option<usize> {
-    let mut bytes = [0u8; 15];
-    if sid.len() != 20 || URL_SAFE_NO_PAD.decode_slice(sid, &mut bytes) != Ok(15) {
+    if sid.len() != 20 {
         return None;
     }
-    Some(u32::from_le_bytes(bytes[..4].try_into().ok()?) as usize)
+    sid.as_bytes()[..SLOT_CHARS]
+        .iter()
+        .try_fold(0, |slot, &char| Some(slot << 6 | digit(char)?))
+}
+
+/// The value of a character of [`ALPHABET`].
+fn digit(char: u8) -> Option<usize> {
+    let value = match char {
+        b'A'..=b'Z' => char - b'A',
+        b'a'..=b'z' => char - b'a' + 26,
+        b'0'..=b'9' => char - b'0' + 52,
+        b'-' => 62,
+        b'_' => 63,
+        _ => return None,
+    };
+    Some(value.into())
 }
 
 /// The sessions, each in the slot its sid names.
@@ -174,6 +200,16 @@ mod tests {
         assert!(sessions.get_mut(&guess).is_none());
         assert!(sessions.get_mut(&second).is_some());
         assert_eq!(slot_of("!!!!!!!!!!!!!!!!!!!!"), None, "not base64");
+    }
+
+    #[test]
+    fn every_character_reads_back_as_the_digit_it_was_written_as() {
+        for (value, &char) in ALPHABET.iter().enumerate() {
+            assert_eq!(digit(char), Some(value));
+        }
+        for slot in [0, 1, 63, 64, 4095, 123_456, (1 << 30) - 1] {
+            assert_eq!(slot_of(&new_sid(slot)), Some(slot));
+        }
     }
 
     /// An idle Socket.IO server is mostly this table: a slot per client.

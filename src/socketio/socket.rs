@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use compact_str::CompactString;
 use serde_json::Value;
 
 use super::packet::Packet;
@@ -45,9 +46,9 @@ impl std::error::Error for AckError {}
 pub struct Socket {
     pub(super) shared: Arc<Shared>,
     /// The Engine.IO session it rides on.
-    pub(super) session: String,
-    pub(super) nsp: String,
-    pub(super) id: String,
+    pub(super) session: CompactString,
+    pub(super) nsp: CompactString,
+    pub(super) id: CompactString,
     /// It came back through connection-state recovery.
     pub(super) recovered: bool,
 }
@@ -261,8 +262,8 @@ impl Socket {
     /// A broadcast to every other socket of the namespace.
     pub fn broadcast(&self) -> Broadcast {
         Broadcast {
-            except_session: Some(self.session.clone()),
-            except_socket: Some(self.id.clone()),
+            except_session: Some(self.session.to_string()),
+            except_socket: Some(self.id.to_string()),
             ..Broadcast::new(self.shared.clone(), &self.nsp)
         }
     }
@@ -445,9 +446,9 @@ impl Broadcast {
                 let id = entry.client.as_ref()?.sid(&self.nsp)?;
                 Some(Socket {
                     shared: self.shared.clone(),
-                    session: sid.to_owned(),
-                    nsp: self.nsp.clone(),
-                    id: id.to_owned(),
+                    session: (*sid).into(),
+                    nsp: self.nsp.as_str().into(),
+                    id: id.into(),
                     recovered: false,
                 })
             })

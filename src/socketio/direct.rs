@@ -1,0 +1,193 @@
+//! Replies written at once to the WebSocket being served.
+//!
+//! Everything a session sends goes out through the engine's mailbox
+//! ([`ServerHandle::send`]): any thread may emit, and the mailbox keeps
+//! each connection's messages in order. For the commonest case, an ack or
+//! an emit in answer to the client's own message, that costs a shared
+//! allocation, the mailbox's lock, a wake of the worker and a second pass
+//! over the connection. While its worker runs the handler for a WebSocket's
+//! message, messages for that same WebSocket are kept here instead, and the
+//! handler writes them when the session's lock is let go.
+//!
+//! Order: a message is kept only while the worker's mailbox is empty, so
+//! it can overtake nothing queued before it. Once something is queued
+//! (a close, a broadcast, another thread's emit), the messages after it
+//! go through the mailbox too.
+
+use std::cell::RefCell;
+
+use crate::net::{ConnId, OwnedMessage, ServerHandle};
+
+/// The WebSocket being served on this thread, and what was kept for it.
+#[derive(Default)]
+struct Serving {
+    conn: Option<ConnId>,
+    kept: Vec<OwnedMessage>,
+}
+
+thread_local! {
+    static SERVING: RefCell<Serving> = RefCell::default();
+}
+
+/// Runs `f` while `conn`'s message is being served, then hands `write`
+/// the messages kept for `conn` meanwhile, in order. (Called again from
+/// within `f`, it just runs `f`: the outer call writes what is kept.)
+pub(super) fn serving<R>(
+    conn: ConnId,
+    f: impl FnOnce() -> R,
+    mut write: impl FnMut(OwnedMessage),
+) -> R {
+    let outermost = SERVING.with_borrow_mut(|serving| {
+        let outermost = serving.conn.is_none();
+        if outermost {
+            serving.conn = Some(conn);
+        }
+        outermost
+    });
+    if !outermost {
+        return f();
+    }
+    let (result, mut kept) = {
+        // Serving ends even if `f` unwinds, or later messages for `conn`
+        // would be kept and never written (or written to another).
+        let _end = EndServing;
+        let result = f();
+        let kept = SERVING.with_borrow_mut(|serving| std::mem::take(&mut serving.kept));
+        (result, kept)
+    };
+    for message in kept.drain(..) {
+        write(message);
+    }
+    // The storage serves the next message.
+    SERVING.with_borrow_mut(|serving| serving.kept = kept);
+    result
+}
+
+/// Ends serving when dropped, forgetting what an unwinding `f` kept.
+struct EndServing;
+
+impl Drop for EndServing {
+    fn drop(&mut self) {
+        SERVING.with_borrow_mut(|serving| {
+            serving.conn = None;
+            serving.kept.clear();
+        });
+    }
+}
+
+/// Sends `message` to `conn`: kept for the handler to write, when `conn`
+/// is the WebSocket being served and nothing waits in its worker's
+/// mailbox; through the mailbox otherwise.
+pub(super) fn send(handle: &ServerHandle, conn: ConnId, message: OwnedMessage) {
+    let message = SERVING.with_borrow_mut(|serving| {
+        if serving.conn == Some(conn) && handle.mailbox_is_empty(conn.worker()) {
+            serving.kept.push(message);
+            None
+        } else {
+            Some(message)
+        }
+    });
+    if let Some(message) = message {
+        handle.send(conn, message);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::handle::{Command, Mailbox};
+
+    fn text(text: &str) -> OwnedMessage {
+        OwnedMessage::Text(text.to_owned())
+    }
+
+    /// A handle on one worker that never runs: its mailbox can be read.
+    fn handle() -> (ServerHandle, mio::Poll) {
+        let poll = mio::Poll::new().unwrap();
+        let waker = mio::Waker::new(poll.registry(), mio::Token(0)).unwrap();
+        let handle = ServerHandle::new(vec![Mailbox::new(waker, usize::MAX)]);
+        (handle, poll)
+    }
+
+    fn mailed(handle: &ServerHandle) -> Vec<(ConnId, OwnedMessage)> {
+        let queue = handle.mailbox(0).queue.lock().unwrap();
+        let sends = queue.commands.iter().filter_map(|command| match command {
+            Command::Send(id, message) => Some((*id, (**message).clone())),
+            _ => None,
+        });
+        sends.collect()
+    }
+
+    #[test]
+    fn replies_to_the_websocket_served_are_kept_until_something_is_mailed() {
+        let (handle, _poll) = handle();
+        let (served, other) = (ConnId::new(0, 1, 1), ConnId::new(0, 1, 2));
+        let mut written = Vec::new();
+        serving(
+            served,
+            || {
+                send(&handle, served, text("a"));
+                send(&handle, served, text("b"));
+                send(&handle, other, text("to another"));
+                // Kept, it would overtake "to another" if that were a
+                // broadcast reaching `served` too: mailed after it.
+                send(&handle, served, text("c"));
+            },
+            |message| written.push(message),
+        );
+        assert_eq!(written, [text("a"), text("b")]);
+        assert_eq!(
+            mailed(&handle),
+            [(other, text("to another")), (served, text("c"))]
+        );
+        send(&handle, served, text("after"));
+        assert_eq!(mailed(&handle).len(), 3, "not served any more: mailed");
+    }
+
+    #[test]
+    fn a_nested_call_leaves_the_writing_to_the_outer_one() {
+        let (handle, _poll) = handle();
+        let served = ConnId::new(0, 1, 1);
+        let mut inner_written = Vec::new();
+        let mut written = Vec::new();
+        serving(
+            served,
+            || {
+                serving(
+                    ConnId::new(0, 1, 9),
+                    || send(&handle, served, text("x")),
+                    |message| inner_written.push(message),
+                );
+            },
+            |message| written.push(message),
+        );
+        assert!(inner_written.is_empty());
+        assert_eq!(written, [text("x")]);
+    }
+
+    #[test]
+    fn a_handler_that_panics_ends_the_serving() {
+        let (handle, _poll) = handle();
+        let served = ConnId::new(0, 1, 1);
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            serving(
+                served,
+                || {
+                    send(&handle, served, text("lost"));
+                    panic!("a handler's bug");
+                },
+                |_| unreachable!("nothing is written for a handler that panicked"),
+            )
+        }));
+        assert!(unwound.is_err());
+        let mut written = Vec::new();
+        serving(
+            served,
+            || send(&handle, served, text("next")),
+            |m| written.push(m),
+        );
+        assert_eq!(written, [text("next")], "nothing left over from before");
+        send(&handle, served, text("outside"));
+        assert_eq!(mailed(&handle), [(served, text("outside"))]);
+    }
+}
