@@ -329,6 +329,7 @@ impl ServerHandle {
 
     /// Whether nothing waits in `worker`'s mailbox: a message its own
     /// thread writes at once cannot overtake one queued before it.
+    #[cfg(feature = "socketio")]
     pub(crate) fn mailbox_is_empty(&self, worker: usize) -> bool {
         self.shared.mailboxes.get(worker).is_some_and(|mailbox| {
             let queue = mailbox.queue.lock().unwrap_or_else(|e| e.into_inner());
