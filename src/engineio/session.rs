@@ -418,6 +418,19 @@ impl Session {
         }
     }
 
+    /// The data of `text`, a message packet on the session's WebSocket,
+    /// for the caller to hand on at once rather than through
+    /// [`Session::poll_event`], which would copy it: when the session is
+    /// open, not upgrading, and no event waits before this one. `None`
+    /// otherwise (or for any other packet); `text` then goes to
+    /// [`Session::ws_text`].
+    pub fn ws_message<'t>(&self, text: &'t str) -> Option<&'t str> {
+        let data = text.strip_prefix('4')?;
+        let ready =
+            self.closed.is_none() && self.upgrade == Upgrade::None && self.events.is_empty();
+        ready.then_some(data)
+    }
+
     /// A binary message on the session's WebSocket.
     pub fn ws_binary(&mut self, data: &[u8], now: Instant) {
         if let Upgrade::Probing { .. } = self.upgrade {

@@ -9,6 +9,7 @@
 //! whether a client may join it, is the application's call
 //! ([`Client::accept`], [`Client::refuse`]).
 
+use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
 use compact_str::CompactString;
@@ -35,14 +36,14 @@ pub enum ClientEvent {
     /// [`Client::accept`] or [`Client::refuse`].
     Connect {
         /// The namespace.
-        nsp: String,
+        nsp: Cow<'static, str>,
         /// The `auth` object the client sent, if any.
         auth: Option<Value>,
     },
     /// An event on a joined namespace.
     Event {
         /// The namespace.
-        nsp: String,
+        nsp: Cow<'static, str>,
         /// The event's name first, then its arguments; binary arguments
         /// are placeholders for `binary`.
         data: Vec<Value>,
@@ -54,7 +55,7 @@ pub enum ClientEvent {
     /// The answer to an event the server emitted asking for one.
     Ack {
         /// The namespace.
-        nsp: String,
+        nsp: Cow<'static, str>,
         /// The id [`Client::emit`] returned.
         id: u64,
         /// The answer's arguments.
@@ -65,7 +66,7 @@ pub enum ClientEvent {
     /// The client left `nsp`.
     Disconnect {
         /// The namespace.
-        nsp: String,
+        nsp: Cow<'static, str>,
     },
     /// The session must end: the client broke the protocol, or joined no
     /// namespace in time.
@@ -195,9 +196,11 @@ impl Client {
             _ => Vec::new(),
         };
         match kind {
-            PacketKind::Connect if !joined && !self.pending.contains(&nsp) => {
+            PacketKind::Connect
+                if !joined && !self.pending.iter().any(|pending| *pending == nsp) =>
+            {
                 self.pending.reserve_exact(1);
-                self.pending.push(nsp.clone());
+                self.pending.push(nsp.to_string());
                 self.events.push(ClientEvent::Connect { nsp, auth: data });
             }
             PacketKind::Disconnect if joined => {

@@ -216,7 +216,13 @@ impl Handler for SocketIoHandler {
         let id = conn.id();
         let feed = || {
             self.feed(&sid, |entry| match message {
-                Message::Text(text) => entry.engine.ws_text(text, now),
+                // A Socket.IO packet, the common case, goes straight to
+                // the client, without a copy through the engine's events.
+                Message::Text(text) => match (entry.engine.ws_message(text), entry.client.as_mut())
+                {
+                    (Some(packet), Some(client)) => client.on_text(packet),
+                    _ => entry.engine.ws_text(text, now),
+                },
                 Message::Binary(data) => entry.engine.ws_binary(data, now),
             })
         };

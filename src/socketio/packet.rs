@@ -15,6 +15,7 @@
 //! an ack's is an array; a CONNECT's is an object) is a parse error, and
 //! the reference server closes the session on one.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde_json::Value;
@@ -89,8 +90,9 @@ impl PacketKind {
 pub struct Packet {
     /// What the packet is.
     pub kind: PacketKind,
-    /// The namespace, `/` unless named.
-    pub nsp: String,
+    /// The namespace, `/` unless named. (The main namespace is borrowed:
+    /// nearly every packet is on it, and it then costs no allocation.)
+    pub nsp: Cow<'static, str>,
     /// The ack id: asked for on an event, answered on an ack.
     pub id: Option<u64>,
     /// The JSON payload; binary arguments stand in it as placeholders.
@@ -141,7 +143,7 @@ impl Packet {
     pub fn new(kind: PacketKind, nsp: &str, data: Option<Value>) -> Self {
         Packet {
             kind,
-            nsp: nsp.to_owned(),
+            nsp: namespace(nsp),
             id: None,
             data,
             attachments: 0,
@@ -212,7 +214,7 @@ impl Packet {
         };
         let packet = Packet {
             kind,
-            nsp: nsp.to_owned(),
+            nsp: namespace(nsp),
             id,
             data,
             attachments,
@@ -252,7 +254,14 @@ impl Packet {
 
     /// The packet as the text of an Engine.IO message.
     pub fn encode(&self) -> String {
+        self.encode_after("")
+    }
+
+    /// The packet as the text of an Engine.IO message, after `prefix`
+    /// (`"4"`: the whole Engine.IO message, ready for a WebSocket).
+    pub fn encode_after(&self, prefix: &str) -> String {
         let mut out = Vec::with_capacity(64);
+        out.extend_from_slice(prefix.as_bytes());
         out.push(self.kind.digit() as u8);
         let mut number = itoa::Buffer::new();
         if self.kind.is_binary() {
@@ -274,6 +283,15 @@ impl Packet {
         // Our ASCII and serde_json's output are UTF-8; the check is one
         // pass over a short packet.
         String::from_utf8(out).expect("JSON is UTF-8")
+    }
+}
+
+/// A packet's namespace: the main one borrowed, any other owned.
+fn namespace(nsp: &str) -> Cow<'static, str> {
+    if nsp == "/" {
+        Cow::Borrowed("/")
+    } else {
+        Cow::Owned(nsp.to_owned())
     }
 }
 
@@ -328,7 +346,7 @@ mod tests {
     fn connects_with_and_without_a_namespace_and_a_payload() {
         let main = parse("0");
         assert_eq!(
-            (main.kind, main.nsp.as_str(), &main.data),
+            (main.kind, &*main.nsp, &main.data),
             (PacketKind::Connect, "/", &None)
         );
         assert_eq!(
@@ -359,7 +377,7 @@ mod tests {
         assert_eq!(asking.id, Some(456));
         let ack = parse(r#"3/admin,456[1,"2",{"3":[false]}]"#);
         assert_eq!(
-            (ack.kind, ack.nsp.as_str(), ack.id),
+            (ack.kind, &*ack.nsp, ack.id),
             (PacketKind::Ack, "/admin", Some(456))
         );
         // An event named by a number is allowed, as the reference allows it.

@@ -144,12 +144,17 @@ pub struct SocketIo {
     pub(super) shared: Arc<Shared>,
 }
 
+/// A table by name (of namespaces, of events), looked up once or twice
+/// for every packet a client sends. Its keys are the application's, so a
+/// fast hash serves (SipHash took ~300 instructions of an emit+ack).
+pub(super) type Names<T> = HashMap<String, T, foldhash::fast::RandomState>;
+
 /// A namespace served: what runs when a client joins it, and the event
 /// handlers every socket on it shares.
 #[derive(Default)]
 pub(super) struct Namespace {
     pub(super) on_connection: Option<ConnectionHandler>,
-    pub(super) events: HashMap<String, EventHandler>,
+    pub(super) events: Names<EventHandler>,
     /// Handlers of events other servers emit (through Redis).
     #[cfg(feature = "redis")]
     pub(super) server_events: HashMap<String, ServerEventHandler>,
@@ -164,7 +169,7 @@ pub(super) struct Shared {
     pub(super) config: SocketIoConfig,
     /// `config.engine`, shared by every session.
     pub(super) engine: Arc<EngineConfig>,
-    pub(super) namespaces: RwLock<HashMap<String, Namespace>>,
+    pub(super) namespaces: RwLock<Names<Namespace>>,
     /// A raw Engine.IO endpoint beside Socket.IO: its path and handler.
     pub(super) raw: RwLock<Option<(String, RawHandler)>>,
     /// Every session, by sid.
@@ -376,6 +381,31 @@ impl Entry {
         moved
     }
 
+    /// Moves the Socket.IO client's packets on, as [`Entry::flush_client`]
+    /// does, except that while the session sends directly they go straight
+    /// to its WebSocket: framed once here, with no copy through the
+    /// engine's queue. Returns whether there were any.
+    fn transmit_client(&mut self, handle: &ServerHandle) -> bool {
+        let mut moved = false;
+        while let Some(out) = self.client.as_mut().and_then(Client::poll_transmit) {
+            moved = true;
+            let direct = self.ws.filter(|_| self.engine.sends_directly());
+            match (out, direct) {
+                (Outgoing::Text(mut text), Some(conn)) => {
+                    // An Engine.IO message over WebSocket: `4` + the packet.
+                    text.insert(0, '4');
+                    super::direct::send(handle, conn, OwnedMessage::Text(text));
+                }
+                (Outgoing::Binary(data), Some(conn)) => {
+                    super::direct::send(handle, conn, OwnedMessage::Binary(data));
+                }
+                (Outgoing::Text(text), None) => self.engine.send_text(&text),
+                (Outgoing::Binary(data), None) => self.engine.send_binary(&data),
+            }
+        }
+        moved
+    }
+
     /// The WebSocket a packet for the socket on `nsp` can be written to
     /// directly, framed by the caller: the socket is joined, and nothing
     /// of the session's is queued ahead of it.
@@ -459,7 +489,7 @@ impl SocketIo {
     pub fn new(config: SocketIoConfig) -> Self {
         SocketIo {
             shared: Arc::new(Shared {
-                namespaces: RwLock::new(HashMap::new()),
+                namespaces: RwLock::new(Names::default()),
                 raw: RwLock::new(None),
                 sessions: Mutex::new(Sessions::default()),
                 handle: OnceLock::new(),
@@ -638,7 +668,7 @@ pub(super) fn pump(
             moved = true;
             on_client_event(shared, sid, entry, event, &mut deferred);
         }
-        moved |= entry.flush_client();
+        moved |= entry.transmit_client(handle);
         if let Some(body) = entry.engine.take_poll_answer() {
             moved = true;
             if let Some(held) = entry.held.take() {
@@ -778,7 +808,7 @@ fn on_client_event(
                 .namespaces
                 .read()
                 .unwrap_or_else(PoisonError::into_inner);
-            let Some(namespace) = namespaces.get(&nsp) else {
+            let Some(namespace) = namespaces.get(&*nsp) else {
                 client.refuse(&nsp, json!({"message": "Invalid namespace"}));
                 return;
             };
@@ -817,18 +847,18 @@ fn on_client_event(
             binary,
             ack,
         } => {
-            let Some(Value::String(name)) = data.first().cloned() else {
+            let Some(Value::String(name)) = data.first() else {
                 return; // an event named by a number: no handler takes it
             };
             let own = entry.members.iter().find(|member| member.nsp == nsp);
             let own = own.and_then(|member| {
-                let found = member.handlers.iter().find(|(event, _)| *event == name);
+                let found = member.handlers.iter().find(|(event, _)| event == name);
                 found.map(|(_, handler)| handler.clone())
             });
             let handler = own.or_else(|| {
                 let namespaces = shared.namespaces.read();
                 let namespaces = namespaces.unwrap_or_else(PoisonError::into_inner);
-                namespaces.get(&nsp)?.events.get(&name).cloned()
+                namespaces.get(&*nsp)?.events.get(name).cloned()
             });
             let (Some(handler), Some(id)) = (handler, client.sid(&nsp)) else {
                 return;
