@@ -54,6 +54,7 @@ pub mod client;
 mod direct;
 #[cfg(feature = "net")]
 mod handler;
+mod json;
 pub mod packet;
 #[cfg(feature = "net")]
 mod recovery;

@@ -260,29 +260,25 @@ impl Packet {
     /// The packet as the text of an Engine.IO message, after `prefix`
     /// (`"4"`: the whole Engine.IO message, ready for a WebSocket).
     pub fn encode_after(&self, prefix: &str) -> String {
-        let mut out = Vec::with_capacity(64);
-        out.extend_from_slice(prefix.as_bytes());
-        out.push(self.kind.digit() as u8);
+        let mut out = String::with_capacity(64);
+        out.push_str(prefix);
+        out.push(self.kind.digit());
         let mut number = itoa::Buffer::new();
         if self.kind.is_binary() {
-            out.extend_from_slice(number.format(self.attachments).as_bytes());
-            out.push(b'-');
+            out.push_str(number.format(self.attachments));
+            out.push('-');
         }
         if self.nsp != "/" {
-            out.extend_from_slice(self.nsp.as_bytes());
-            out.push(b',');
+            out.push_str(&self.nsp);
+            out.push(',');
         }
         if let Some(id) = self.id {
-            out.extend_from_slice(number.format(id).as_bytes());
+            out.push_str(number.format(id));
         }
         if let Some(data) = &self.data {
-            // Straight into the packet: `Value`'s `Display` goes through
-            // the formatting machinery and a string of its own.
-            serde_json::to_writer(&mut out, data).expect("a Vec takes every write");
+            super::json::write_value(&mut out, data);
         }
-        // Our ASCII and serde_json's output are UTF-8; the check is one
-        // pass over a short packet.
-        String::from_utf8(out).expect("JSON is UTF-8")
+        out
     }
 }
 
