@@ -67,18 +67,25 @@ fn write_number(out: &mut String, number: &Number) {
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
 
-/// Whether any byte of `word` is zero.
-fn has_zero_byte(word: u64) -> bool {
-    word.wrapping_sub(ONES) & !word & HIGHS != 0
+/// Marks (0x80) the zero bytes of `word`. The lowest mark is exact; a
+/// byte above a zero one may be marked wrongly (a borrow runs into it).
+fn zero_bytes(word: u64) -> u64 {
+    word.wrapping_sub(ONES) & !word & HIGHS
 }
 
-/// Whether any byte of `word` is below 0x20, a `"` or a `\`. (A byte of
-/// 0x80 or more, part of a multi-byte character, never counts.)
-fn needs_escape(word: u64) -> bool {
-    let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGHS != 0;
-    below_space
-        || has_zero_byte(word ^ (ONES * u64::from(b'"')))
-        || has_zero_byte(word ^ (ONES * u64::from(b'\\')))
+/// Marks (0x80) the bytes of `word` below 0x20, `"` or `\`. A byte of
+/// 0x80 or more, part of a multi-byte character, is never marked. The
+/// lowest mark is exact (each of the three is), higher ones may not be.
+fn marks(word: u64) -> u64 {
+    let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+    let quote = zero_bytes(word ^ (ONES * u64::from(b'"')));
+    let backslash = zero_bytes(word ^ (ONES * u64::from(b'\\')));
+    below_space | quote | backslash
+}
+
+/// `bytes`, eight of them, as a little-endian word.
+fn word(bytes: &[u8]) -> u64 {
+    u64::from_le_bytes(bytes.try_into().expect("eight bytes"))
 }
 
 /// The escape for `byte` inside a JSON string, if it needs one.
@@ -107,10 +114,18 @@ fn write_str(out: &mut String, text: &str) {
     let mut written = 0;
     let mut at = 0;
     while at < bytes.len() {
-        if let Some(word) = bytes.get(at..at + 8) {
-            let word = u64::from_le_bytes(word.try_into().expect("eight bytes"));
-            if !needs_escape(word) {
-                at += 8;
+        // 32 bytes at a time while none needs an escape...
+        if let Some(block) = bytes.get(at..at + 32) {
+            if block.chunks_exact(8).fold(0, |all, w| all | marks(word(w))) == 0 {
+                at += 32;
+                continue;
+            }
+        }
+        // ...then 8 at a time, up to the one that does.
+        if let Some(w) = bytes.get(at..at + 8) {
+            let clean = (marks(word(w)).trailing_zeros() / 8) as usize;
+            at += clean;
+            if clean == 8 {
                 continue;
             }
         }
