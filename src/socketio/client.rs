@@ -309,16 +309,7 @@ impl Client {
 
     /// Answers the client's event that asked for ack `id`.
     pub fn ack(&mut self, nsp: &str, id: u64, args: Vec<Value>, binary: Vec<Vec<u8>>) {
-        let kind = if binary.is_empty() {
-            PacketKind::Ack
-        } else {
-            PacketKind::BinaryAck
-        };
-        let packet = Packet {
-            id: Some(id),
-            ..Packet::new(kind, nsp, Some(Value::Array(args)))
-        };
-        self.send(packet, binary);
+        self.send(Packet::ack(nsp, id, args, binary.len()), binary);
     }
 
     /// Makes the client leave `nsp` (it gets `41<nsp>`).

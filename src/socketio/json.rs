@@ -121,14 +121,23 @@ fn write_str(out: &mut String, text: &str) {
                 continue;
             }
         }
-        // ...then 8 at a time, up to the one that does.
-        if let Some(w) = bytes.get(at..at + 8) {
-            let clean = (marks(word(w)).trailing_zeros() / 8) as usize;
-            at += clean;
-            if clean == 8 {
-                continue;
+        // ...then 8 at a time (the last few padded with spaces, which
+        // need none), up to the one that does.
+        let rest = &bytes[at..];
+        let w = match rest.get(..8) {
+            Some(w) => word(w),
+            None => {
+                let mut padded = [b' '; 8];
+                padded[..rest.len()].copy_from_slice(rest);
+                word(&padded)
             }
+        };
+        let clean = ((marks(w).trailing_zeros() / 8) as usize).min(rest.len());
+        at += clean;
+        if clean == 8 || at == bytes.len() {
+            continue;
         }
+        // The lowest mark is exact: this byte needs an escape.
         if let Some(escaped) = escape(bytes[at]) {
             out.push_str(&text[written..at]);
             out.push_str(escaped);

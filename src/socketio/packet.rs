@@ -167,6 +167,21 @@ impl Packet {
         }
     }
 
+    /// The answer to ack `id` on `nsp`: `ACK`, or `BINARY_ACK` when it
+    /// carries `attachments`.
+    pub fn ack(nsp: &str, id: u64, args: Vec<Value>, attachments: usize) -> Self {
+        let kind = if attachments == 0 {
+            PacketKind::Ack
+        } else {
+            PacketKind::BinaryAck
+        };
+        Packet {
+            id: Some(id),
+            attachments,
+            ..Packet::new(kind, nsp, Some(Value::Array(args)))
+        }
+    }
+
     /// Parses the text of an Engine.IO message.
     pub fn parse(text: &str) -> Result<Self, ParseError> {
         let bytes = text.as_bytes();
@@ -200,11 +215,7 @@ impl Packet {
         let mut id = None;
         let digits = count_digits(&bytes[at..]);
         if digits > 0 {
-            id = Some(
-                text[at..at + digits]
-                    .parse()
-                    .map_err(|_| ParseError::BadAckId)?,
-            );
+            id = Some(decimal(&bytes[at..at + digits]).ok_or(ParseError::BadAckId)?);
             at += digits;
         }
 
@@ -289,6 +300,13 @@ fn namespace(nsp: &str) -> Cow<'static, str> {
     } else {
         Cow::Owned(nsp.to_owned())
     }
+}
+
+/// The number `digits` (ASCII digits) write; `None` past `u64::MAX`.
+fn decimal(digits: &[u8]) -> Option<u64> {
+    digits.iter().try_fold(0u64, |n, digit| {
+        n.checked_mul(10)?.checked_add(u64::from(digit - b'0'))
+    })
 }
 
 fn count_digits(bytes: &[u8]) -> usize {
@@ -378,6 +396,13 @@ mod tests {
         );
         // An event named by a number is allowed, as the reference allows it.
         assert_eq!(parse("2[7]").data, Some(json!([7])));
+        // Ids run to u64::MAX, with leading zeros allowed; one more is refused.
+        assert_eq!(parse(r#"318446744073709551615["a"]"#).id, Some(u64::MAX));
+        assert_eq!(parse(r#"30042["a"]"#).id, Some(42));
+        assert_eq!(
+            Packet::parse(r#"318446744073709551616["a"]"#),
+            Err(ParseError::BadAckId)
+        );
     }
 
     #[test]

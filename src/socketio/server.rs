@@ -23,6 +23,7 @@ use thin_vec::ThinVec;
 
 use super::client::{Client, ClientClose, ClientEvent, Outgoing};
 use super::handler::{polling_response, SocketIoHandler};
+use super::packet::Packet;
 use super::recovery::{Audience, Logged, Recovery, RecoveryConfig, Saved};
 use super::sessions::Sessions;
 use super::socket::{Ack, AckError, EngineSocket, Socket};
@@ -406,6 +407,31 @@ impl Entry {
         moved
     }
 
+    /// Answers ack `id` of the socket on `nsp`. An answer with no
+    /// attachments, while the session sends directly, is framed here and
+    /// written to the WebSocket: nothing is left to move.
+    pub(super) fn answer(
+        &mut self,
+        handle: &ServerHandle,
+        nsp: &str,
+        id: u64,
+        args: Vec<Value>,
+        binary: Vec<Vec<u8>>,
+    ) -> Then {
+        if binary.is_empty() {
+            if let Some(conn) = self.direct_ws(nsp) {
+                // An Engine.IO message over WebSocket: `4` + the packet.
+                let text = Packet::ack(nsp, id, args, 0).encode_after("4");
+                super::direct::send(handle, conn, OwnedMessage::Text(text));
+                return Then::Done;
+            }
+        }
+        if let Some(client) = self.client.as_mut() {
+            client.ack(nsp, id, args, binary);
+        }
+        Then::Pump
+    }
+
     /// The WebSocket a packet for the socket on `nsp` can be written to
     /// directly, framed by the caller: the socket is joined, and nothing
     /// of the session's is queued ahead of it.
@@ -587,10 +613,31 @@ pub(super) fn with_entry<R>(
     sid: &str,
     f: impl FnOnce(&mut Entry) -> R,
 ) -> Option<R> {
+    with_entry_then(shared, sid, |entry, _| (f(entry), Then::Pump))
+}
+
+/// What is left to do after a change to a session.
+pub(super) enum Then {
+    /// Move what the change produced ([`pump`]).
+    Pump,
+    /// Nothing: the change was written to the WebSocket directly, and left
+    /// the session as it was.
+    Done,
+}
+
+/// [`with_entry`], for a change that may have nothing left to move.
+pub(super) fn with_entry_then<R>(
+    shared: &Arc<Shared>,
+    sid: &str,
+    f: impl FnOnce(&mut Entry, &ServerHandle) -> (R, Then),
+) -> Option<R> {
     let handle = shared.handle.get()?;
     let mut sessions = lock(&shared.sessions);
     let entry = sessions.get_mut(sid)?;
-    let result = f(entry);
+    let (result, then) = f(entry, handle);
+    if let Then::Done = then {
+        return Some(result);
+    }
     let deferred = pump(shared, sid, entry, handle);
     if entry.engine.is_done() && entry.held.is_none() {
         sessions.remove(sid);

@@ -15,8 +15,8 @@ use serde_json::Value;
 use super::packet::Packet;
 use super::recovery::{Audience, Rooms};
 use super::server::{
-    lock, pump, run, stamp, with_entry, Entry, EventHandler, OnDisconnect, PendingAck, Shared,
-    SocketIo,
+    lock, pump, run, stamp, with_entry, with_entry_then, Entry, EventHandler, OnDisconnect,
+    PendingAck, Shared, SocketIo,
 };
 use crate::engineio::{self, Frame};
 use crate::net::OwnedMessage;
@@ -316,11 +316,8 @@ impl Ack {
     /// Sends the answer with binary attachments for its placeholders.
     pub fn send_binary(self, args: Vec<Value>, binary: Vec<Vec<u8>>) {
         let Ack { socket, id } = self;
-        socket.with_entry(|entry| {
-            entry
-                .client
-                .as_mut()
-                .map(|client| client.ack(&socket.nsp, id, args, binary))
+        with_entry_then(&socket.shared, &socket.session, |entry, handle| {
+            ((), entry.answer(handle, &socket.nsp, id, args, binary))
         });
     }
 }
