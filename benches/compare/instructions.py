@@ -6,7 +6,10 @@ instructions divided by the difference in messages leaves out start-up and
 the handshakes.
 
     python3 benches/compare/instructions.py [--short 2] [--long 6] [--servers simdws,uws]
-        [--points closed,pipelined,1k,pipelined-1k]
+        [--points closed,pipelined,1k,pipelined-1k,sio,sio-1k]
+
+The sio points are Socket.IO emits with acks (`simdws load --socketio`) against
+simdws `serve` and socketioxide: instructions per emit+ack.
 
 Servers: simdws (target/release/simdws serve), uws (uWebSockets, when built
 by ../shared/peers/uws/build.sh into /tmp/peers/uws_echo or $UWS_ECHO; skipped
@@ -41,19 +44,25 @@ SERVERS = {
     # Not a peer: tokio's own cost per message, under every tokio server
     # (small frames only, so the closed and pipelined 20 B loads).
     "tokio-floor": lambda port: [os.path.join(PEER_BIN, "tokio_floor_echo"), str(port)],
+    "socketioxide": lambda port: [os.path.join(PEER_BIN, "socketioxide_echo"), str(port)],
 }
 
-# (label, connections, pipeline, size, text)
+# The servers that speak Socket.IO (simdws's `serve` speaks both).
+SOCKETIO = {"simdws", "socketioxide"}
+
+# (label, connections, pipeline, size, text, socketio)
 POINTS = [
-    ("10 conns x 20 B, closed loop", 10, 1, 20, False),
-    ("100 conns x 16 in flight x 20 B", 100, 16, 20, False),
-    ("10 conns x 1 KiB text, closed loop", 10, 1, 1024, True),
-    ("100 conns x 16 in flight x 1 KiB text", 100, 16, 1024, True),
+    ("10 conns x 20 B, closed loop", 10, 1, 20, False, False),
+    ("100 conns x 16 in flight x 20 B", 100, 16, 20, False, False),
+    ("10 conns x 1 KiB text, closed loop", 10, 1, 1024, True, False),
+    ("100 conns x 16 in flight x 1 KiB text", 100, 16, 1024, True, False),
+    ("Socket.IO: 100 clients x 16 emit+ack x 20 B", 100, 16, 20, True, True),
+    ("Socket.IO: 100 clients x 16 emit+ack x 1 KiB", 100, 16, 1024, True, True),
 ]
-POINT_NAMES = ["closed", "pipelined", "1k", "pipelined-1k"]
+POINT_NAMES = ["closed", "pipelined", "1k", "pipelined-1k", "sio", "sio-1k"]
 
 
-def measure(name, conns, pipeline, size, text, secs):
+def measure(name, conns, pipeline, size, text, socketio, secs):
     """Total server instructions and echoed messages for one run."""
     port = free_port()
     out = tempfile.NamedTemporaryFile(suffix=".cg", delete=False).name
@@ -68,6 +77,8 @@ def measure(name, conns, pipeline, size, text, secs):
         cmd = ["taskset", "-c", "1", LOAD, "load", "--url", f"ws://127.0.0.1:{port}/",
                "--conns", str(conns), "--pipeline", str(pipeline), "--size", str(size),
                "--duration", str(secs), "--warmup", "0", "--json", "--text" if text else "--binary"]
+        if socketio:
+            cmd.append("--socketio")
         result = subprocess.run(cmd, capture_output=True, text=True, timeout=secs + 120)
         summary = json.loads(result.stdout.strip().splitlines()[-1])
     finally:
@@ -107,11 +118,13 @@ def main():
             continue
         servers.append(name)
     results = {}
-    for label, conns, pipeline, size, text in [POINTS[i] for i in wanted]:
+    for label, conns, pipeline, size, text, socketio in [POINTS[i] for i in wanted]:
         for name in servers:
+            if (socketio and name not in SOCKETIO) or (not socketio and name == "socketioxide"):
+                continue
             try:
-                i_short, m_short = measure(name, conns, pipeline, size, text, args.short)
-                i_long, m_long = measure(name, conns, pipeline, size, text, args.long)
+                i_short, m_short = measure(name, conns, pipeline, size, text, socketio, args.short)
+                i_long, m_long = measure(name, conns, pipeline, size, text, socketio, args.long)
             except Exception as e:  # one server failing under valgrind spoils no other figure
                 print(f"note: {label}: {name} not measured: {e}", file=sys.stderr, flush=True)
                 continue

@@ -51,6 +51,29 @@ pub fn write_value(out: &mut String, value: &Value) {
     }
 }
 
+/// About how many bytes `value` takes as JSON: exact for strings that need
+/// no escape, a guess for numbers. A packet reserves this much at once, so
+/// a long one is not copied as it grows.
+pub fn estimated_len(value: &Value) -> usize {
+    match value {
+        Value::Null | Value::Bool(_) => 5,
+        Value::Number(_) => 20,
+        Value::String(text) => text.len() + 2,
+        Value::Array(items) => {
+            2 + items
+                .iter()
+                .map(|item| estimated_len(item) + 1)
+                .sum::<usize>()
+        }
+        Value::Object(map) => {
+            let members = map
+                .iter()
+                .map(|(key, item)| key.len() + 4 + estimated_len(item));
+            2 + members.sum::<usize>()
+        }
+    }
+}
+
 fn write_number(out: &mut String, number: &Number) {
     let mut digits = itoa::Buffer::new();
     if let Some(n) = number.as_u64() {
@@ -186,6 +209,24 @@ mod tests {
             "m": [[], [[]], {"k": "v"}],
         });
         assert_eq!(written(&value), serde_json::to_string(&value).unwrap());
+    }
+
+    #[test]
+    fn the_estimate_covers_values_with_plain_strings() {
+        let values = [
+            json!(["echo", "x".repeat(1000)]),
+            json!({"nsp": "/chat", "echo": {"text": "hi", "list": [true, null, "é€"]}}),
+            json!([]),
+            json!("just a string"),
+        ];
+        for value in values {
+            let written = written(&value).len();
+            let estimate = estimated_len(&value);
+            assert!(
+                (written..written + 16).contains(&estimate),
+                "{value}: {estimate} for {written}"
+            );
+        }
     }
 
     fn any_value() -> impl Strategy<Value = Value> {

@@ -271,7 +271,9 @@ impl Packet {
     /// The packet as the text of an Engine.IO message, after `prefix`
     /// (`"4"`: the whole Engine.IO message, ready for a WebSocket).
     pub fn encode_after(&self, prefix: &str) -> String {
-        let mut out = String::with_capacity(64);
+        // The prefix, the type, an attachment count and an ack id fit in 48.
+        let data = self.data.as_ref().map_or(0, super::json::estimated_len);
+        let mut out = String::with_capacity(48 + self.nsp.len() + data);
         out.push_str(prefix);
         out.push(self.kind.digit());
         let mut number = itoa::Buffer::new();

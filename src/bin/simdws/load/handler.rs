@@ -75,7 +75,11 @@ impl LoadHandler {
         self.next_seq = self.next_seq.wrapping_add(1);
         self.outgoing.build(self.next_seq, stamp);
         if self.plan.socketio {
-            let text = std::str::from_utf8(self.outgoing.message().as_bytes()).unwrap_or("");
+            // `--socketio` sends text (checked when the load starts), kept
+            // as a `str`: nothing to check per message.
+            let Message::Text(text) = self.outgoing.message() else {
+                unreachable!("--socketio sends text only")
+            };
             socketio::emit(&mut self.emit, self.next_seq, text);
             let _ = conn.send_text(&self.emit);
         } else {
