@@ -51,6 +51,7 @@
 #[cfg(all(feature = "net", feature = "redis"))]
 mod adapter;
 pub mod client;
+#[cfg(feature = "net")]
 mod direct;
 #[cfg(feature = "net")]
 mod handler;
@@ -64,6 +65,7 @@ mod server;
 mod sessions;
 #[cfg(feature = "net")]
 mod socket;
+#[cfg(feature = "net")]
 mod websockets;
 
 #[cfg(all(feature = "net", feature = "redis"))]
