@@ -5,8 +5,8 @@
 //! then take a second pass (a UTF-8 check) to become the packet's
 //! `String`. At 1 KiB of text those two passes were two thirds of an
 //! emit+ack's instructions. This writer copies each run of a string that
-//! needs no escape whole, finding it eight bytes at a time, into the
-//! `String` itself.
+//! needs no escape whole, finding it 32 and then 8 bytes at a time, into
+//! the `String` itself.
 //!
 //! The output is serde_json's compact form, byte for byte: the same
 //! escapes (`\"`, `\\`, `\b`, `\f`, `\n`, `\r`, `\t`, and `\u00xx` with
@@ -187,13 +187,15 @@ mod tests {
     #[test]
     fn every_character_that_needs_an_escape_gets_serde_jsons() {
         // Each control character, quote and backslash, alone and inside
-        // runs long enough for the word-at-a-time path.
+        // runs long enough for the 8- and 32-byte paths.
         for byte in (0u8..0x20).chain([b'"', b'\\', b'/', 0x7f]) {
             let c = char::from(byte);
+            let long = "x".repeat(37);
             for text in [
                 c.to_string(),
                 format!("abcdefgh{c}ijklmnopq"),
                 format!("{c}é€😀{c}"),
+                format!("{long}{c}{long}{c}{c}é{long}"),
             ] {
                 let value = Value::String(text);
                 assert_eq!(written(&value), serde_json::to_string(&value).unwrap());
@@ -238,14 +240,14 @@ mod tests {
             any::<f64>()
                 .prop_filter("finite", |f| f.is_finite())
                 .prop_map(Value::from),
-            // Any characters, ASCII-heavy so that runs of eight happen.
+            // Any characters, ASCII-heavy so that clean runs of 8 and 32 happen.
             proptest::collection::vec(
                 prop_oneof![
                     4 => proptest::char::range(' ', '~'),
                     1 => proptest::char::range('\0', '\u{1f}'),
                     1 => any::<char>(),
                 ],
-                0..40
+                0..80
             )
             .prop_map(|chars| Value::String(chars.into_iter().collect())),
         ];
