@@ -11,6 +11,6 @@ pub mod request;
 pub mod session;
 
 pub use config::EngineConfig;
-pub use packet::{decode_payload, encode_payload, Frame, Packet, PacketError};
+pub use packet::{decode_payload, encode_payload, Frame, Packet, PacketError, MESSAGE};
 pub use request::{route, EngineError, Route, Transport};
 pub use session::{CloseReason, Session, SessionEvent};

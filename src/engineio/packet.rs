@@ -10,6 +10,10 @@
 use std::borrow::Cow;
 use std::fmt;
 
+/// What a message packet's text starts with: over a WebSocket, an
+/// Engine.IO message is this, then the application's text.
+pub const MESSAGE: &str = "4";
+
 use base64::Engine as _;
 
 /// The separator between the packets of a polling body.

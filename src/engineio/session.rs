@@ -425,7 +425,7 @@ impl Session {
     /// otherwise (or for any other packet); `text` then goes to
     /// [`Session::ws_text`].
     pub fn ws_message<'t>(&self, text: &'t str) -> Option<&'t str> {
-        let data = text.strip_prefix('4')?;
+        let data = text.strip_prefix(super::packet::MESSAGE)?;
         let ready =
             self.closed.is_none() && self.upgrade == Upgrade::None && self.events.is_empty();
         ready.then_some(data)

@@ -368,36 +368,21 @@ impl Entry {
         }
     }
 
-    /// Moves the Socket.IO client's packets into the Engine.IO session;
-    /// returns whether there were any.
-    pub(super) fn flush_client(&mut self) -> bool {
+    /// Moves the Socket.IO client's packets on; returns whether there were
+    /// any. They go into the Engine.IO session's queue, except that with
+    /// `direct`, while the session sends directly, they go straight to its
+    /// WebSocket: framed once here, with no copy through that queue.
+    pub(super) fn flush_client(&mut self, direct: Option<&ServerHandle>) -> bool {
         let mut moved = false;
         while let Some(out) = self.client.as_mut().and_then(Client::poll_transmit) {
             moved = true;
-            match out {
-                Outgoing::Text(text) => self.engine.send_text(&text),
-                Outgoing::Binary(data) => self.engine.send_binary(&data),
-            }
-        }
-        moved
-    }
-
-    /// Moves the Socket.IO client's packets on, as [`Entry::flush_client`]
-    /// does, except that while the session sends directly they go straight
-    /// to its WebSocket: framed once here, with no copy through the
-    /// engine's queue. Returns whether there were any.
-    fn transmit_client(&mut self, handle: &ServerHandle) -> bool {
-        let mut moved = false;
-        while let Some(out) = self.client.as_mut().and_then(Client::poll_transmit) {
-            moved = true;
-            let direct = self.ws.filter(|_| self.engine.sends_directly());
-            match (out, direct) {
-                (Outgoing::Text(mut text), Some(conn)) => {
-                    // An Engine.IO message over WebSocket: `4` + the packet.
-                    text.insert(0, '4');
+            let ws = self.ws.filter(|_| self.engine.sends_directly());
+            match (out, ws.zip(direct)) {
+                (Outgoing::Text(mut text), Some((conn, handle))) => {
+                    text.insert_str(0, crate::engineio::MESSAGE);
                     super::direct::send(handle, conn, OwnedMessage::Text(text));
                 }
-                (Outgoing::Binary(data), Some(conn)) => {
+                (Outgoing::Binary(data), Some((conn, handle))) => {
                     super::direct::send(handle, conn, OwnedMessage::Binary(data));
                 }
                 (Outgoing::Text(text), None) => self.engine.send_text(&text),
@@ -420,8 +405,7 @@ impl Entry {
     ) -> Then {
         if binary.is_empty() {
             if let Some(conn) = self.direct_ws(nsp) {
-                // An Engine.IO message over WebSocket: `4` + the packet.
-                let text = Packet::ack(nsp, id, args, 0).encode_after("4");
+                let text = Packet::ack(nsp, id, args, 0).encode_after(crate::engineio::MESSAGE);
                 super::direct::send(handle, conn, OwnedMessage::Text(text));
                 return Then::Done;
             }
@@ -437,7 +421,7 @@ impl Entry {
     /// of the session's is queued ahead of it.
     pub(super) fn direct_ws(&mut self, nsp: &str) -> Option<ConnId> {
         self.client.as_ref()?.sid(nsp)?;
-        self.flush_client();
+        self.flush_client(None);
         self.engine.sends_directly().then_some(self.ws?)
     }
 
@@ -715,7 +699,7 @@ pub(super) fn pump(
             moved = true;
             on_client_event(shared, sid, entry, event, &mut deferred);
         }
-        moved |= entry.transmit_client(handle);
+        moved |= entry.flush_client(Some(handle));
         if let Some(body) = entry.engine.take_poll_answer() {
             moved = true;
             if let Some(held) = entry.held.take() {

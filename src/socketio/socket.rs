@@ -5,7 +5,6 @@
 //! of one change and sends what it produced; the application's handlers
 //! run after.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,7 +17,7 @@ use super::server::{
     lock, pump, run, stamp, with_entry, with_entry_then, Entry, EventHandler, OnDisconnect,
     PendingAck, Shared, SocketIo,
 };
-use crate::engineio::{self, Frame};
+use crate::engineio;
 use crate::net::OwnedMessage;
 
 /// Why an emit's ack never came.
@@ -205,7 +204,7 @@ impl Socket {
             entry.left(&self.nsp, "server namespace disconnect", &mut deferred);
             if close {
                 // The `41` goes out before the connection closes.
-                entry.flush_client();
+                entry.flush_client(None);
                 entry.engine.close();
             }
         });
@@ -478,10 +477,7 @@ fn broadcast_frames(
     binary: Vec<Vec<u8>>,
 ) -> Vec<Arc<OwnedMessage>> {
     let packet = Packet::event(nsp, event, args, binary.len());
-    let text = match engineio::Packet::Message(Cow::Owned(packet.encode())).to_frame() {
-        Frame::Text(text) => text,
-        Frame::Binary(_) => unreachable!("a message packet frames as text"),
-    };
+    let text = packet.encode_after(engineio::MESSAGE);
     let mut frames = vec![Arc::new(OwnedMessage::Text(text))];
     frames.extend(
         binary
