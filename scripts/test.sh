@@ -85,6 +85,8 @@ step "aarch64 (NEON) under qemu-user ($(elapsed))"
 SIMDWS_EXPECT_KERNEL=neon bounded 1500 cargo test --target aarch64-unknown-linux-gnu --lib \
     --test mask_equivalence --test utf8_streaming --test frame_codec \
     --test protocol --test handshake --test engine --test deflate --test http_parser
+# Socket.IO's JSON scan, on the kernel that is not SSE2 (two 64-bit words).
+bounded 900 cargo test --target aarch64-unknown-linux-gnu --lib --features socketio socketio::json
 
 if [ "${SKIP_MIRI:-0}" = 1 ]; then
     step "Miri: SKIPPED because SKIP_MIRI=1 was set"
@@ -103,6 +105,8 @@ else
         bounded 1500 cargo +nightly miri test --test mask_equivalence
     step "Miri: frame codec, streaming UTF-8, protocol state machine, HTTP reader ($(elapsed))"
     bounded 2700 cargo +nightly miri test --lib --test frame_codec --test utf8_streaming --test protocol --test http_parser
+    step "Miri: Socket.IO's JSON scan (SSE2) and reader ($(elapsed))"
+    bounded 900 cargo +nightly miri test --lib --features socketio socketio::json
 fi
 
 step "fuzz smoke: every cargo-fuzz target for 20 s, from the seeds ($(elapsed))"

@@ -221,7 +221,7 @@ impl Packet {
 
         let data = match &text[at..] {
             "" => None,
-            json => Some(serde_json::from_str(json).map_err(|_| ParseError::BadJson)?),
+            json => Some(super::json::parse(json).map_err(|_| ParseError::BadJson)?),
         };
         let packet = Packet {
             kind,

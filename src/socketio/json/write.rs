@@ -1,22 +1,18 @@
-//! JSON values written straight into a packet's text.
-//!
-//! Packets are mostly strings. serde_json's serializer looks up every byte
-//! of a string in its escape table, one at a time, and writes bytes, which
-//! then take a second pass (a UTF-8 check) to become the packet's
-//! `String`. At 1 KiB of text those two passes were two thirds of an
-//! emit+ack's instructions. This writer copies each run of a string that
-//! needs no escape whole, finding it 32 and then 8 bytes at a time, into
-//! the `String` itself.
+//! JSON written straight into a packet's text.
 //!
 //! The output is serde_json's compact form, byte for byte: the same
 //! escapes (`\"`, `\\`, `\b`, `\f`, `\n`, `\r`, `\t`, and `\u00xx` with
 //! lowercase hex for the other control characters; nothing else), numbers
-//! as serde_json prints them, and objects in their map's order. A property
-//! test holds it there.
+//! as serde_json prints them, and objects in their map's order. serde_json
+//! checks each byte of a string against its table and then takes a UTF-8
+//! pass over its output; this writer copies each plain run whole into the
+//! `String` itself. A property test holds the output to serde_json's.
 
 use std::fmt::Write as _;
 
 use serde_json::{Number, Value};
+
+use super::plain_len;
 
 /// Appends `value` to `out` as compact JSON.
 pub fn write_value(out: &mut String, value: &Value) {
@@ -86,33 +82,8 @@ fn write_number(out: &mut String, number: &Number) {
     }
 }
 
-/// Every byte of a word set to `0x01`, and to `0x80`.
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-
-/// Marks (0x80) the zero bytes of `word`. The lowest mark is exact; a
-/// byte above a zero one may be marked wrongly (a borrow runs into it).
-fn zero_bytes(word: u64) -> u64 {
-    word.wrapping_sub(ONES) & !word & HIGHS
-}
-
-/// Marks (0x80) the bytes of `word` below 0x20, `"` or `\`. A byte of
-/// 0x80 or more, part of a multi-byte character, is never marked. The
-/// lowest mark is exact (each of the three is), higher ones may not be.
-fn marks(word: u64) -> u64 {
-    let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
-    let quote = zero_bytes(word ^ (ONES * u64::from(b'"')));
-    let backslash = zero_bytes(word ^ (ONES * u64::from(b'\\')));
-    below_space | quote | backslash
-}
-
-/// `bytes`, eight of them, as a little-endian word.
-fn word(bytes: &[u8]) -> u64 {
-    u64::from_le_bytes(bytes.try_into().expect("eight bytes"))
-}
-
-/// The escape for `byte` inside a JSON string, if it needs one.
-fn escape(byte: u8) -> Option<&'static str> {
+/// The escape of `byte`, one of those that end a plain run.
+fn escape(byte: u8) -> &'static str {
     const CONTROL: [&str; 32] = [
         "\\u0000", "\\u0001", "\\u0002", "\\u0003", "\\u0004", "\\u0005", "\\u0006", "\\u0007",
         "\\b", "\\t", "\\n", "\\u000b", "\\f", "\\r", "\\u000e", "\\u000f", "\\u0010", "\\u0011",
@@ -120,10 +91,9 @@ fn escape(byte: u8) -> Option<&'static str> {
         "\\u001a", "\\u001b", "\\u001c", "\\u001d", "\\u001e", "\\u001f",
     ];
     match byte {
-        b'"' => Some("\\\""),
-        b'\\' => Some("\\\\"),
-        0..=0x1f => Some(CONTROL[usize::from(byte)]),
-        _ => None,
+        b'"' => "\\\"",
+        b'\\' => "\\\\",
+        _ => CONTROL[usize::from(byte)],
     }
 }
 
@@ -132,43 +102,15 @@ fn write_str(out: &mut String, text: &str) {
     out.reserve(text.len() + 2);
     out.push('"');
     let bytes = text.as_bytes();
-    // `text[written..at]` needs no escape and is not written yet. Every
-    // byte that needs one is ASCII, so both ends are character boundaries.
-    let mut written = 0;
     let mut at = 0;
-    while at < bytes.len() {
-        // 32 bytes at a time while none needs an escape...
-        if let Some(block) = bytes.get(at..at + 32) {
-            if block.chunks_exact(8).fold(0, |all, w| all | marks(word(w))) == 0 {
-                at += 32;
-                continue;
-            }
-        }
-        // ...then 8 at a time (the last few padded with spaces, which
-        // need none), up to the one that does.
-        let rest = &bytes[at..];
-        let w = match rest.get(..8) {
-            Some(w) => word(w),
-            None => {
-                let mut padded = [b' '; 8];
-                padded[..rest.len()].copy_from_slice(rest);
-                word(&padded)
-            }
-        };
-        let clean = ((marks(w).trailing_zeros() / 8) as usize).min(rest.len());
-        at += clean;
-        if clean == 8 || at == bytes.len() {
-            continue;
-        }
-        // The lowest mark is exact: this byte needs an escape.
-        if let Some(escaped) = escape(bytes[at]) {
-            out.push_str(&text[written..at]);
-            out.push_str(escaped);
-            written = at + 1;
-        }
+    loop {
+        let run = plain_len(&bytes[at..]);
+        out.push_str(&text[at..at + run]);
+        at += run;
+        let Some(&byte) = bytes.get(at) else { break };
+        out.push_str(escape(byte));
         at += 1;
     }
-    out.push_str(&text[written..]);
     out.push('"');
 }
 
@@ -187,7 +129,7 @@ mod tests {
     #[test]
     fn every_character_that_needs_an_escape_gets_serde_jsons() {
         // Each control character, quote and backslash, alone and inside
-        // runs long enough for the 8- and 32-byte paths.
+        // runs long enough for whole 16-byte blocks and the last one.
         for byte in (0u8..0x20).chain([b'"', b'\\', b'/', 0x7f]) {
             let c = char::from(byte);
             let long = "x".repeat(37);
@@ -240,7 +182,7 @@ mod tests {
             any::<f64>()
                 .prop_filter("finite", |f| f.is_finite())
                 .prop_map(Value::from),
-            // Any characters, ASCII-heavy so that clean runs of 8 and 32 happen.
+            // Any characters, ASCII-heavy so that long clean runs happen.
             proptest::collection::vec(
                 prop_oneof![
                     4 => proptest::char::range(' ', '~'),
@@ -261,6 +203,8 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 4 } else { 256 }))]
+
         #[test]
         fn any_value_is_written_as_serde_json_writes_it(value in any_value()) {
             prop_assert_eq!(written(&value), serde_json::to_string(&value).unwrap());
