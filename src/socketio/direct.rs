@@ -15,15 +15,30 @@
 //! go through the mailbox too.
 
 use std::cell::RefCell;
+use std::ops::Range;
 
-use crate::net::{ConnId, OwnedMessage, ServerHandle};
+use crate::net::{ConnId, Message, OwnedMessage, ServerHandle};
 
 /// The WebSocket being served on this thread, and what was kept for it.
 #[derive(Default)]
 struct Serving {
     conn: Option<ConnId>,
-    kept: Vec<OwnedMessage>,
+    kept: Vec<Kept>,
+    /// The text of kept messages that were encoded here, one after
+    /// another: an ack costs no allocation of its own.
+    texts: String,
 }
+
+/// A message kept for the WebSocket being served.
+enum Kept {
+    /// Its text is this part of [`Serving::texts`].
+    Text(Range<usize>),
+    Owned(OwnedMessage),
+}
+
+/// Past this capacity, the buffer of kept texts is given back when a
+/// message has been served, not kept for the next one.
+const KEEP_TEXTS_UP_TO: usize = 64 * 1024;
 
 thread_local! {
     static SERVING: RefCell<Serving> = RefCell::default();
@@ -35,7 +50,7 @@ thread_local! {
 pub(super) fn serving<R>(
     conn: ConnId,
     f: impl FnOnce() -> R,
-    mut write: impl FnMut(OwnedMessage),
+    mut write: impl FnMut(Message<'_>),
 ) -> R {
     let outermost = SERVING.with_borrow_mut(|serving| {
         let outermost = serving.conn.is_none();
@@ -47,19 +62,35 @@ pub(super) fn serving<R>(
     if !outermost {
         return f();
     }
-    let (result, mut kept) = {
+    let (result, mut kept, mut texts) = {
         // Serving ends even if `f` unwinds, or later messages for `conn`
         // would be kept and never written (or written to another).
         let _end = EndServing;
         let result = f();
-        let kept = SERVING.with_borrow_mut(|serving| std::mem::take(&mut serving.kept));
-        (result, kept)
+        let (kept, texts) = SERVING.with_borrow_mut(|serving| {
+            (
+                std::mem::take(&mut serving.kept),
+                std::mem::take(&mut serving.texts),
+            )
+        });
+        (result, kept, texts)
     };
     for message in kept.drain(..) {
-        write(message);
+        match message {
+            Kept::Text(range) => write(Message::Text(&texts[range])),
+            Kept::Owned(OwnedMessage::Text(text)) => write(Message::Text(&text)),
+            Kept::Owned(OwnedMessage::Binary(data)) => write(Message::Binary(&data)),
+        }
+    }
+    texts.clear();
+    if texts.capacity() > KEEP_TEXTS_UP_TO {
+        texts = String::new();
     }
     // The storage serves the next message.
-    SERVING.with_borrow_mut(|serving| serving.kept = kept);
+    SERVING.with_borrow_mut(|serving| {
+        serving.kept = kept;
+        serving.texts = texts;
+    });
     result
 }
 
@@ -71,17 +102,23 @@ impl Drop for EndServing {
         SERVING.with_borrow_mut(|serving| {
             serving.conn = None;
             serving.kept.clear();
+            serving.texts.clear();
         });
     }
 }
 
-/// Sends `message` to `conn`: kept for the handler to write, when `conn`
-/// is the WebSocket being served and nothing waits in its worker's
-/// mailbox; through the mailbox otherwise.
+/// Whether a message for `conn` may be kept: `conn` is the WebSocket being
+/// served and nothing waits in its worker's mailbox.
+fn may_keep(serving: &Serving, handle: &ServerHandle, conn: ConnId) -> bool {
+    serving.conn == Some(conn) && handle.mailbox_is_empty(conn.worker())
+}
+
+/// Sends `message` to `conn`: kept for the handler to write, when it may
+/// be; through the mailbox otherwise.
 pub(super) fn send(handle: &ServerHandle, conn: ConnId, message: OwnedMessage) {
     let message = SERVING.with_borrow_mut(|serving| {
-        if serving.conn == Some(conn) && handle.mailbox_is_empty(conn.worker()) {
-            serving.kept.push(message);
+        if may_keep(serving, handle, conn) {
+            serving.kept.push(Kept::Owned(message));
             None
         } else {
             Some(message)
@@ -89,6 +126,31 @@ pub(super) fn send(handle: &ServerHandle, conn: ConnId, message: OwnedMessage) {
     });
     if let Some(message) = message {
         handle.send(conn, message);
+    }
+}
+
+/// Sends to `conn` the text message `encode` appends to the `String` it is
+/// given: kept, when it may be, in the buffer of kept texts; otherwise
+/// written into a `String` of its own and mailed.
+pub(super) fn send_text_with(
+    handle: &ServerHandle,
+    conn: ConnId,
+    encode: impl FnOnce(&mut String),
+) {
+    let encode = SERVING.with_borrow_mut(|serving| {
+        if !may_keep(serving, handle, conn) {
+            return Some(encode);
+        }
+        let start = serving.texts.len();
+        encode(&mut serving.texts);
+        let end = serving.texts.len();
+        serving.kept.push(Kept::Text(start..end));
+        None
+    });
+    if let Some(encode) = encode {
+        let mut text = String::new();
+        encode(&mut text);
+        handle.send(conn, OwnedMessage::Text(text));
     }
 }
 
@@ -133,7 +195,7 @@ mod tests {
                 // broadcast reaching `served` too: mailed after it.
                 send(&handle, served, text("c"));
             },
-            |message| written.push(message),
+            |message| written.push(OwnedMessage::from(message)),
         );
         assert_eq!(written, [text("a"), text("b")]);
         assert_eq!(
@@ -142,6 +204,47 @@ mod tests {
         );
         send(&handle, served, text("after"));
         assert_eq!(mailed(&handle).len(), 3, "not served any more: mailed");
+    }
+
+    #[test]
+    fn encoded_texts_keep_their_place_among_owned_messages() {
+        let (handle, _poll) = handle();
+        let (served, other) = (ConnId::new(0, 1, 1), ConnId::new(0, 1, 2));
+        let encode = |text: &'static str| move |out: &mut String| out.push_str(text);
+        for round in 0..2 {
+            let mut written = Vec::new();
+            serving(
+                served,
+                || {
+                    send_text_with(&handle, served, encode("first"));
+                    send(&handle, served, text("second"));
+                    send_text_with(&handle, served, encode(""));
+                    send_text_with(&handle, served, encode("fourth"));
+                    send(&handle, served, OwnedMessage::Binary(vec![5]));
+                },
+                |message| written.push(OwnedMessage::from(message)),
+            );
+            let expected = [
+                text("first"),
+                text("second"),
+                text(""),
+                text("fourth"),
+                OwnedMessage::Binary(vec![5]),
+            ];
+            assert_eq!(written, expected, "round {round}: the buffer is reused");
+        }
+        // Not the one served, or not serving at all: each in a String of
+        // its own, through the mailbox.
+        serving(
+            served,
+            || send_text_with(&handle, other, encode("mailed")),
+            |_| unreachable!("nothing kept"),
+        );
+        send_text_with(&handle, served, encode("outside"));
+        assert_eq!(
+            mailed(&handle),
+            [(other, text("mailed")), (served, text("outside"))]
+        );
     }
 
     #[test]
@@ -156,10 +259,10 @@ mod tests {
                 serving(
                     ConnId::new(0, 1, 9),
                     || send(&handle, served, text("x")),
-                    |message| inner_written.push(message),
+                    |message| inner_written.push(OwnedMessage::from(message)),
                 );
             },
-            |message| written.push(message),
+            |message| written.push(OwnedMessage::from(message)),
         );
         assert!(inner_written.is_empty());
         assert_eq!(written, [text("x")]);
@@ -184,7 +287,7 @@ mod tests {
         serving(
             served,
             || send(&handle, served, text("next")),
-            |m| written.push(m),
+            |m| written.push(OwnedMessage::from(m)),
         );
         assert_eq!(written, [text("next")], "nothing left over from before");
         send(&handle, served, text("outside"));

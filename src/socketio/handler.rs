@@ -14,7 +14,7 @@ use crate::engineio::{route, EngineError, Route, Session, Transport};
 use crate::frame::CloseCode;
 use crate::handshake::{Rejection, Request};
 use crate::net::{
-    Conn, ConnId, Handler, HttpConn, HttpResponse, Message, OwnedMessage, Reply, RequestId, Upgrade,
+    Conn, ConnId, Handler, HttpConn, HttpResponse, Message, Reply, RequestId, Upgrade,
 };
 use crate::protocol::{Delivery, Fragment};
 
@@ -228,9 +228,9 @@ impl Handler for SocketIoHandler {
         };
         // Replies to this WebSocket are written here, not mailed.
         direct::serving(id, feed, |reply| {
-            let _ = match &reply {
-                OwnedMessage::Text(text) => conn.send_text(text),
-                OwnedMessage::Binary(data) => conn.send_binary(data),
+            let _ = match reply {
+                Message::Text(text) => conn.send_text(text),
+                Message::Binary(data) => conn.send_binary(data),
             };
         });
     }

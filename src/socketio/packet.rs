@@ -271,9 +271,16 @@ impl Packet {
     /// The packet as the text of an Engine.IO message, after `prefix`
     /// (`"4"`: the whole Engine.IO message, ready for a WebSocket).
     pub fn encode_after(&self, prefix: &str) -> String {
+        let mut out = String::new();
+        self.append_after(&mut out, prefix);
+        out
+    }
+
+    /// Appends the packet's text, after `prefix`, to `out`.
+    pub fn append_after(&self, out: &mut String, prefix: &str) {
         // The prefix, the type, an attachment count and an ack id fit in 48.
         let data = self.data.as_ref().map_or(0, super::json::estimated_len);
-        let mut out = String::with_capacity(48 + self.nsp.len() + data);
+        out.reserve(48 + self.nsp.len() + data);
         out.push_str(prefix);
         out.push(self.kind.digit());
         let mut number = itoa::Buffer::new();
@@ -289,9 +296,8 @@ impl Packet {
             out.push_str(number.format(id));
         }
         if let Some(data) = &self.data {
-            super::json::write_value(&mut out, data);
+            super::json::write_value(out, data);
         }
-        out
     }
 }
 

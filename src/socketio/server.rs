@@ -405,8 +405,10 @@ impl Entry {
     ) -> Then {
         if binary.is_empty() {
             if let Some(conn) = self.direct_ws(nsp) {
-                let text = Packet::ack(nsp, id, args, 0).encode_after(crate::engineio::MESSAGE);
-                super::direct::send(handle, conn, OwnedMessage::Text(text));
+                let packet = Packet::ack(nsp, id, args, 0);
+                super::direct::send_text_with(handle, conn, |out| {
+                    packet.append_after(out, crate::engineio::MESSAGE)
+                });
                 return Then::Done;
             }
         }
