@@ -633,8 +633,8 @@ pub(super) fn with_entry_then<R>(
     Some(result)
 }
 
-pub(super) fn run(deferred: Vec<Deferred>) {
-    for work in deferred {
+pub(super) fn run(mut deferred: Vec<Deferred>) {
+    for work in deferred.drain(..) {
         match work {
             Deferred::Connection(handler, socket, auth) => handler(&socket, auth.as_ref()),
             Deferred::Raw(handler, socket, message) => handler(&socket, message),
@@ -643,6 +643,67 @@ pub(super) fn run(deferred: Vec<Deferred>) {
             Deferred::Event(handler, socket, args, binary, ack) => {
                 handler(&socket, args, binary, ack)
             }
+        }
+    }
+    spare::give_back(deferred);
+}
+
+/// Empty vectors for deferred work, kept per thread. A message's pump
+/// defers its event's handler: a vector of its own would be allocated
+/// (four `Deferred`s, about 1 KB) and freed for every message.
+mod spare {
+    use std::cell::RefCell;
+
+    use super::Deferred;
+
+    /// Enough for pumps inside handlers inside pumps.
+    const KEPT: usize = 4;
+    /// A vector that grew past this gives its storage back.
+    const MAX_CAPACITY: usize = 16;
+
+    thread_local! {
+        static SPARE: RefCell<Vec<Vec<Deferred>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// An empty vector, with storage when one was given back.
+    pub(super) fn take() -> Vec<Deferred> {
+        SPARE.with_borrow_mut(Vec::pop).unwrap_or_default()
+    }
+
+    /// Keeps `deferred`'s storage (it is emptied) for [`take`].
+    pub(super) fn give_back(mut deferred: Vec<Deferred>) {
+        deferred.clear();
+        if deferred.capacity() == 0 || deferred.capacity() > MAX_CAPACITY {
+            return;
+        }
+        SPARE.with_borrow_mut(|spare| {
+            if spare.len() < KEPT {
+                spare.push(deferred);
+            }
+        });
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn storage_is_reused_within_bounds() {
+            let mut kept = Vec::new();
+            for _ in 0..KEPT + 2 {
+                kept.push(Vec::<Deferred>::with_capacity(4));
+            }
+            let storage: Vec<_> = kept.iter().map(|v| v.as_ptr()).collect();
+            kept.into_iter().for_each(give_back);
+            // The last given back comes first, and only KEPT of them.
+            for expected in storage[..KEPT].iter().rev() {
+                let reused = take();
+                assert!(reused.is_empty() && reused.capacity() == 4);
+                assert_eq!(reused.as_ptr(), *expected);
+            }
+            assert_eq!(take().capacity(), 0, "none is left");
+            give_back(Vec::with_capacity(MAX_CAPACITY + 1));
+            assert_eq!(take().capacity(), 0, "a grown one is not kept");
         }
     }
 }
@@ -657,7 +718,7 @@ pub(super) fn pump(
     entry: &mut Entry,
     handle: &ServerHandle,
 ) -> Vec<Deferred> {
-    let mut deferred = Vec::new();
+    let mut deferred = spare::take();
     loop {
         let mut moved = false;
         while let Some(event) = entry.engine.poll_event() {
