@@ -110,6 +110,41 @@ mod words {
     }
 }
 
+/// Any JSON value, for the reader's and the writer's property tests:
+/// strings mostly ASCII, so that long plain runs happen, with control
+/// characters and any other character mixed in.
+#[cfg(test)]
+fn any_value() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+    use proptest::prelude::*;
+    use serde_json::Value;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<u64>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        // Any characters, ASCII-heavy so that long clean runs happen.
+        proptest::collection::vec(
+            prop_oneof![
+                4 => proptest::char::range(' ', '~'),
+                1 => proptest::char::range('\0', '\u{1f}'),
+                1 => any::<char>(),
+            ],
+            0..80
+        )
+        .prop_map(|chars| Value::String(chars.into_iter().collect())),
+    ];
+    leaf.prop_recursive(4, 48, 6, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            proptest::collection::vec((".{0,12}", inner), 0..6)
+                .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
+        ]
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -116,6 +116,7 @@ fn write_str(out: &mut String, text: &str) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::any_value;
     use super::*;
     use proptest::prelude::*;
     use serde_json::json;
@@ -171,35 +172,6 @@ mod tests {
                 "{value}: {estimate} for {written}"
             );
         }
-    }
-
-    fn any_value() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::Bool),
-            any::<u64>().prop_map(Value::from),
-            any::<i64>().prop_map(Value::from),
-            any::<f64>()
-                .prop_filter("finite", |f| f.is_finite())
-                .prop_map(Value::from),
-            // Any characters, ASCII-heavy so that long clean runs happen.
-            proptest::collection::vec(
-                prop_oneof![
-                    4 => proptest::char::range(' ', '~'),
-                    1 => proptest::char::range('\0', '\u{1f}'),
-                    1 => any::<char>(),
-                ],
-                0..80
-            )
-            .prop_map(|chars| Value::String(chars.into_iter().collect())),
-        ];
-        leaf.prop_recursive(4, 48, 6, |inner| {
-            prop_oneof![
-                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-                proptest::collection::vec((".{0,12}", inner), 0..6)
-                    .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
-            ]
-        })
     }
 
     proptest! {
