@@ -11,31 +11,30 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use compact_str::CompactString;
 use slab::Slab;
 
 use super::server::Entry;
 
-/// A sid, as a worker keeps it for its WebSockets.
-pub(super) type Key = [u8; 20];
+/// A sid, as a worker keeps it for its WebSockets: inline (a sid is 20
+/// characters), and read back as a `&str` with no UTF-8 check, which a
+/// byte array would need on every message.
+pub(super) type Key = CompactString;
 
+/// The key of `sid`, if it has a sid's length.
 pub(super) fn key(sid: &str) -> Option<Key> {
-    sid.as_bytes().try_into().ok()
-}
-
-/// The sid a key was made from (always UTF-8: it came from a `&str`).
-pub(super) fn sid(key: &Key) -> &str {
-    std::str::from_utf8(key).unwrap_or_default()
+    (sid.len() == 20).then(|| CompactString::new(sid))
 }
 
 /// A sid copied out of a table, inline.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub(super) struct Sid(pub(super) Key);
 
 impl std::ops::Deref for Sid {
     type Target = str;
 
     fn deref(&self) -> &str {
-        sid(&self.0)
+        &self.0
     }
 }
 
@@ -127,7 +126,7 @@ impl Sessions {
     /// Each session with (a copy of) its sid.
     pub(super) fn iter_mut(&mut self) -> impl Iterator<Item = (Sid, &mut Entry)> {
         self.entries.iter_mut().map(|(_, entry)| {
-            let sid = key(entry.engine.sid()).unwrap_or([b'?'; 20]);
+            let sid = key(entry.engine.sid()).unwrap_or_default();
             (Sid(sid), entry)
         })
     }

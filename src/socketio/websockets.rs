@@ -44,13 +44,13 @@ impl WebSockets {
 
     /// The sid of the session `id` belongs to.
     pub(super) fn sid(&self, id: ConnId) -> Option<Sid> {
-        self.key(id).map(|key| Sid(*key))
+        self.key(id).map(|key| Sid(key.clone()))
     }
 
     /// Forgets `id`; the sid it belonged to.
     pub(super) fn remove(&mut self, id: ConnId) -> Option<Sid> {
-        let key = *self.key(id)?;
-        self.by_slot[id.slot()] = None;
+        let cell = self.by_slot.get_mut(id.slot())?;
+        let (_, key) = cell.take_if(|(held, _)| *held == id)?;
         Some(Sid(key))
     }
 
@@ -87,5 +87,14 @@ mod tests {
         assert!(sockets.remove(first).is_none());
         assert!(!sockets.contains(first));
         assert!(sockets.contains(ConnId::new(0, 1, 2)));
+        assert!(
+            sockets.remove(ConnId::new(0, 1, 100)).is_none(),
+            "past the end"
+        );
+    }
+
+    #[test]
+    fn a_cell_is_32_bytes() {
+        assert_eq!(std::mem::size_of::<Option<(ConnId, Key)>>(), 32);
     }
 }
