@@ -132,6 +132,9 @@ pub(super) fn send(handle: &ServerHandle, conn: ConnId, message: OwnedMessage) {
 /// Sends to `conn` the text message `encode` appends to the `String` it is
 /// given: kept, when it may be, in the buffer of kept texts; otherwise
 /// written into a `String` of its own and mailed.
+///
+/// `encode` runs while this thread's buffer is borrowed: it must only
+/// write text, never send (a nested send would panic on the `RefCell`).
 pub(super) fn send_text_with(
     handle: &ServerHandle,
     conn: ConnId,
