@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use simdws::mask::{self, scalar, Kernel};
-use simdws::utf8::StreamingUtf8;
+use simdws::utf8::{validate_with, StreamingUtf8};
 
 const SIZES: [usize; 6] = [16, 125, 1 << 10, 16 << 10, 256 << 10, 4 << 20];
 const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
@@ -105,6 +105,40 @@ fn unmask_text(c: &mut Criterion) {
     }
 }
 
+/// A whole text checked as UTF-8 by the AVX-512 kernel
+/// (`utf8::validate_with`) against simdutf8 and std, short to long, ASCII,
+/// mostly ASCII and multi-byte.
+fn utf8_whole(c: &mut Criterion) {
+    let samples = [
+        ("ascii", "The quick brown fox jumps over the lazy dog. "),
+        (
+            "mostly-ascii",
+            "{\"name\":\"Zoë\",\"city\":\"København\",\"note\":\"plain words here\"} ",
+        ),
+        ("multibyte", "Größe über 我们的网络 😀🎉 déjà vu — "),
+    ];
+    for size in [64usize, 256, 1 << 10, 16 << 10] {
+        for (name, sample) in samples {
+            let text = sample.repeat(size / sample.len() + 1);
+            let bytes = &text.as_bytes()[..text.floor_char_boundary(size)];
+            let mut group = c.benchmark_group(format!("utf8-whole/{name}/{size}"));
+            group.throughput(Throughput::Bytes(bytes.len() as u64));
+            if Kernel::Avx512.is_supported() {
+                group.bench_function("simdws-avx512", |b| {
+                    b.iter(|| assert!(validate_with(Kernel::Avx512, black_box(bytes))))
+                });
+            }
+            group.bench_function("simdutf8", |b| {
+                b.iter(|| assert!(simdutf8::basic::from_utf8(black_box(bytes)).is_ok()))
+            });
+            group.bench_function("std", |b| {
+                b.iter(|| assert!(std::str::from_utf8(black_box(bytes)).is_ok()))
+            });
+            group.finish();
+        }
+    }
+}
+
 fn utf8(c: &mut Criterion) {
     let scripts = [
         ("ascii", "The quick brown fox jumps over the lazy dog. "),
@@ -145,5 +179,5 @@ fn config() -> Criterion {
         .sample_size(30)
 }
 
-criterion_group! { name = benches; config = config(); targets = unmask, unmask_text, utf8 }
+criterion_group! { name = benches; config = config(); targets = unmask, unmask_text, utf8_whole, utf8 }
 criterion_main!(benches);

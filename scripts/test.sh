@@ -100,9 +100,9 @@ else
         || rustup component add miri rust-src --toolchain nightly
     cargo +nightly miri setup >/dev/null 2>&1
     export MIRIFLAGS=-Zmiri-disable-isolation   # proptest reads the cwd
-    step "Miri: kernels with AVX2 and AVX-512 enabled (scalar, words, SSE2, AVX2, AVX-512) ($(elapsed))"
+    step "Miri: unmask and UTF-8 kernels with AVX2 and AVX-512 enabled (scalar, words, SSE2, AVX2, AVX-512) ($(elapsed))"
     SIMDWS_EXPECT_KERNEL=avx512 RUSTFLAGS="-C target-feature=+avx2,+avx512f,+avx512bw" \
-        bounded 1500 cargo +nightly miri test --test mask_equivalence
+        bounded 1500 cargo +nightly miri test --test mask_equivalence --test utf8_kernels
     step "Miri: frame codec, streaming UTF-8, protocol state machine, HTTP reader ($(elapsed))"
     bounded 2700 cargo +nightly miri test --lib --test frame_codec --test utf8_streaming --test protocol --test http_parser
     step "Miri: Socket.IO's JSON scan (SSE2) and reader ($(elapsed))"
