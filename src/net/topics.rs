@@ -100,9 +100,6 @@ pub(crate) struct Topics {
     subscriptions: usize,
     /// Publishes made or received during this loop turn.
     pub pending: Vec<Publish>,
-    /// Subscribers given publishes in the fan-out under way, to write once
-    /// each (kept for its capacity).
-    pub touched: Vec<usize>,
 }
 
 impl Topics {

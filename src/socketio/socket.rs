@@ -458,13 +458,13 @@ impl Broadcast {
             .client
             .as_ref()
             .and_then(|client| client.sid(&self.nsp));
-        let in_any = |names: &[String]| {
-            let rooms = entry.member(&self.nsp).map(|member| &member.rooms);
-            names.iter().any(|room| {
-                own == Some(room.as_str()) || rooms.is_some_and(|rooms| rooms.contains(room))
-            })
+        // Looked up once for both lists (the rooms, then `except`).
+        let rooms = entry.member(&self.nsp).map(|member| &member.rooms);
+        let in_room = |room: &String| {
+            own == Some(room.as_str()) || rooms.is_some_and(|rooms| rooms.contains(room))
         };
-        (self.rooms.is_empty() || in_any(&self.rooms)) && !in_any(&self.except)
+        (self.rooms.is_empty() || self.rooms.iter().any(in_room))
+            && !self.except.iter().any(in_room)
     }
 }
 

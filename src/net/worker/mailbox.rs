@@ -20,20 +20,19 @@ impl<H: Handler> Worker<H> {
         };
         // A connection sent several messages in one batch (a Socket.IO
         // broadcast burst, say) is written once, after the batch.
-        let mut sent_to = std::mem::take(&mut self.sent_to);
         for command in commands {
             match command {
                 Command::Send(id, message) => {
                     if let Some(key) = self.find(id) {
                         self.send_owned(key, &message);
-                        sent_to.push(id);
+                        self.sent_to.add(key);
                     }
                 }
                 Command::SendMany(ids, message) => {
                     for id in ids {
                         if let Some(key) = self.find(id) {
                             self.send_owned(key, &message);
-                            sent_to.push(id);
+                            self.sent_to.add(key);
                         }
                     }
                 }
@@ -84,15 +83,15 @@ impl<H: Handler> Worker<H> {
                 Command::Shutdown => self.begin_shutdown(),
             }
         }
-        sent_to.sort_unstable();
-        sent_to.dedup();
-        for id in sent_to.drain(..) {
-            // A later command of the batch may have ended it.
-            if let Some(key) = self.find(id) {
+        let sent_to = self.sent_to.take();
+        for &key in &sent_to {
+            // A later command of the batch may have ended it (or a new
+            // connection taken its slot, which a write does no harm).
+            if self.sessions.contains(key) {
                 self.flush_out(key);
             }
         }
-        self.sent_to = sent_to;
+        self.sent_to.give_back(sent_to);
     }
 
     /// Applies a held answer (or a piece of one) to its request, then goes

@@ -21,6 +21,7 @@ mod io;
 mod mailbox;
 mod publish;
 mod timers;
+mod touched;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -38,6 +39,7 @@ use super::http::HttpContext;
 use super::session::{Phase, Session};
 use super::topics::Topics;
 use crate::http::http_date;
+use touched::Touched;
 
 pub(crate) use dispatch::frame_bytes;
 
@@ -81,9 +83,10 @@ pub(crate) struct Worker<H: Handler> {
     freed_since_trim: usize,
     /// This worker's subscriptions, and publishes to deliver.
     topics: Topics,
-    /// Connections the mailbox's sends wrote to, flushed once after the
-    /// batch (scratch, kept for its capacity).
-    sent_to: Vec<ConnId>,
+    /// Sessions the mailbox's sends wrote to, flushed once after the batch.
+    sent_to: Touched,
+    /// Subscribers a fan-out gave publishes to, flushed once after it.
+    published_to: Touched,
 }
 
 impl<H: Handler> Worker<H> {
@@ -111,7 +114,8 @@ impl<H: Handler> Worker<H> {
             sessions: Slab::with_capacity(1024),
             generation: 0,
             recv_buf: vec![0; config.recv_buffer],
-            sent_to: Vec::new(),
+            sent_to: Touched::default(),
+            published_to: Touched::default(),
             handler,
             handle,
             config,

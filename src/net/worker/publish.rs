@@ -34,22 +34,20 @@ impl<H: Handler> Worker<H> {
     /// publish again; those go out in the next round.
     #[inline(never)]
     fn fan_out(&mut self) {
-        let mut touched = std::mem::take(&mut self.topics.touched);
         while !self.topics.pending.is_empty() {
             let batch = std::mem::take(&mut self.topics.pending);
             let mut dropped = 0;
-            let mut runs = 0;
             let Worker {
                 sessions,
                 dialed,
                 topics,
                 config,
+                published_to,
                 ..
             } = self;
             // Publishes in a row to one topic (from one publisher) are one
             // run: each subscriber is looked up once for all of them.
             for run in batch.chunk_by(|a, b| a.topic == b.topic && a.except == b.except) {
-                runs += 1;
                 for &id in topics.subscribers(&run[0].topic) {
                     if Some(id) == run[0].except {
                         continue;
@@ -76,7 +74,7 @@ impl<H: Handler> Worker<H> {
                         // same: resting it every tick would free and
                         // rebuild its buffers between publishes.
                         session.active = true;
-                        touched.push(key);
+                        published_to.add(key);
                     }
                 }
             }
@@ -86,15 +84,12 @@ impl<H: Handler> Worker<H> {
                     .dropped
                     .fetch_add(dropped, Ordering::Relaxed);
             }
-            if runs > 1 {
-                touched.sort_unstable();
-                touched.dedup();
-            }
-            for key in touched.drain(..) {
+            let touched = self.published_to.take();
+            for &key in &touched {
                 self.flush_out(key);
             }
+            self.published_to.give_back(touched);
         }
-        self.topics.touched = touched;
     }
 }
 
