@@ -139,6 +139,44 @@ fn utf8_whole(c: &mut Criterion) {
     }
 }
 
+/// A whole masked text unmasked and checked as UTF-8 with the AVX2 kernel:
+/// the fused pass (`Kernel::apply_mask_utf8`) against its ASCII-fused
+/// unmask followed by simdutf8, ASCII and multi-byte.
+fn unmask_utf8(c: &mut Criterion) {
+    if !Kernel::Avx2.is_supported() {
+        return;
+    }
+    let samples = [
+        ("ascii", "The quick brown fox jumps over the lazy dog. "),
+        ("multibyte", "Größe über 我们的网络 😀🎉 déjà vu — "),
+    ];
+    for size in [64usize, 1 << 10, 16 << 10] {
+        for (name, sample) in samples {
+            let text = sample.repeat(size / sample.len() + 1);
+            let plain = &text.as_bytes()[..text.floor_char_boundary(size)];
+            let mut masked = plain.to_vec();
+            scalar::apply_mask_bytes(&mut masked, KEY, 0);
+            let mut group = c.benchmark_group(format!("unmask-utf8-avx2/{name}/{size}"));
+            group.throughput(Throughput::Bytes(plain.len() as u64));
+            let mut buf = masked.clone();
+            group.bench_function("fused", |b| {
+                b.iter(|| {
+                    buf.copy_from_slice(&masked);
+                    assert!(Kernel::Avx2.apply_mask_utf8(black_box(&mut buf), KEY, 0));
+                })
+            });
+            group.bench_function("two-pass", |b| {
+                b.iter(|| {
+                    buf.copy_from_slice(&masked);
+                    let (_, ascii) = Kernel::Avx2.apply_mask_ascii(black_box(&mut buf), KEY, 0);
+                    assert!(ascii || simdutf8::basic::from_utf8(&buf).is_ok());
+                })
+            });
+            group.finish();
+        }
+    }
+}
+
 fn utf8(c: &mut Criterion) {
     let scripts = [
         ("ascii", "The quick brown fox jumps over the lazy dog. "),
@@ -179,5 +217,5 @@ fn config() -> Criterion {
         .sample_size(30)
 }
 
-criterion_group! { name = benches; config = config(); targets = unmask, unmask_text, utf8_whole, utf8 }
+criterion_group! { name = benches; config = config(); targets = unmask, unmask_text, unmask_utf8, utf8_whole, utf8 }
 criterion_main!(benches);

@@ -53,6 +53,7 @@ fn check_all(input: &[u8], key: [u8; 4], offset: usize, align: usize) {
     let mut expected = input.to_vec();
     let next = scalar::apply_mask_bytes(&mut expected, key, offset);
     let ascii = expected.iter().all(u8::is_ascii);
+    let utf8 = std::str::from_utf8(&expected).is_ok();
     for kernel in Kernel::available() {
         let mut buf = Aligned::new(input, align);
         assert_eq!(
@@ -80,6 +81,22 @@ fn check_all(input: &[u8], key: [u8; 4], offset: usize, align: usize) {
             &expected,
             format_args!(
                 "{kernel:?} fused len={} offset={offset} align={align}",
+                input.len()
+            ),
+        );
+
+        let mut buf = Aligned::new(input, align);
+        assert_eq!(
+            kernel.apply_mask_utf8(buf.bytes(), key, offset),
+            utf8,
+            "{kernel:?} UTF-8 verdict, len={} offset={offset}",
+            input.len()
+        );
+        assert_same(
+            buf.bytes(),
+            &expected,
+            format_args!(
+                "{kernel:?} unmask + UTF-8 len={} offset={offset} align={align}",
                 input.len()
             ),
         );
@@ -122,6 +139,13 @@ fn check_all(input: &[u8], key: [u8; 4], offset: usize, align: usize) {
         buf.bytes(),
         &expected,
         format_args!("apply_mask_ascii len={}", input.len()),
+    );
+    let mut buf = Aligned::new(input, align);
+    assert_eq!(mask::apply_mask_utf8(buf.bytes(), key, offset), utf8);
+    assert_same(
+        buf.bytes(),
+        &expected,
+        format_args!("apply_mask_utf8 len={}", input.len()),
     );
     let mut dst = vec![0u8; input.len()];
     assert_eq!(mask::copy_masked(&mut dst, input, key, offset), next);
@@ -288,6 +312,119 @@ proptest! {
         if let (Some((at, byte)), false) = (high, plain.is_empty()) {
             let i = at.index(plain.len());
             plain[i] = byte;
+        }
+        check_all(&masked_input(&plain, key, offset), key, offset, align);
+    }
+}
+
+/// Plants `bytes` at `at` in `filler` (repeated to `len`), masks it, and
+/// checks that the AVX2 kernel, which checks UTF-8 in the unmasking pass,
+/// unmasks it and agrees with std on it.
+fn check_planted(filler: &[u8], len: usize, at: usize, bytes: &[u8]) {
+    let mut plain: Vec<u8> = filler.iter().copied().cycle().take(len).collect();
+    plain[at..at + bytes.len()].copy_from_slice(bytes);
+    let valid = std::str::from_utf8(&plain).is_ok();
+    let key = [0x9c, 0x01, 0xf3, 0x6e];
+    let offset = at % 4;
+    let masked = masked_input(&plain, key, offset);
+    let mut buf = masked.clone();
+    assert_eq!(
+        Kernel::Avx2.apply_mask_utf8(&mut buf, key, offset),
+        valid,
+        "AVX2: {bytes:02x?} at {at} of {len}"
+    );
+    assert!(buf == plain, "AVX2: unmasked bytes differ");
+}
+
+/// Every pair of bytes, and every 4-byte sequence of the bytes where UTF-8's
+/// classes change, where the fused pass treats bytes apart: 32-byte lane
+/// edges, 128-byte ASCII-skip edges, the tail checked again from
+/// `len - 32`, and the end (cut short or not); in ASCII and in multi-byte
+/// text.
+#[test]
+fn unmask_and_utf8_check_agree_with_std_at_every_edge() {
+    // The other kernels unmask, then check in a second pass: `check_all`
+    // and `tests/utf8_kernels.rs` cover those.
+    if !Kernel::Avx2.is_supported() {
+        return;
+    }
+    const EDGES: [u8; 19] = [
+        0x00, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xED, 0xEF,
+        0xF0, 0xF4, 0xF5, 0xFF,
+    ];
+    let fillers: &[&[u8]] = if cfg!(miri) {
+        &[b"abcdefgh"]
+    } else {
+        &[b"abcdefgh", "é€😀z".as_bytes()]
+    };
+    let lengths: &[usize] = if cfg!(miri) {
+        &[161]
+    } else {
+        // From FUSED_UTF8 (128) on: one 128-byte run; a run and a tail;
+        // a run, lanes and a tail; two runs (the second all ASCII when
+        // the first ends cut short) and a tail.
+        &[128, 161, 255, 300]
+    };
+    for &len in lengths {
+        let mut edges: Vec<usize> = [0, 30, 31, 63, 126, 127, 190, len - 40, len - 33, len - 31]
+            .into_iter()
+            .chain((1..=4).map(|k| len - k))
+            .filter(|&at| at < len)
+            .collect();
+        edges.sort_unstable();
+        edges.dedup();
+        for &filler in fillers {
+            for &at in &edges {
+                // Under Miri, which looks for bad reads: one place each.
+                if cfg!(miri) && ![31, 127, len - 31, len - 2].contains(&at) {
+                    continue;
+                }
+                let n = (len - at).min(4);
+                for index in 0..EDGES.len().pow(n as u32) {
+                    if cfg!(miri) && index % 1009 != 0 {
+                        continue;
+                    }
+                    let mut rest = index;
+                    let sequence: Vec<u8> = (0..n)
+                        .map(|_| {
+                            let byte = EDGES[rest % EDGES.len()];
+                            rest /= EDGES.len();
+                            byte
+                        })
+                        .collect();
+                    check_planted(filler, len, at, &sequence);
+                }
+                if at + 2 <= len && filler.is_ascii() {
+                    for pair in 0..=u16::MAX {
+                        if cfg!(miri) && pair % 4093 != 0 {
+                            continue;
+                        }
+                        check_planted(filler, len, at, &pair.to_be_bytes());
+                    }
+                }
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 4 } else { 256 }))]
+    /// Text of every script, as is or with a few bytes changed: each
+    /// kernel's UTF-8 verdict is std's, its bytes the scalar unmask's.
+    #[test]
+    fn unmask_and_utf8_check_on_any_text(
+        text in if cfg!(miri) { "\\PC{0,60}" } else { "\\PC{0,500}" },
+        edits in proptest::collection::vec((any::<proptest::sample::Index>(), any::<u8>()), 0..3),
+        key in any::<[u8; 4]>(),
+        offset in 0usize..4,
+        align in 0usize..64,
+    ) {
+        let mut plain = text.into_bytes();
+        for (at, byte) in edits {
+            if !plain.is_empty() {
+                let i = at.index(plain.len());
+                plain[i] = byte;
+            }
         }
         check_all(&masked_input(&plain, key, offset), key, offset, align);
     }

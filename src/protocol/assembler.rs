@@ -199,11 +199,11 @@ impl MessageAssembler {
             }
             return Ok(Some(Deliver::Input(Opcode::Binary, frame.payload)));
         }
-        let ascii = match frame.key {
-            Some(key) => mask::apply_mask_ascii(run, key, 0).1,
-            None => false,
+        let valid = match frame.key {
+            Some(key) => mask::apply_mask_utf8(run, key, 0),
+            None => crate::utf8::to_str(run).is_ok(),
         };
-        if !ascii && crate::utf8::to_str(run).is_err() {
+        if !valid {
             return Err(ProtocolError::InvalidUtf8);
         }
         Ok(Some(Deliver::Input(Opcode::Text, frame.payload)))

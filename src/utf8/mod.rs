@@ -14,6 +14,8 @@
 use std::fmt;
 
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+pub(crate) mod avx2;
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 mod avx512;
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 mod lookup;
