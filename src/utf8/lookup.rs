@@ -1,6 +1,7 @@
 //! The tables of the "lookup" UTF-8 check (Keiser and Lemire, "Validating
 //! UTF-8 in less than one instruction per byte", 2021), for the AVX-512
-//! kernel (`avx512.rs`).
+//! check (`avx512.rs`) and the AVX2 one the fused unmask pass feeds
+//! (`avx2.rs`).
 //!
 //! Every error in UTF-8 shows in one of two places:
 //!
@@ -18,9 +19,9 @@
 //! A code point cut short by the end of the text is found by a saturating
 //! subtraction on the last three bytes ([`INCOMPLETE_LAST`]).
 //!
-//! The kernel's tests (`tests/utf8_kernels.rs`) compare it with
-//! `std::str::from_utf8` on every pair of bytes and every 4-byte sequence of
-//! class edges at the vector boundaries, and on random texts.
+//! The tests (`tests/utf8_kernels.rs`, `tests/mask_equivalence.rs`) compare
+//! both with `std::str::from_utf8` on every pair of bytes and every 4-byte
+//! sequence of class edges at the vector boundaries, and on random texts.
 
 /// The kinds of bad pair (previous byte, this byte), one bit each.
 pub(crate) struct Classes;
