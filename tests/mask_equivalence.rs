@@ -6,6 +6,10 @@
 use proptest::prelude::*;
 use simdws::mask::{self, scalar, Kernel};
 
+#[path = "support/utf8_edges.rs"]
+mod utf8_edges;
+use utf8_edges::{class_edge_sequences, edges, planted};
+
 /// A buffer whose payload starts `align` bytes past a 64-byte boundary.
 struct Aligned {
     storage: Vec<u8>,
@@ -321,8 +325,7 @@ proptest! {
 /// checks that the AVX2 kernel, which checks UTF-8 in the unmasking pass,
 /// unmasks it and agrees with std on it.
 fn check_planted(filler: &[u8], len: usize, at: usize, bytes: &[u8]) {
-    let mut plain: Vec<u8> = filler.iter().copied().cycle().take(len).collect();
-    plain[at..at + bytes.len()].copy_from_slice(bytes);
+    let plain = planted(filler, len, at, bytes);
     let valid = std::str::from_utf8(&plain).is_ok();
     let key = [0x9c, 0x01, 0xf3, 0x6e];
     let offset = at % 4;
@@ -348,10 +351,6 @@ fn unmask_and_utf8_check_agree_with_std_at_every_edge() {
     if !Kernel::Avx2.is_supported() {
         return;
     }
-    const EDGES: [u8; 19] = [
-        0x00, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xED, 0xEF,
-        0xF0, 0xF4, 0xF5, 0xFF,
-    ];
     let fillers: &[&[u8]] = if cfg!(miri) {
         &[b"abcdefgh"]
     } else {
@@ -366,32 +365,14 @@ fn unmask_and_utf8_check_agree_with_std_at_every_edge() {
         &[128, 161, 255, 300]
     };
     for &len in lengths {
-        let mut edges: Vec<usize> = [0, 30, 31, 63, 126, 127, 190, len - 40, len - 33, len - 31]
-            .into_iter()
-            .chain((1..=4).map(|k| len - k))
-            .filter(|&at| at < len)
-            .collect();
-        edges.sort_unstable();
-        edges.dedup();
+        let edges = edges(len, 4);
         for &filler in fillers {
             for &at in &edges {
                 // Under Miri, which looks for bad reads: one place each.
                 if cfg!(miri) && ![31, 127, len - 31, len - 2].contains(&at) {
                     continue;
                 }
-                let n = (len - at).min(4);
-                for index in 0..EDGES.len().pow(n as u32) {
-                    if cfg!(miri) && index % 1009 != 0 {
-                        continue;
-                    }
-                    let mut rest = index;
-                    let sequence: Vec<u8> = (0..n)
-                        .map(|_| {
-                            let byte = EDGES[rest % EDGES.len()];
-                            rest /= EDGES.len();
-                            byte
-                        })
-                        .collect();
+                for sequence in class_edge_sequences((len - at).min(4), 1009) {
                     check_planted(filler, len, at, &sequence);
                 }
                 if at + 2 <= len && filler.is_ascii() {

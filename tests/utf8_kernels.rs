@@ -7,6 +7,10 @@ use proptest::prelude::*;
 use simdws::mask::Kernel;
 use simdws::utf8::{to_str, validate_with};
 
+#[path = "support/utf8_edges.rs"]
+mod utf8_edges;
+use utf8_edges::{class_edge_sequences, edges, planted};
+
 /// Checks `text` with every kernel (and through `to_str`) against std.
 fn agrees(text: &[u8], what: std::fmt::Arguments) {
     let valid = std::str::from_utf8(text).is_ok();
@@ -14,32 +18,6 @@ fn agrees(text: &[u8], what: std::fmt::Arguments) {
         assert_eq!(validate_with(kernel, text), valid, "{kernel:?}: {what}");
     }
     assert_eq!(to_str(text).is_ok(), valid, "to_str: {what}");
-}
-
-/// `filler` repeated to `len` bytes, with `bytes` planted at `at`.
-fn planted(filler: &[u8], len: usize, at: usize, bytes: &[u8]) -> Vec<u8> {
-    let mut text: Vec<u8> = filler.iter().copied().cycle().take(len).collect();
-    text[at..at + bytes.len()].copy_from_slice(bytes);
-    text
-}
-
-/// Where a planted sequence of `n` bytes straddles a 64-byte vector edge
-/// (and simdutf8's 32-byte one), a 128-byte run edge, the tail's start, or
-/// the end (cut short or not), in a text of `len` bytes.
-fn edges(len: usize, n: usize) -> Vec<usize> {
-    let mut at: Vec<usize> = [0, 30, 31, 62, 63, 126, 127, 190]
-        .into_iter()
-        .chain([
-            len.saturating_sub(40),
-            len.saturating_sub(33),
-            len.saturating_sub(31),
-        ])
-        .chain((1..=n).map(|k| len.saturating_sub(k)))
-        .filter(|&a| a + n <= len)
-        .collect();
-    at.sort_unstable();
-    at.dedup();
-    at
 }
 
 /// Every pair of bytes at every edge, in ASCII and in multi-byte text, at
@@ -59,7 +37,7 @@ fn every_pair_of_bytes_at_every_edge() {
     };
     for &len in lengths {
         for filler in fillers {
-            for at in edges(len, 2) {
+            for at in edges(len, 2).into_iter().filter(|&at| at + 2 <= len) {
                 for pair in 0..=u16::MAX {
                     if cfg!(miri) && pair % 2039 != 0 {
                         continue;
@@ -74,13 +52,10 @@ fn every_pair_of_bytes_at_every_edge() {
 
 /// Every sequence of up to 4 bytes where the classes change (each lookup
 /// nibble's edges, every kind of lead), at the edges: the checks of the
-/// third and fourth bytes of a code point, across vectors and runs.
+/// third and fourth bytes of a code point, across vectors and runs, and
+/// cut short by the end.
 #[test]
 fn every_sequence_of_class_edges() {
-    const EDGES: [u8; 19] = [
-        0x00, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xED, 0xEF,
-        0xF0, 0xF4, 0xF5, 0xFF,
-    ];
     let len = 255;
     let positions: Vec<usize> = if cfg!(miri) {
         vec![30, len - 2]
@@ -88,19 +63,7 @@ fn every_sequence_of_class_edges() {
         edges(len, 4)
     };
     for at in positions {
-        let n = (len - at).min(4);
-        for index in 0..EDGES.len().pow(n as u32) {
-            if cfg!(miri) && index % 997 != 0 {
-                continue;
-            }
-            let mut rest = index;
-            let sequence: Vec<u8> = (0..n)
-                .map(|_| {
-                    let byte = EDGES[rest % EDGES.len()];
-                    rest /= EDGES.len();
-                    byte
-                })
-                .collect();
+        for sequence in class_edge_sequences((len - at).min(4), 997) {
             let text = planted(b"abcdefgh", len, at, &sequence);
             agrees(&text, format_args!("{sequence:02x?} at {at}"));
         }

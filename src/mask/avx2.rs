@@ -9,6 +9,40 @@ use std::arch::x86_64::*;
 use super::scalar;
 use crate::utf8::avx2::Utf8Check;
 
+/// Unmasks the four 32-byte lanes at `p` in place and returns them.
+///
+/// # Safety
+/// AVX2, and 128 writable bytes at `p` (any alignment).
+#[inline(always)]
+unsafe fn unmask_four(p: *mut __m256i, kv: __m256i) -> [__m256i; 4] {
+    // SAFETY: the caller guarantees AVX2 and the 128 bytes.
+    unsafe {
+        let a = _mm256_xor_si256(_mm256_loadu_si256(p), kv);
+        let b = _mm256_xor_si256(_mm256_loadu_si256(p.add(1)), kv);
+        let c = _mm256_xor_si256(_mm256_loadu_si256(p.add(2)), kv);
+        let d = _mm256_xor_si256(_mm256_loadu_si256(p.add(3)), kv);
+        _mm256_storeu_si256(p, a);
+        _mm256_storeu_si256(p.add(1), b);
+        _mm256_storeu_si256(p.add(2), c);
+        _mm256_storeu_si256(p.add(3), d);
+        [a, b, c, d]
+    }
+}
+
+/// Unmasks the 32-byte lane at `p` in place and returns it.
+///
+/// # Safety
+/// AVX2, and 32 writable bytes at `p` (any alignment).
+#[inline(always)]
+unsafe fn unmask_one(p: *mut __m256i, kv: __m256i) -> __m256i {
+    // SAFETY: the caller guarantees AVX2 and the 32 bytes.
+    unsafe {
+        let v = _mm256_xor_si256(_mm256_loadu_si256(p), kv);
+        _mm256_storeu_si256(p, v);
+        v
+    }
+}
+
 /// XORs `buf` with the key stream at `offset`; with `ASCII` also returns the
 /// OR of every unmasked byte (only its high bit is meaningful).
 ///
@@ -25,15 +59,7 @@ pub unsafe fn apply<const ASCII: bool>(buf: &mut [u8], key: [u8; 4], offset: usi
         // SAFETY: i + 128 <= len, so all four 32-byte lanes are inside `buf`;
         // loadu/storeu accept any alignment.
         unsafe {
-            let p = ptr.add(i) as *mut __m256i;
-            let a = _mm256_xor_si256(_mm256_loadu_si256(p), kv);
-            let b = _mm256_xor_si256(_mm256_loadu_si256(p.add(1)), kv);
-            let c = _mm256_xor_si256(_mm256_loadu_si256(p.add(2)), kv);
-            let d = _mm256_xor_si256(_mm256_loadu_si256(p.add(3)), kv);
-            _mm256_storeu_si256(p, a);
-            _mm256_storeu_si256(p.add(1), b);
-            _mm256_storeu_si256(p.add(2), c);
-            _mm256_storeu_si256(p.add(3), d);
+            let [a, b, c, d] = unmask_four(ptr.add(i) as *mut __m256i, kv);
             if ASCII {
                 let ab = _mm256_or_si256(a, b);
                 let cd = _mm256_or_si256(c, d);
@@ -45,9 +71,7 @@ pub unsafe fn apply<const ASCII: bool>(buf: &mut [u8], key: [u8; 4], offset: usi
     while i + 32 <= len {
         // SAFETY: i + 32 <= len keeps the lane inside `buf`.
         unsafe {
-            let p = ptr.add(i) as *mut __m256i;
-            let a = _mm256_xor_si256(_mm256_loadu_si256(p), kv);
-            _mm256_storeu_si256(p, a);
+            let a = unmask_one(ptr.add(i) as *mut __m256i, kv);
             if ASCII {
                 acc = _mm256_or_si256(acc, a);
             }
@@ -88,15 +112,7 @@ pub unsafe fn apply_utf8(buf: &mut [u8], key: [u8; 4], offset: usize) -> bool {
         // SAFETY: i + 128 <= len, so all four lanes are inside `buf`;
         // loadu/storeu accept any alignment.
         unsafe {
-            let p = ptr.add(i) as *mut __m256i;
-            let a = _mm256_xor_si256(_mm256_loadu_si256(p), kv);
-            let b = _mm256_xor_si256(_mm256_loadu_si256(p.add(1)), kv);
-            let c = _mm256_xor_si256(_mm256_loadu_si256(p.add(2)), kv);
-            let d = _mm256_xor_si256(_mm256_loadu_si256(p.add(3)), kv);
-            _mm256_storeu_si256(p, a);
-            _mm256_storeu_si256(p.add(1), b);
-            _mm256_storeu_si256(p.add(2), c);
-            _mm256_storeu_si256(p.add(3), d);
+            let [a, b, c, d] = unmask_four(ptr.add(i) as *mut __m256i, kv);
             let any = _mm256_or_si256(_mm256_or_si256(a, b), _mm256_or_si256(c, d));
             if _mm256_movemask_epi8(any) == 0 {
                 check.ascii_block(d);
@@ -112,9 +128,7 @@ pub unsafe fn apply_utf8(buf: &mut [u8], key: [u8; 4], offset: usize) -> bool {
     while i + 32 <= len {
         // SAFETY: i + 32 <= len keeps the lane inside `buf`.
         unsafe {
-            let p = ptr.add(i) as *mut __m256i;
-            let a = _mm256_xor_si256(_mm256_loadu_si256(p), kv);
-            _mm256_storeu_si256(p, a);
+            let a = unmask_one(ptr.add(i) as *mut __m256i, kv);
             check.block(a);
         }
         i += 32;

@@ -237,7 +237,8 @@ impl Kernel {
         }
         // SAFETY: the caller guarantees support.
         let high = unsafe { self.run_unchecked::<true>(buf, key, offset) };
-        high < 0x80 || crate::utf8::validate_with(self, buf)
+        // SAFETY: the caller guarantees support.
+        high < 0x80 || unsafe { crate::utf8::validate_unchecked(self, buf) }
     }
 
     /// Writes `src` masked into `dst` (same length) with this kernel.

@@ -9,19 +9,13 @@ use std::arch::x86::*;
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
-use super::lookup::{Classes, FOURTH, INCOMPLETE_LAST, THIRD};
+use super::lookup::{incomplete_max, Classes, FOURTH, THIRD};
 
 static THIRDS: [u8; 32] = [THIRD; 32];
 static FOURTHS: [u8; 32] = [FOURTH; 32];
 static HIGH_BIT: [u8; 32] = [0x80; 32];
 static NIBBLE: [u8; 32] = [0x0F; 32];
-static INCOMPLETE: [u8; 32] = {
-    let mut max = [0xFF; 32];
-    max[29] = INCOMPLETE_LAST[0];
-    max[30] = INCOMPLETE_LAST[1];
-    max[31] = INCOMPLETE_LAST[2];
-    max
-};
+static INCOMPLETE: [u8; 32] = incomplete_max();
 
 /// A 32-byte constant, read whole from memory: the instruction that uses it
 /// can take it as an operand, where a broadcast of one byte would need a

@@ -8,15 +8,9 @@ use std::arch::x86::*;
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
-use super::lookup::{Classes, FOURTH, INCOMPLETE_LAST, THIRD};
+use super::lookup::{incomplete_max, Classes, FOURTH, THIRD};
 
-static INCOMPLETE: [u8; 64] = {
-    let mut max = [0xFF; 64];
-    max[61] = INCOMPLETE_LAST[0];
-    max[62] = INCOMPLETE_LAST[1];
-    max[63] = INCOMPLETE_LAST[2];
-    max
-};
+static INCOMPLETE: [u8; 64] = incomplete_max();
 
 /// A 16-entry table repeated in all four 128-bit lanes (`vpshufb` looks up
 /// within each lane).

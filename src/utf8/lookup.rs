@@ -17,7 +17,7 @@
 //!   error either way.
 //!
 //! A code point cut short by the end of the text is found by a saturating
-//! subtraction on the last three bytes ([`INCOMPLETE_LAST`]).
+//! subtraction on the last three bytes ([`incomplete_max`]).
 //!
 //! The tests (`tests/utf8_kernels.rs`, `tests/mask_equivalence.rs`) compare
 //! both with `std::str::from_utf8` on every pair of bytes and every 4-byte
@@ -131,7 +131,14 @@ pub(crate) const THIRD: u8 = 0xE0 - 0x80;
 /// The same for a lead three back, from 0xF0 on.
 pub(crate) const FOURTH: u8 = 0xF0 - 0x80;
 
-/// Subtracted (saturating) from the last three bytes of a text: non-zero
-/// where a lead needs more bytes than are left (any lead last, 0xE0.. second
-/// last, 0xF0.. third last).
-pub(crate) const INCOMPLETE_LAST: [u8; 3] = [0xF0 - 1, 0xE0 - 1, 0xC0 - 1];
+/// Subtracted (saturating) from a vector of `N` bytes, the last of a text:
+/// non-zero where a lead needs more bytes than are left (any lead last,
+/// 0xE0.. second last, 0xF0.. third last). The other bytes subtract 0xFF,
+/// which leaves nothing.
+pub(crate) const fn incomplete_max<const N: usize>() -> [u8; N] {
+    let mut max = [0xFF; N];
+    max[N - 3] = 0xF0 - 1;
+    max[N - 2] = 0xE0 - 1;
+    max[N - 1] = 0xC0 - 1;
+    max
+}

@@ -160,7 +160,8 @@ fn incomplete_tail_start(bytes: &[u8]) -> usize {
 /// Validates bytes that must hold only complete code points.
 #[inline]
 fn validate_complete(bytes: &[u8]) -> Result<(), Utf8Error> {
-    if validate_with(crate::mask::Kernel::detected(), bytes) {
+    // SAFETY: `detected` returns only a kernel this CPU runs.
+    if unsafe { validate_unchecked(crate::mask::Kernel::detected(), bytes) } {
         Ok(())
     } else {
         Err(Utf8Error)
@@ -193,8 +194,18 @@ pub fn validate_with(kernel: crate::mask::Kernel, bytes: &[u8]) -> bool {
         kernel.is_supported(),
         "{kernel:?} is not supported by this CPU"
     );
+    // SAFETY: support was asserted just above.
+    unsafe { validate_unchecked(kernel, bytes) }
+}
+
+/// [`validate_with`] without asking whether this CPU runs the kernel.
+///
+/// # Safety
+/// This CPU must run `kernel` ([`crate::mask::Kernel::is_supported`]).
+#[inline]
+pub(crate) unsafe fn validate_unchecked(kernel: crate::mask::Kernel, bytes: &[u8]) -> bool {
     match kernel {
-        // SAFETY: support was asserted above.
+        // SAFETY: the caller guarantees this CPU runs the kernel.
         #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
         crate::mask::Kernel::Avx512 if bytes.len() >= LOOKUP_FROM => unsafe {
             avx512::validate(bytes)
