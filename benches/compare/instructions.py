@@ -82,10 +82,17 @@ def measure(name, conns, pipeline, size, text, socketio, secs):
         result = subprocess.run(cmd, capture_output=True, text=True, timeout=secs + 120)
         summary = json.loads(result.stdout.strip().splitlines()[-1])
     finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
+        # SIGINT first (the servers' own clean exit), then SIGTERM: a shell
+        # that starts this script in the background has the children ignore
+        # SIGINT. Callgrind writes its totals on either, not on SIGKILL.
+        for sig, grace in ((signal.SIGINT, 20), (signal.SIGTERM, 40)):
+            server.send_signal(sig)
+            try:
+                server.wait(timeout=grace)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+        else:
             server.kill()
             server.wait()
     total = None
