@@ -175,15 +175,23 @@ impl Connection {
     /// when the input failed the connection. Without a `Result` around it,
     /// the event's slice stays whole in registers instead of being taken
     /// apart byte by byte to share room with the error's fields.
+    ///
+    /// With `lend`, the sender may leave a large payload sent back from
+    /// `input` where it lies ([`Sender::lending`]): the caller takes it
+    /// with [`Sender::take_lent`] and writes or queues it after the queued
+    /// output.
     #[cfg(feature = "tokio")]
     #[inline]
     pub(crate) fn receive_or_fail<'a>(
         &'a mut self,
         input: &'a mut [u8],
+        lend: bool,
     ) -> Option<(Received<'a>, Sender<'a>)> {
         let (consumed, deliver) = self.step::<false>(input).ok()?;
+        let input: &'a [u8] = input;
         let event = deliver.map(|deliver| self.assembler.event(input, deliver));
-        Some((Received { consumed, event }, Sender::new(&mut self.core)))
+        let sender = Sender::lending(&mut self.core, input, lend);
+        Some((Received { consumed, event }, sender))
     }
 
     /// Decodes up to one event, and acts on it here, the one place the
@@ -309,11 +317,13 @@ impl Connection {
     }
 
     /// Marks `written` bytes of [`Connection::poll_transmit`]'s output as sent.
+    #[inline]
     pub fn advance_transmit(&mut self, written: usize) {
         self.core.out.advance(written);
     }
 
     /// Bytes queued and not yet written (the browser's `bufferedAmount`).
+    #[inline]
     pub fn buffered_amount(&self) -> usize {
         self.core.out.len()
     }

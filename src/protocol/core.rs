@@ -211,6 +211,26 @@ impl Core {
         self.out.commit(total);
     }
 
+    /// Queues only the header of a server's whole unmasked message of `len`
+    /// bytes (at least 126), whose payload the caller writes itself right
+    /// after it (a payload lent by the [`Sender`](super::Sender)).
+    #[inline]
+    pub fn write_header(&mut self, opcode: Opcode, len: usize) {
+        debug_assert!(len > 125);
+        let first = 0x80 | opcode as u8;
+        if let Ok(len) = u16::try_from(len) {
+            let [high, low] = len.to_be_bytes();
+            self.out.tail(4).copy_from_slice(&[first, 126, high, low]);
+            self.out.commit(4);
+        } else {
+            let dst = self.out.tail(10);
+            dst[0] = first;
+            dst[1] = 127;
+            dst[2..].copy_from_slice(&(len as u64).to_be_bytes());
+            self.out.commit(10);
+        }
+    }
+
     pub fn release_buffers(&mut self) {
         self.out.release_if_empty();
         if self.encode_scratch.capacity() > 0 {

@@ -12,15 +12,18 @@ pub(crate) struct SendBuffer {
 
 impl SendBuffer {
     /// Bytes not yet handed to the socket.
+    #[inline]
     pub fn pending(&self) -> &[u8] {
         &self.buf[self.start..self.end]
     }
 
+    #[inline]
     pub fn len(&self) -> usize {
         self.end - self.start
     }
 
     /// Marks `n` pending bytes as written.
+    #[inline]
     pub fn advance(&mut self, n: usize) {
         assert!(n <= self.len(), "advanced past the pending output");
         self.start += n;
@@ -56,6 +59,7 @@ impl SendBuffer {
         }
     }
 
+    #[inline]
     pub fn commit(&mut self, n: usize) {
         debug_assert!(self.end + n <= self.buf.len());
         self.end += n;

@@ -15,7 +15,25 @@ use crate::frame::{FrameHeader, MAX_HEADER_LEN};
 /// from [`Connection::receive_and_reply`](super::Connection::receive_and_reply).
 pub struct Sender<'a> {
     core: &'a mut Core,
+    /// Received bytes a message's payload may be sent from without being
+    /// copied (see [`Sender::lending`]); empty unless the caller lends.
+    lendable: &'a [u8],
+    /// Messages this long or longer take the slower path, which may lend:
+    /// `LEND_FROM` while lending is possible, 0 once a payload is lent (so
+    /// the next message settles it first), `usize::MAX` otherwise. One
+    /// comparison keeps short messages on the short path.
+    lend_from: usize,
+    /// A payload sent from `lendable`: its frame's header is the whole of
+    /// the queued output, the payload itself still where it was read. The
+    /// caller takes it ([`Sender::take_lent`]) and writes both at once.
+    lent: Option<&'a [u8]>,
 }
+
+/// Payloads shorter than this are copied even when they could be lent: a
+/// vectored write's second buffer costs more than copying a few hundred
+/// bytes. (Above 125, so a lent payload's header has an extended length.)
+const LEND_FROM: usize = 512;
+const _: () = assert!(LEND_FROM > 125);
 
 impl std::fmt::Debug for Sender<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -29,7 +47,73 @@ impl std::fmt::Debug for Sender<'_> {
 
 impl<'a> Sender<'a> {
     pub(crate) fn new(core: &'a mut Core) -> Self {
-        Sender { core }
+        Sender {
+            core,
+            lendable: &[],
+            lend_from: usize::MAX,
+            lent: None,
+        }
+    }
+
+    /// A sender that, when `lend`, may leave a message's payload where it
+    /// lies in `lendable` (the bytes just received) instead of copying it
+    /// into the output: an echo of a large message then goes out in one
+    /// vectored write of header and payload. Whoever makes it must call
+    /// [`Sender::take_lent`] before `lendable` changes, and write the lent
+    /// payload right after the queued output, or queue it (`queue_unsent`)
+    /// before anything else: the queued header is incomplete without it.
+    #[cfg(feature = "tokio")]
+    #[inline]
+    pub(crate) fn lending(core: &'a mut Core, lendable: &'a [u8], lend: bool) -> Self {
+        Sender {
+            core,
+            lendable,
+            lend_from: if lend { LEND_FROM } else { usize::MAX },
+            lent: None,
+        }
+    }
+
+    /// Where the payload left in the lendable bytes lies in them, if one
+    /// was: the queued output is exactly its frame's header.
+    #[cfg(feature = "tokio")]
+    #[inline]
+    pub(crate) fn take_lent(&mut self) -> Option<std::ops::Range<usize>> {
+        let lent = self.lent.take()?;
+        let at = lent.as_ptr() as usize - self.lendable.as_ptr() as usize;
+        Some(at..at + lent.len())
+    }
+
+    /// Copies a lent payload into the output after its header, before
+    /// anything else is queued behind it.
+    #[inline]
+    fn settle(&mut self) {
+        if self.lent.is_some() {
+            self.settle_lent();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn settle_lent(&mut self) {
+        if let Some(payload) = self.lent.take() {
+            self.queue_frame(payload);
+        }
+    }
+
+    /// `payload` as a part of the lendable bytes, when it is one and may be
+    /// sent from there: a server's frame (unmasked), large enough, and the
+    /// first thing in an empty output.
+    #[inline]
+    fn lendable_part(&self, payload: &[u8]) -> Option<&'a [u8]> {
+        if payload.len() < self.lend_from
+            || self.core.out.len() != 0
+            || self.core.keys.is_some()
+            || self.core.coalesced_pong.is_some()
+        {
+            return None;
+        }
+        let at = (payload.as_ptr() as usize).checked_sub(self.lendable.as_ptr() as usize)?;
+        self.lendable.get(at..)?.get(..payload.len())
     }
 
     /// Which end of the connection this is.
@@ -44,7 +128,7 @@ impl<'a> Sender<'a> {
 
     /// Bytes queued and not yet written (the browser's `bufferedAmount`).
     pub fn buffered_amount(&self) -> usize {
-        self.core.out.len()
+        self.core.out.len() + self.lent.map_or(0, <[u8]>::len)
     }
 
     // ----- messages --------------------------------------------------------
@@ -59,26 +143,52 @@ impl<'a> Sender<'a> {
         self.send_message(Opcode::Binary, data)
     }
 
+    #[inline]
     pub(crate) fn send_message(&mut self, opcode: Opcode, payload: &[u8]) -> Result<(), SendError> {
         self.core.check_can_send()?;
         if self.core.sending_fragmented.is_some() {
             return Err(SendError::FragmentOrder);
         }
-        if let Some(encoder) = self.core.encoder.as_mut() {
-            let mut scratch = std::mem::take(&mut self.core.encode_scratch);
-            scratch.clear();
-            let encoded = encoder.encode(payload, &mut scratch);
-            let rsv = encoder.rsv_bits();
-            if encoded {
-                self.core.write_frame(true, rsv, opcode, &scratch);
-            }
-            self.core.encode_scratch = scratch;
-            if encoded {
-                return Ok(());
-            }
+        if payload.len() < self.lend_from && self.core.encoder.is_none() {
+            self.core.write_frame(true, 0, opcode, payload);
+            return Ok(());
         }
-        self.core.write_frame(true, 0, opcode, payload);
+        self.send_message_lent_or_encoded(opcode, payload);
         Ok(())
+    }
+
+    /// `send_message` for a message that may be lent or encoded, or that
+    /// follows a lent one.
+    #[inline(never)]
+    fn send_message_lent_or_encoded(&mut self, opcode: Opcode, payload: &[u8]) {
+        self.settle();
+        if self.core.encoder.is_some() {
+            self.send_encoded(opcode, payload);
+        } else if let Some(lent) = self.lendable_part(payload) {
+            self.core.write_header(opcode, lent.len());
+            self.lent = Some(lent);
+            self.lend_from = 0;
+        } else {
+            self.core.write_frame(true, 0, opcode, payload);
+        }
+    }
+
+    /// `send_message` through the connection's extension (permessage-
+    /// deflate), which may leave the message as it is.
+    fn send_encoded(&mut self, opcode: Opcode, payload: &[u8]) {
+        let Some(encoder) = self.core.encoder.as_mut() else {
+            return;
+        };
+        let mut scratch = std::mem::take(&mut self.core.encode_scratch);
+        scratch.clear();
+        let encoded = encoder.encode(payload, &mut scratch);
+        let rsv = encoder.rsv_bits();
+        if encoded {
+            self.core.write_frame(true, rsv, opcode, &scratch);
+        } else {
+            self.core.write_frame(true, 0, opcode, payload);
+        }
+        self.core.encode_scratch = scratch;
     }
 
     /// Queues a message framed once for many connections (a topic's
@@ -91,6 +201,7 @@ impl<'a> Sender<'a> {
         if self.core.sending_fragmented.is_some() {
             return Err(SendError::FragmentOrder);
         }
+        self.settle();
         if self.core.keys.is_some() {
             return self.send_message(message.opcode(), message.payload());
         }
@@ -139,6 +250,7 @@ impl<'a> Sender<'a> {
             }
             (other, _) => return Err(SendError::NotDataOpcode(other)),
         }
+        self.settle();
         self.core.sending_fragmented = if fin {
             None
         } else {
@@ -204,6 +316,7 @@ impl<'a> Sender<'a> {
         if payload.len() > MAX_CONTROL_PAYLOAD {
             return Err(SendError::ControlTooLong);
         }
+        self.settle();
         self.core.write_frame(true, 0, opcode, payload);
         Ok(())
     }
@@ -217,6 +330,7 @@ impl<'a> Sender<'a> {
         if !code.is_valid_on_wire() {
             return Err(SendError::InvalidCloseCode(code));
         }
+        self.settle();
         self.core.write_close(Some(code), reason);
         Ok(())
     }

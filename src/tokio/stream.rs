@@ -2,7 +2,8 @@
 //! byte stream.
 
 use std::future::{poll_fn, Future};
-use std::io;
+use std::io::{self, IoSlice};
+use std::ops::Range;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use std::time::Instant;
@@ -196,10 +197,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         cx: &mut Context<'_>,
         on_event: &mut Option<F>,
     ) -> Poll<Result<Option<R>, Error>> {
+        // A large echo is written from the read buffer (see `poll_write_lent`)
+        // where the transport takes a header and a payload in one write.
+        let lend = self.io.is_write_vectored();
         loop {
             while self.start < self.end {
                 let input = &mut self.input[self.start..self.end];
-                let Some((received, mut sender)) = self.conn.receive_or_fail(input) else {
+                let Some((received, mut sender)) = self.conn.receive_or_fail(input, lend) else {
                     // The close frame with the error's code is queued:
                     // a best-effort write, the error either way.
                     let _ = self.poll_write_io(cx);
@@ -210,18 +214,30 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
                     };
                     return Poll::Ready(Err(error));
                 };
+                let input_start = self.start;
                 self.start += received.consumed;
                 if let Some(event) = received.event {
                     let on_event = on_event.take().expect("called until it returns Ready");
                     let answer = on_event(event, &mut sender);
+                    // A payload left in the input: where in `self.input`.
+                    let lent = sender.take_lent();
+                    let lent = lent.map(|at| input_start + at.start..input_start + at.end);
                     // Replies (pongs, the close echo, what the closure
                     // queued) go out once the input already read is used
                     // up: a burst of messages is answered in one write, and
-                    // the next call writes before it reads.
+                    // the next call writes before it reads. A lent payload
+                    // is written from the input then, or else copied after
+                    // its header now, before the next event is decoded.
                     if self.start == self.end {
-                        if let Poll::Ready(Err(e)) = self.poll_write_io(cx) {
+                        let written = match lent {
+                            Some(lent) => self.poll_write_lent(cx, lent),
+                            None => self.poll_write_io(cx),
+                        };
+                        if let Poll::Ready(Err(e)) = written {
                             return Poll::Ready(Err(Error::Io(e)));
                         }
+                    } else if let Some(lent) = lent {
+                        self.conn.sender().queue_unsent(&self.input[lent]);
                     }
                     return Poll::Ready(Ok(Some(answer)));
                 }
@@ -246,6 +262,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
                 continue; // a deadline fired: it may have queued a ping or failed
             }
             if self.eof {
+                if self.conn.state() == State::Closed {
+                    // The peer's close came before its end of the stream:
+                    // what is queued (answers, the close echo) still goes.
+                    ready!(self.poll_write_io(cx))?;
+                    return Poll::Ready(Ok(None));
+                }
+                // The peer vanished without a close frame (1006).
                 return Poll::Ready(Err(Error::Io(io::ErrorKind::UnexpectedEof.into())));
             }
             let mut buf = ReadBuf::new(&mut self.input);
@@ -254,12 +277,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
             self.start = 0;
             self.end = n;
             if n == 0 {
-                self.eof = true;
-                if self.conn.state() == State::Closed {
-                    return Poll::Ready(Ok(None));
-                }
-                // The peer vanished without a close frame (1006).
-                return Poll::Ready(Err(Error::Io(io::ErrorKind::UnexpectedEof.into())));
+                self.eof = true; // answered above, once the output is written
             }
         }
     }
@@ -355,6 +373,70 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
             self.shut_down = true;
         }
         Poll::Ready(Ok(()))
+    }
+
+    /// Writes the queued output, which is the header of a message whose
+    /// payload is `self.input[lent]`, and the payload after it, in one
+    /// vectored write: an echo's payload is not copied. What the transport
+    /// does not take is queued (copied) before this returns, so the read
+    /// buffer is free again whatever happens.
+    #[inline]
+    fn poll_write_lent(
+        &mut self,
+        cx: &mut Context<'_>,
+        lent: Range<usize>,
+    ) -> Poll<io::Result<()>> {
+        let header = self.conn.poll_transmit();
+        let head_len = header.len();
+        let bufs = [
+            IoSlice::new(header),
+            IoSlice::new(&self.input[lent.clone()]),
+        ];
+        let written = Pin::new(&mut self.io).poll_write_vectored(cx, &bufs);
+        if let Poll::Ready(Ok(written)) = written {
+            if written == head_len + lent.len() {
+                // All written (a data message: the connection is open).
+                self.conn.advance_transmit(head_len);
+                self.flushed = false;
+                ready!(Pin::new(&mut self.io).poll_flush(cx))?;
+                self.flushed = true;
+                return Poll::Ready(Ok(()));
+            }
+        }
+        self.flushed = false;
+        self.queue_unwritten(cx, lent, head_len, written)
+    }
+
+    /// What `poll_write_lent` does when the transport took less than the
+    /// whole: the rest of the payload is queued after the rest of the
+    /// header, then written like any output.
+    #[cold]
+    #[inline(never)]
+    fn queue_unwritten(
+        &mut self,
+        cx: &mut Context<'_>,
+        lent: Range<usize>,
+        head_len: usize,
+        written: Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<()>> {
+        let (written, failed) = match written {
+            Poll::Ready(Ok(written)) => (written, None),
+            Poll::Ready(Err(e)) => (0, Some(e)),
+            Poll::Pending => (0, None),
+        };
+        let payload = &self.input[lent];
+        let mut tx = self.conn.sender();
+        if written < head_len {
+            tx.queue_unsent(payload);
+            self.conn.advance_transmit(written);
+        } else {
+            tx.queue_unsent(&payload[written - head_len..]);
+            self.conn.advance_transmit(head_len);
+        }
+        match failed {
+            Some(e) => Poll::Ready(Err(e)),
+            None => self.poll_write_io(cx),
+        }
     }
 
     /// Like `poll_write_out`, but a transport that cannot take more now does
