@@ -40,7 +40,7 @@ impl std::fmt::Debug for Sender<'_> {
         f.debug_struct("Sender")
             .field("role", &self.core.role)
             .field("state", &self.core.state)
-            .field("buffered", &self.core.out.len())
+            .field("buffered", &self.buffered_amount())
             .finish_non_exhaustive()
     }
 }
