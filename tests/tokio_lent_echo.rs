@@ -14,6 +14,10 @@ use simdws::protocol::{Config, Connection, Event, OwnedEvent, Role, Sender};
 use simdws::tokio::WebSocketStream;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+#[path = "support/frames.rs"]
+mod frames;
+use frames::server_output_events;
+
 /// A transport whose input is handed out in set pieces and whose writes
 /// take what their script says, in turn: `None` is "not now" (the task is
 /// woken at once), `Some(n)` at most `n` bytes. Writes that carry a lent
@@ -191,20 +195,6 @@ fn take_output(conn: &mut Connection) -> Vec<u8> {
     out
 }
 
-/// What the server wrote, as the client reads it (its close echo last).
-fn decoded(mut wire: Vec<u8>) -> Vec<OwnedEvent> {
-    let mut client = Connection::new(Role::Client, Config::default(), Instant::now());
-    let mut events = Vec::new();
-    let mut at = 0;
-    while at < wire.len() {
-        let received = client.receive(&mut wire[at..]).unwrap();
-        assert!(received.consumed > 0, "a partial frame at the end");
-        at += received.consumed;
-        events.extend(received.event.map(OwnedEvent::from));
-    }
-    events
-}
-
 /// Runs an echo server whose answer to each message is `answer`, over a
 /// transport reading `input` and writing as `plain` and `lent` say;
 /// returns the transport once the close handshake is over.
@@ -273,7 +263,7 @@ fn echoes_come_back_whole_whatever_each_write_takes() {
     for script in SCRIPTS {
         let transport = serve(one_per_read(&messages), script, true, echo);
         assert_eq!(
-            decoded(transport.written),
+            server_output_events(transport.written),
             with_close(messages.clone()),
             "{script:?}"
         );
@@ -299,7 +289,7 @@ fn a_payload_of_512_bytes_and_more_is_written_from_the_read_buffer() {
     // A transport without vectored writes gets each frame copied whole.
     let plain = serve(one_per_read(&messages), (ALL, ALL), false, echo);
     assert_eq!(plain.lent_writes, 0);
-    assert_eq!(decoded(plain.written), with_close(messages));
+    assert_eq!(server_output_events(plain.written), with_close(messages));
 }
 
 /// A payload lent by a message that is not the last of its read is copied
@@ -320,7 +310,7 @@ fn a_burst_is_answered_in_order_wherever_in_a_read_a_payload_is_lent() {
         for script in SCRIPTS {
             let transport = serve(input.clone(), script, true, echo);
             assert_eq!(
-                decoded(transport.written),
+                server_output_events(transport.written),
                 with_close(messages.clone()),
                 "{script:?}"
             );
@@ -397,7 +387,7 @@ fn what_is_queued_after_a_lent_payload_goes_out_after_it() {
         for script in SCRIPTS {
             let transport = serve(one_per_read(&messages), script, true, answer);
             assert_eq!(
-                decoded(transport.written),
+                server_output_events(transport.written),
                 with_close(expected.clone()),
                 "{script:?}"
             );

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use simdws::mask::apply_mask;
-use simdws::protocol::{Connection, OwnedEvent};
+use simdws::protocol::{Config, Connection, OwnedEvent, Role};
 
 /// A raw masked frame as a client would send it.
 pub fn frame(fin: bool, rsv: u8, opcode: u8, payload: &[u8], key: [u8; 4]) -> Vec<u8> {
@@ -48,4 +48,20 @@ pub fn drive(
 
 pub fn feed_all(conn: &mut Connection, stream: &[u8]) -> (Vec<OwnedEvent>, Option<u16>) {
     drive(conn, stream, &[])
+}
+
+/// What a server wrote, as a client reads it: every event in `wire`, which
+/// must end at a frame's end.
+pub fn server_output_events(mut wire: Vec<u8>) -> Vec<OwnedEvent> {
+    let now = std::time::Instant::now();
+    let mut client = Connection::new(Role::Client, Config::default(), now);
+    let mut events = Vec::new();
+    let mut at = 0;
+    while at < wire.len() {
+        let received = client.receive(&mut wire[at..]).unwrap();
+        assert!(received.consumed > 0, "a partial frame at the end");
+        at += received.consumed;
+        events.extend(received.event.map(OwnedEvent::from));
+    }
+    events
 }

@@ -55,3 +55,15 @@ pub fn edges(len: usize, n: usize) -> Vec<usize> {
     at.dedup();
     at
 }
+
+/// The texts edge bytes are planted in: ASCII, and multi-byte UTF-8 (only
+/// ASCII under Miri, which looks for bad reads, not wrong answers).
+pub fn fillers() -> &'static [&'static [u8]] {
+    const ASCII: &[u8] = b"abcdefgh";
+    const MULTI_BYTE: &[u8] = "é€😀z".as_bytes();
+    if cfg!(miri) {
+        &[ASCII]
+    } else {
+        &[ASCII, MULTI_BYTE]
+    }
+}
