@@ -50,10 +50,8 @@ impl PreparedMessage {
     }
 
     fn new(opcode: Opcode, payload: &[u8]) -> Self {
-        let (head, header_len) = header(0, opcode, payload.len());
-        let mut frame = Vec::with_capacity(header_len + payload.len());
-        frame.extend_from_slice(&head[..header_len]);
-        frame.extend_from_slice(payload);
+        let mut frame = Vec::with_capacity(MAX_HEADER_LEN + payload.len());
+        let header_len = push_server_frame(&mut frame, 0, opcode, payload);
         PreparedMessage {
             opcode,
             frame: frame.into_boxed_slice(),
@@ -92,10 +90,8 @@ impl PreparedMessage {
             Some(at) => at,
             None => {
                 let frame = compress(self.payload()).map(|(payload, rsv)| {
-                    let (head, n) = header(rsv, self.opcode, payload.len());
-                    let mut frame = Vec::with_capacity(n + payload.len());
-                    frame.extend_from_slice(&head[..n]);
-                    frame.extend_from_slice(&payload);
+                    let mut frame = Vec::with_capacity(MAX_HEADER_LEN + payload.len());
+                    push_server_frame(&mut frame, rsv, self.opcode, &payload);
                     frame.into_boxed_slice()
                 });
                 cache.push((key, frame));
@@ -109,16 +105,25 @@ impl PreparedMessage {
     }
 }
 
-/// A server's (unmasked) header for a whole message.
-fn header(rsv: u8, opcode: Opcode, len: usize) -> ([u8; MAX_HEADER_LEN], usize) {
+/// Appends a server's (unmasked) frame holding a whole message to `out`;
+/// returns its header's length.
+pub(crate) fn push_server_frame(
+    out: &mut Vec<u8>,
+    rsv: u8,
+    opcode: Opcode,
+    payload: &[u8],
+) -> usize {
     let header = FrameHeader {
         fin: true,
         rsv,
         opcode,
         mask: None,
-        payload_len: len as u64,
+        payload_len: payload.len() as u64,
     };
     let mut head = [0u8; MAX_HEADER_LEN];
     let n = header.encode(&mut head);
-    (head, n)
+    out.reserve(n + payload.len());
+    out.extend_from_slice(&head[..n]);
+    out.extend_from_slice(payload);
+    n
 }

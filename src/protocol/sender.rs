@@ -276,11 +276,7 @@ impl<'a> Sender<'a> {
         if self.core.sending_fragmented.is_some() {
             return Err(SendError::FragmentOrder);
         }
-        if self.core.keys.is_some()
-            || self.core.encoder.is_some()
-            || self.core.out.len() > 0
-            || self.core.coalesced_pong.is_some()
-        {
+        if !self.sends_frames_as_they_are() {
             return Ok(None);
         }
         let header = FrameHeader {
@@ -293,6 +289,31 @@ impl<'a> Sender<'a> {
         let mut head = [0u8; MAX_HEADER_LEN];
         let n = header.encode(&mut head);
         Ok(Some((head, n)))
+    }
+
+    /// Whether frames written straight to the transport would reach the
+    /// peer as they are, in order: a server connection (no masking) with
+    /// no compressor and nothing queued before them.
+    #[cfg(feature = "net")]
+    #[inline]
+    fn sends_frames_as_they_are(&self) -> bool {
+        self.core.keys.is_none()
+            && self.core.encoder.is_none()
+            && self.core.out.len() == 0
+            && self.core.coalesced_pong.is_none()
+    }
+
+    /// Whether whole frames framed elsewhere (a topic's publishes) may be
+    /// written straight to the transport now, from where they lie, with
+    /// `queue_unsent` for what it does not take: the connection is open for
+    /// sending, between messages, and `start_unbuffered` would agree.
+    #[cfg(feature = "net")]
+    #[inline]
+    pub(crate) fn takes_frames_unbuffered(&self) -> bool {
+        self.core.check_can_send().is_ok()
+            && self.core.sending_fragmented.is_none()
+            && self.lent.is_none()
+            && self.sends_frames_as_they_are()
     }
 
     /// Queues bytes of an unbuffered frame that the transport did not take.

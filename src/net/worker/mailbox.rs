@@ -2,14 +2,16 @@
 //! broadcasts, publishes, closes, held HTTP answers, adoptions, dials and
 //! shutdown.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::{Outcome, Worker};
-use crate::frame::CloseCode;
-use crate::net::handle::{Command, OwnedMessage};
+use crate::frame::{CloseCode, Opcode};
+use crate::net::handle::{Command, ConnId, OwnedMessage};
 use crate::net::handler::{Handler, RequestId};
 use crate::net::http::{self as http_phase, HttpContext};
 use crate::net::session::{Phase, Session};
+use crate::protocol::push_server_frame;
 
 impl<H: Handler> Worker<H> {
     pub(super) fn drain_mailbox(&mut self) {
@@ -20,7 +22,8 @@ impl<H: Handler> Worker<H> {
         };
         // A connection sent several messages in one batch (a Socket.IO
         // broadcast burst, say) is written once, after the batch.
-        for command in commands {
+        let mut commands = commands.into_iter().peekable();
+        while let Some(command) = commands.next() {
             match command {
                 Command::Send(id, message) => {
                     if let Some(key) = self.find(id) {
@@ -29,12 +32,18 @@ impl<H: Handler> Worker<H> {
                     }
                 }
                 Command::SendMany(ids, message) => {
-                    for id in ids {
-                        if let Some(key) = self.find(id) {
-                            self.send_owned(key, &message);
-                            self.sent_to.add(key);
+                    // Sends in a row to one list (a room's burst) are one
+                    // run, written to each connection at once.
+                    let mut run = vec![message];
+                    while let Some(Command::SendMany(next, _)) = commands.peek() {
+                        if *next != ids {
+                            break;
+                        }
+                        if let Some(Command::SendMany(_, message)) = commands.next() {
+                            run.push(message);
                         }
                     }
+                    self.send_run(&ids, &run);
                 }
                 Command::Broadcast(message) => {
                     let keys: Vec<usize> = self
@@ -92,6 +101,39 @@ impl<H: Handler> Worker<H> {
             }
         }
         self.sent_to.give_back(sent_to);
+        self.shared_frames.trim();
+    }
+
+    /// Sends a run of messages to each of `ids`: framed once and written
+    /// at once where a connection can take them so, queued otherwise.
+    fn send_run(&mut self, ids: &[ConnId], run: &[Arc<OwnedMessage>]) {
+        self.shared_frames.start();
+        let frames = |out: &mut Vec<u8>| {
+            for message in run {
+                let (opcode, payload) = match &**message {
+                    OwnedMessage::Text(t) => (Opcode::Text, t.as_bytes()),
+                    OwnedMessage::Binary(b) => (Opcode::Binary, &b[..]),
+                };
+                push_server_frame(out, 0, opcode, payload);
+            }
+        };
+        for &id in ids {
+            let Some(key) = self.find(id) else {
+                continue;
+            };
+            let session = &mut self.sessions[key];
+            session.wake(&self.config.protocol);
+            match self.shared_frames.write_to(session, frames) {
+                Some(true) => {}
+                Some(false) => self.sent_to.add(key),
+                None => {
+                    for message in run {
+                        self.send_owned(key, message);
+                    }
+                    self.sent_to.add(key);
+                }
+            }
+        }
     }
 
     /// Applies a held answer (or a piece of one) to its request, then goes

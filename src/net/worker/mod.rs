@@ -20,6 +20,7 @@ mod dispatch;
 mod io;
 mod mailbox;
 mod publish;
+mod shared_frames;
 mod timers;
 mod touched;
 
@@ -39,6 +40,7 @@ use super::http::HttpContext;
 use super::session::{Phase, Session};
 use super::topics::Topics;
 use crate::http::http_date;
+use shared_frames::SharedFrames;
 use touched::Touched;
 
 pub(crate) use dispatch::frame_bytes;
@@ -87,6 +89,9 @@ pub(crate) struct Worker<H: Handler> {
     sent_to: Touched,
     /// Subscribers a fan-out gave publishes to, flushed once after it.
     published_to: Touched,
+    /// A run of messages' frames, written from one buffer to each of
+    /// their connections with nothing queued.
+    shared_frames: SharedFrames,
 }
 
 impl<H: Handler> Worker<H> {
@@ -116,6 +121,7 @@ impl<H: Handler> Worker<H> {
             recv_buf: vec![0; config.recv_buffer],
             sent_to: Touched::default(),
             published_to: Touched::default(),
+            shared_frames: SharedFrames::default(),
             handler,
             handle,
             config,

@@ -43,11 +43,13 @@ impl<H: Handler> Worker<H> {
                 topics,
                 config,
                 published_to,
+                shared_frames,
                 ..
             } = self;
             // Publishes in a row to one topic (from one publisher) are one
             // run: each subscriber is looked up once for all of them.
             for run in batch.chunk_by(|a, b| a.topic == b.topic && a.except == b.except) {
+                shared_frames.start();
                 for &id in topics.subscribers(&run[0].topic) {
                     if Some(id) == run[0].except {
                         continue;
@@ -56,8 +58,24 @@ impl<H: Handler> Worker<H> {
                         continue;
                     };
                     let session = &mut sessions[key];
+                    session.wake(&config.protocol);
+                    // A subscriber that only listens is busy all the same:
+                    // resting it every tick would free and rebuild its
+                    // buffers between publishes.
+                    let frames = |out: &mut Vec<u8>| {
+                        for publish in run {
+                            out.extend_from_slice(publish.message.frame());
+                        }
+                    };
+                    if let Some(all_written) = shared_frames.write_to(session, frames) {
+                        session.active = true;
+                        if !all_written {
+                            published_to.add(key);
+                        }
+                        continue;
+                    }
                     let preamble = session.raw_unwritten();
-                    let Some(conn) = session.woken_connection(&config.protocol) else {
+                    let Some(conn) = session.connection() else {
                         continue;
                     };
                     let mut queued = false;
@@ -70,9 +88,6 @@ impl<H: Handler> Worker<H> {
                         }
                     }
                     if queued {
-                        // A subscriber that only listens is busy all the
-                        // same: resting it every tick would free and
-                        // rebuild its buffers between publishes.
                         session.active = true;
                         published_to.add(key);
                     }
@@ -90,6 +105,7 @@ impl<H: Handler> Worker<H> {
             }
             self.published_to.give_back(touched);
         }
+        self.shared_frames.trim();
     }
 }
 
