@@ -50,7 +50,7 @@ fn message(n: u32) -> OwnedMessage {
     let head = format!("{n:08}");
     let mut body = head.clone().into_bytes();
     body.resize(SIZE, b'a' + (n % 26) as u8);
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         OwnedMessage::Text(String::from_utf8(body).unwrap())
     } else {
         OwnedMessage::Binary(body)
@@ -173,7 +173,7 @@ fn every_recipient_of_a_run_gets_every_message_in_order() {
     let handle = server.handle();
     for n in 0..MESSAGES {
         // Output queued on one recipient before the run it is in.
-        if n % 7 == 0 {
+        if n.is_multiple_of(7) {
             let own = OwnedMessage::Text(format!("own {n}"));
             handle.send(ids["/alone"], own.clone());
             expected_alone.push(own);
