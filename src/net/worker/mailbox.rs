@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::shared_frames::SharedFrames;
 use super::{Outcome, Worker};
 use crate::frame::{CloseCode, Opcode};
 use crate::net::handle::{Command, ConnId, OwnedMessage};
@@ -123,15 +124,15 @@ impl<H: Handler> Worker<H> {
             };
             let session = &mut self.sessions[key];
             session.wake(&self.config.protocol);
-            match self.shared_frames.write_to(session, frames) {
-                Some(true) => {}
-                Some(false) => self.sent_to.add(key),
-                None => {
-                    for message in run {
-                        self.send_owned(key, message);
-                    }
+            if SharedFrames::can_take(session) {
+                if !self.shared_frames.write(session, frames) {
                     self.sent_to.add(key);
                 }
+            } else {
+                for message in run {
+                    self.send_owned(key, message);
+                }
+                self.sent_to.add(key);
             }
         }
     }

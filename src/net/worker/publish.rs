@@ -4,6 +4,7 @@
 
 use std::sync::atomic::Ordering;
 
+use super::shared_frames::SharedFrames;
 use super::{find_slot, Worker};
 use crate::frame::CloseCode;
 use crate::net::handler::Handler;
@@ -50,46 +51,57 @@ impl<H: Handler> Worker<H> {
             // run: each subscriber is looked up once for all of them.
             for run in batch.chunk_by(|a, b| a.topic == b.topic && a.except == b.except) {
                 shared_frames.start();
-                for &id in topics.subscribers(&run[0].topic) {
-                    if Some(id) == run[0].except {
-                        continue;
+                let frames = |out: &mut Vec<u8>| {
+                    for publish in run {
+                        out.extend_from_slice(publish.message.frame());
                     }
-                    let Some(key) = find_slot(sessions, dialed, id) else {
-                        continue;
-                    };
-                    let session = &mut sessions[key];
-                    session.wake(&config.protocol);
-                    // A subscriber that only listens is busy all the same:
-                    // resting it every tick would free and rebuild its
-                    // buffers between publishes.
-                    let frames = |out: &mut Vec<u8>| {
-                        for publish in run {
-                            out.extend_from_slice(publish.message.frame());
+                };
+                let subscribers = topics.subscribers(&run[0].topic);
+                for group in subscribers.chunks(GROUP) {
+                    // Those that take the frames straight from one buffer,
+                    // found for the whole group before any is written.
+                    let mut direct = [0; GROUP];
+                    let mut n = 0;
+                    for &id in group {
+                        if Some(id) == run[0].except {
+                            continue;
                         }
-                    };
-                    if let Some(all_written) = shared_frames.write_to(session, frames) {
-                        session.active = true;
-                        if !all_written {
+                        let Some(key) = find_slot(sessions, dialed, id) else {
+                            continue;
+                        };
+                        let session = &mut sessions[key];
+                        session.wake(&config.protocol);
+                        // A subscriber that only listens is busy all the
+                        // same: resting it every tick would free and
+                        // rebuild its buffers between publishes.
+                        if SharedFrames::can_take(session) {
+                            session.active = true;
+                            direct[n] = key;
+                            n += 1;
+                            continue;
+                        }
+                        let preamble = session.raw_unwritten();
+                        let Some(conn) = session.connection() else {
+                            continue;
+                        };
+                        let mut queued = false;
+                        for publish in run {
+                            let backlog = preamble + conn.buffered_amount();
+                            match offer(conn, backlog, &publish.message, &config.topics) {
+                                Offered::Queued => queued = true,
+                                Offered::Dropped => dropped += 1,
+                                Offered::Refused => break,
+                            }
+                        }
+                        if queued {
+                            session.active = true;
                             published_to.add(key);
                         }
-                        continue;
                     }
-                    let preamble = session.raw_unwritten();
-                    let Some(conn) = session.connection() else {
-                        continue;
-                    };
-                    let mut queued = false;
-                    for publish in run {
-                        let backlog = preamble + conn.buffered_amount();
-                        match offer(conn, backlog, &publish.message, &config.topics) {
-                            Offered::Queued => queued = true,
-                            Offered::Dropped => dropped += 1,
-                            Offered::Refused => break,
+                    for &key in &direct[..n] {
+                        if !shared_frames.write(&mut sessions[key], frames) {
+                            published_to.add(key);
                         }
-                    }
-                    if queued {
-                        session.active = true;
-                        published_to.add(key);
                     }
                 }
             }
@@ -108,6 +120,10 @@ impl<H: Handler> Worker<H> {
         self.shared_frames.trim();
     }
 }
+
+/// Subscribers checked together before any of them is written
+/// ([`SharedFrames::can_take`]).
+const GROUP: usize = 16;
 
 /// Offers one publish to one subscriber with `backlog` bytes unsent.
 #[inline]

@@ -29,32 +29,33 @@ impl SharedFrames {
         self.bytes.clear();
     }
 
-    /// Writes the run's frames (made by `make` the first time) straight to
-    /// `session`, if it can take them so: an open plain-socket WebSocket
-    /// connection of a server, without compression, with nothing unsent.
-    ///
-    /// Returns `None`, having done nothing, when it cannot (the caller
-    /// queues the messages the general way), else whether all was written.
-    /// What the socket does not take is queued behind nothing, so the
-    /// caller flushes it with the connection's other output; a failed
-    /// write queues it all, and that flush meets the error again and ends
-    /// the connection.
+    /// Whether `session` can take the run's frames straight from the
+    /// buffer: an open plain-socket WebSocket connection of a server,
+    /// without compression, with nothing unsent. Nothing but the writes
+    /// themselves changes that until the run is written, so a caller may
+    /// ask for several connections first, then write to each: their
+    /// connections are read from memory side by side, where one after
+    /// another each waited for the last system call (the connection's
+    /// state missed the cache once per recipient).
     #[inline]
-    pub fn write_to(
-        &mut self,
-        session: &mut Session,
-        make: impl FnOnce(&mut Vec<u8>),
-    ) -> Option<bool> {
+    pub fn can_take(session: &mut Session) -> bool {
         if session.raw_unwritten() > 0 || session.stream.is_tls() {
-            return None;
+            return false;
         }
-        let Phase::Open(conn) = &mut session.phase else {
-            return None;
-        };
-        let mut tx = conn.sender();
-        if !tx.takes_frames_unbuffered() {
-            return None;
+        match &mut session.phase {
+            Phase::Open(conn) => conn.sender().takes_frames_unbuffered(),
+            _ => false,
         }
+    }
+
+    /// Writes the run's frames (made by `make` the first time) straight to
+    /// `session`, which [`SharedFrames::can_take`] them. Returns whether
+    /// all was written. What the socket does not take is queued behind
+    /// nothing, so the caller flushes it with the connection's other
+    /// output; a failed write queues it all, and that flush meets the error
+    /// again and ends the connection.
+    #[inline]
+    pub fn write(&mut self, session: &mut Session, make: impl FnOnce(&mut Vec<u8>)) -> bool {
         if self.bytes.is_empty() {
             make(&mut self.bytes);
         }
@@ -66,10 +67,12 @@ impl SharedFrames {
             }
         };
         if written < self.bytes.len() {
-            tx.queue_unsent(&self.bytes[written..]);
-            return Some(false);
+            if let Phase::Open(conn) = &mut session.phase {
+                conn.sender().queue_unsent(&self.bytes[written..]);
+            }
+            return false;
         }
-        Some(true)
+        true
     }
 
     /// Gives back storage past [`KEPT`], after a batch.
