@@ -95,8 +95,8 @@ pub enum OwnedMessage {
 /// Work for a worker, delivered through its mailbox.
 pub(crate) enum Command {
     Send(ConnId, Arc<OwnedMessage>),
-    /// One message for several connections of the worker.
-    SendMany(Vec<ConnId>, Arc<OwnedMessage>),
+    /// One message, framed once, for several connections of the worker.
+    SendMany(Vec<ConnId>, Arc<PreparedMessage>),
     Broadcast(Arc<OwnedMessage>),
     Close(ConnId, CloseCode, String),
     /// A topic's publish, for this worker's subscribers.
@@ -136,7 +136,9 @@ impl Command {
         };
         match self {
             Command::Send(_, m) | Command::Broadcast(m) => len(m).max(1),
-            Command::SendMany(ids, m) => len(m) + ids.len() * std::mem::size_of::<ConnId>(),
+            Command::SendMany(ids, m) => {
+                m.payload().len() + ids.len() * std::mem::size_of::<ConnId>()
+            }
             Command::Publish(p) => p.message.payload().len().max(1),
             _ => 0,
         }
@@ -351,6 +353,7 @@ impl ServerHandle {
     /// worker rather than one per connection (those closed are skipped).
     /// Each connection gets it after what was queued for it before.
     pub fn send_many(&self, ids: &[ConnId], message: Arc<OwnedMessage>) {
+        let message = Arc::new(prepared(&message));
         let workers = self.shared.mailboxes.len();
         let mut by_worker: Vec<Vec<ConnId>> = vec![Vec::new(); workers];
         for id in ids {
@@ -377,10 +380,7 @@ impl ServerHandle {
     /// framed once ([`Conn::subscribe`](super::Conn::subscribe);
     /// [`crate::net::TopicConfig`] says what slow subscribers get).
     pub fn publish(&self, topic: &str, message: OwnedMessage) {
-        let message = Arc::new(match &message {
-            OwnedMessage::Text(text) => PreparedMessage::text(text),
-            OwnedMessage::Binary(data) => PreparedMessage::binary(data),
-        });
+        let message = Arc::new(prepared(&message));
         let topic = Arc::from(topic);
         self.publish_elsewhere(&topic, &message, None, usize::MAX);
         self.relay(&topic, &message);
@@ -549,5 +549,13 @@ impl ServerHandle {
             stats.mailbox_refused += mailbox.refused.load(Ordering::Relaxed);
         }
         stats
+    }
+}
+
+/// A message framed once, for many connections.
+fn prepared(message: &OwnedMessage) -> PreparedMessage {
+    match message {
+        OwnedMessage::Text(text) => PreparedMessage::text(text),
+        OwnedMessage::Binary(data) => PreparedMessage::binary(data),
     }
 }

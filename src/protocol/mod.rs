@@ -33,8 +33,6 @@ pub use error::{ProtocolError, SendError};
 pub use event::{Event, Fragment, OwnedEvent, Received};
 pub use extension::{ExtensionError, MessageDecoder, MessageEncoder};
 pub use pair::{Driven, Pair, Side};
-#[cfg(feature = "net")]
-pub(crate) use prepared::push_server_frame;
 pub use prepared::PreparedMessage;
 pub use resting::RestingConnection;
 pub use sender::Sender;

@@ -107,12 +107,7 @@ impl PreparedMessage {
 
 /// Appends a server's (unmasked) frame holding a whole message to `out`;
 /// returns its header's length.
-pub(crate) fn push_server_frame(
-    out: &mut Vec<u8>,
-    rsv: u8,
-    opcode: Opcode,
-    payload: &[u8],
-) -> usize {
+fn push_server_frame(out: &mut Vec<u8>, rsv: u8, opcode: Opcode, payload: &[u8]) -> usize {
     let header = FrameHeader {
         fin: true,
         rsv,

@@ -5,14 +5,14 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::shared_frames::SharedFrames;
+use super::publish::{FanOut, Recipients, QUEUE_ALL};
 use super::{Outcome, Worker};
-use crate::frame::{CloseCode, Opcode};
+use crate::frame::CloseCode;
 use crate::net::handle::{Command, ConnId, OwnedMessage};
 use crate::net::handler::{Handler, RequestId};
 use crate::net::http::{self as http_phase, HttpContext};
 use crate::net::session::{Phase, Session};
-use crate::protocol::push_server_frame;
+use crate::protocol::PreparedMessage;
 
 impl<H: Handler> Worker<H> {
     pub(super) fn drain_mailbox(&mut self) {
@@ -105,36 +105,30 @@ impl<H: Handler> Worker<H> {
         self.shared_frames.trim();
     }
 
-    /// Sends a run of messages to each of `ids`: framed once and written
-    /// at once where a connection can take them so, queued otherwise.
-    fn send_run(&mut self, ids: &[ConnId], run: &[Arc<OwnedMessage>]) {
-        self.shared_frames.start();
-        let frames = |out: &mut Vec<u8>| {
-            for message in run {
-                let (opcode, payload) = match &**message {
-                    OwnedMessage::Text(t) => (Opcode::Text, t.as_bytes()),
-                    OwnedMessage::Binary(b) => (Opcode::Binary, &b[..]),
-                };
-                push_server_frame(out, 0, opcode, payload);
-            }
+    /// Sends a run of messages to each of `ids`, through the fan-out that
+    /// topics use, with nothing dropped.
+    fn send_run(&mut self, ids: &[ConnId], run: &[Arc<PreparedMessage>]) {
+        let Worker {
+            sessions,
+            dialed,
+            config,
+            shared_frames,
+            sent_to,
+            ..
+        } = self;
+        let to = Recipients {
+            ids,
+            except: None,
+            policy: &QUEUE_ALL,
         };
-        for &id in ids {
-            let Some(key) = self.find(id) else {
-                continue;
-            };
-            let session = &mut self.sessions[key];
-            session.wake(&self.config.protocol);
-            if SharedFrames::can_take(session) {
-                if !self.shared_frames.write(session, frames) {
-                    self.sent_to.add(key);
-                }
-            } else {
-                for message in run {
-                    self.send_owned(key, message);
-                }
-                self.sent_to.add(key);
-            }
-        }
+        let mut fan_out = FanOut {
+            sessions,
+            dialed,
+            config,
+            shared_frames,
+            touched: sent_to,
+        };
+        fan_out.deliver(&to, run);
     }
 
     /// Applies a held answer (or a piece of one) to its request, then goes
