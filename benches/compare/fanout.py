@@ -10,9 +10,11 @@ between them, so start-up and handshakes drop out).
     python3 benches/compare/fanout.py [--subscribers 10000] [--size 64] [--burst 16]
         [--runs 3] [--duration 5] [--instructions [--cg-subscribers 1000]]
 
-Servers: simdws (examples/topic_fanout.rs) and uws (uWebSockets' topics,
-../shared/peers/uws/uws_fanout.cpp built by build.sh into
-/tmp/peers/uws_fanout or $UWS_FANOUT; skipped with a note otherwise), then
+Servers: simdws (examples/topic_fanout.rs) and uws (uWebSockets' topics: a
+server of its own kept outside this repository, where /sub subscribes to
+`bench` and every message is published to `bench`, built as
+../shared/peers/uws/build.sh builds uws_echo, at /tmp/peers/uws_fanout or
+$UWS_FANOUT; skipped with a note otherwise; README, "Topics"), then
 Socket.IO rooms (`load --socketio`): simdws-sio (`simdws serve --workers 1`)
 and node-sio (Node socket.io 4.8.4, benches/compare/node_socketio_rooms.cjs;
 benches/compare/socketio.sh installs it into target/compare-node). Topic

@@ -351,7 +351,11 @@ impl ServerHandle {
 
     /// Queues one message for many connections, with one command per
     /// worker rather than one per connection (those closed are skipped).
-    /// Each connection gets it after what was queued for it before.
+    /// Each connection gets it after what was queued for it before, and
+    /// none misses it however slow (only `max_buffered` bounds a
+    /// connection). It is framed once; sends in a row to the same list
+    /// reach each connection in one write where it has nothing else to
+    /// send (the fan-out topics use).
     pub fn send_many(&self, ids: &[ConnId], message: Arc<OwnedMessage>) {
         let message = Arc::new(prepared(&message));
         let workers = self.shared.mailboxes.len();
