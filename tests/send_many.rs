@@ -7,8 +7,6 @@
 //! takes only part of a run.
 
 use std::collections::HashMap;
-use std::io::{ErrorKind, Read};
-use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -19,7 +17,6 @@ use simdws::net::{
     BlockingClient, ClientOptions, Conn, ConnId, Handler, Message, OwnedEvent, OwnedMessage,
     Server, ServerConfig, Upgrade,
 };
-use simdws::protocol::{Config, Connection, Event, Role};
 
 #[path = "support/raw_echo.rs"]
 mod raw_echo;
@@ -76,33 +73,15 @@ fn reader(mut client: BlockingClient, expected: usize) -> thread::JoinHandle<Vec
     })
 }
 
-/// Reads a raw client socket until it is quiet for a second: its messages.
-fn read_raw(stream: &mut TcpStream) -> Vec<OwnedMessage> {
-    stream
-        .set_read_timeout(Some(Duration::from_secs(1)))
-        .unwrap();
-    let mut conn = Connection::new(Role::Client, Config::default(), Instant::now());
-    let mut got = Vec::new();
-    let mut buf = vec![0u8; 256 << 10];
-    loop {
-        let n = match stream.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => break,
-            Err(e) => panic!("{e}"),
-        };
-        let mut at = 0;
-        while at < n {
-            let received = conn.receive(&mut buf[at..n]).unwrap();
-            at += received.consumed;
-            match received.event {
-                Some(Event::Text(t)) => got.push(OwnedMessage::Text(t.to_string())),
-                Some(Event::Binary(b)) => got.push(OwnedMessage::Binary(b.to_vec())),
-                _ => {}
-            }
-        }
-    }
-    got
+/// A client of `server` on `path`, reading with a 30 s timeout, with a
+/// compression offer or none.
+fn client(server: &Server, path: &str, deflate: Option<DeflateConfig>) -> BlockingClient {
+    let options = ClientOptions {
+        deflate,
+        timeout: Some(Duration::from_secs(30)),
+        ..ClientOptions::default()
+    };
+    BlockingClient::connect_with(&format!("ws://{}{path}", server.local_addr()), options).unwrap()
 }
 
 #[test]
@@ -119,33 +98,9 @@ fn every_recipient_of_a_run_gets_every_message_in_order() {
         move |_, _| Register(registry.clone()),
     )
     .unwrap();
-    let url = |path: &str| format!("ws://{}{path}", server.local_addr());
-    let timeout = Some(Duration::from_secs(30));
-    let plain = BlockingClient::connect_with(
-        &url("/plain"),
-        ClientOptions {
-            timeout,
-            ..ClientOptions::default()
-        },
-    )
-    .unwrap();
-    let also_alone = BlockingClient::connect_with(
-        &url("/alone"),
-        ClientOptions {
-            timeout,
-            ..ClientOptions::default()
-        },
-    )
-    .unwrap();
-    let compressing = BlockingClient::connect_with(
-        &url("/deflate"),
-        ClientOptions {
-            deflate: Some(DeflateConfig::default()),
-            timeout,
-            ..ClientOptions::default()
-        },
-    )
-    .unwrap();
+    let plain = client(&server, "/plain", None);
+    let also_alone = client(&server, "/alone", None);
+    let compressing = client(&server, "/deflate", Some(DeflateConfig::default()));
     assert!(compressing.extensions().is_some());
     // Opened without a client that reads: it reads only at the end, so its
     // socket fills and takes part of a run.
@@ -194,7 +149,14 @@ fn every_recipient_of_a_run_gets_every_message_in_order() {
         "the compressing connection's messages differ"
     );
     // 6.5 MB were sent to a socket nobody read: it took part of them.
-    let stalled = read_raw(&mut stalled);
+    let stalled: Vec<OwnedMessage> = raw_echo::read_until_quiet(&mut stalled)
+        .into_iter()
+        .filter_map(|event| match event {
+            OwnedEvent::Text(t) => Some(OwnedMessage::Text(t)),
+            OwnedEvent::Binary(b) => Some(OwnedMessage::Binary(b)),
+            _ => None,
+        })
+        .collect();
     assert_eq!(
         stalled.len(),
         expected.len(),

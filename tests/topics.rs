@@ -5,7 +5,6 @@
 //! connections leave nothing behind.
 
 use std::collections::{BTreeSet, HashMap};
-use std::io::{ErrorKind, Read};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{mpsc, Arc};
@@ -13,7 +12,6 @@ use std::time::{Duration, Instant};
 
 use simdws::frame::CloseCode;
 use simdws::net::{BlockingClient, OwnedEvent, OwnedMessage, SlowSubscriber, TopicConfig};
-use simdws::protocol::{Config, Connection, Event, Role};
 
 #[path = "support/raw_echo.rs"]
 mod raw_echo;
@@ -204,31 +202,13 @@ fn slow_subscriber(slow: SlowSubscriber) -> (Vec<u32>, Vec<u32>, Option<u16>, u6
 /// Reads a client socket until it is quiet for a second or closed:
 /// the binary messages' numbers, and the close code if one came.
 fn read_all(stream: &mut TcpStream) -> (Vec<u32>, Option<u16>) {
-    stream
-        .set_read_timeout(Some(Duration::from_secs(1)))
-        .unwrap();
-    let mut conn = Connection::new(Role::Client, Config::default(), Instant::now());
     let mut got = Vec::new();
     let mut close = None;
-    let mut buf = vec![0u8; 256 << 10];
-    loop {
-        let n = match stream.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => break,
-            Err(e) => panic!("{e}"),
-        };
-        let mut at = 0;
-        while at < n {
-            let received = conn.receive(&mut buf[at..n]).unwrap();
-            at += received.consumed;
-            match received.event {
-                Some(Event::Binary(data)) => {
-                    got.push(u32::from_be_bytes(data[..4].try_into().unwrap()))
-                }
-                Some(Event::Close(frame)) => close = Some(frame.code.0),
-                _ => {}
-            }
+    for event in raw_echo::read_until_quiet(stream) {
+        match event {
+            OwnedEvent::Binary(data) => got.push(u32::from_be_bytes(data[..4].try_into().unwrap())),
+            OwnedEvent::Close(frame) => close = Some(frame.code.0),
+            _ => {}
         }
     }
     (got, close)

@@ -3,10 +3,12 @@
 //! frames built beforehand (the zero-allocation test, the loopback bench).
 #![allow(dead_code)]
 
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
+use std::time::{Duration, Instant};
 
 use simdws::net::{Conn, Handler, Message, Server, ServerConfig};
+use simdws::protocol::{Config, Connection, OwnedEvent, Role};
 
 pub struct Echo;
 
@@ -47,4 +49,31 @@ pub fn upgraded_stream_to_path(addr: std::net::SocketAddr, path: &str) -> TcpStr
     stream.read_exact(&mut head).unwrap();
     assert!(head.starts_with(b"HTTP/1.1 101"));
     stream
+}
+
+/// Reads an upgraded client socket until it is quiet for a second or
+/// closed: every event the server's frames make (a stalled reader's
+/// backlog, read at last).
+pub fn read_until_quiet(stream: &mut TcpStream) -> Vec<OwnedEvent> {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(1)))
+        .unwrap();
+    let mut conn = Connection::new(Role::Client, Config::default(), Instant::now());
+    let mut events = Vec::new();
+    let mut buf = vec![0u8; 256 << 10];
+    loop {
+        let n = match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => break,
+            Err(e) => panic!("{e}"),
+        };
+        let mut at = 0;
+        while at < n {
+            let received = conn.receive(&mut buf[at..n]).unwrap();
+            at += received.consumed;
+            events.extend(received.event.map(OwnedEvent::from));
+        }
+    }
+    events
 }
