@@ -154,7 +154,8 @@ fn events_and_acks_travel_both_ways() {
         events(&mut client),
         [ClientEvent::Event {
             nsp: "/".into(),
-            data: vec![json!("message"), json!(1), json!("2"), json!({"3": [true]})],
+            name: "message".into(),
+            args: vec![json!(1), json!("2"), json!({"3": [true]})],
             binary: vec![],
             ack: None,
         }]
@@ -162,13 +163,15 @@ fn events_and_acks_travel_both_ways() {
     client.on_text(r#"2456["message-with-ack",1,"2",{"3":[false]}]"#);
     let [ClientEvent::Event {
         ack: Some(id),
-        data,
+        name,
+        args,
         ..
     }] = &events(&mut client)[..]
     else {
         panic!("no event asking for an ack");
     };
-    client.ack("/", *id, data[1..].to_vec(), vec![]);
+    assert_eq!(name, "message-with-ack");
+    client.ack("/", *id, args.clone(), vec![]);
     assert_eq!(sent(&mut client), [text(r#"3456[1,"2",{"3":[false]}]"#)]);
 
     // The server's own ack ids count per namespace.
@@ -204,17 +207,11 @@ fn binary_attachments_are_put_back_with_their_packet() {
     );
     client.on_binary(&[1, 2, 3]);
     client.on_binary(&[4, 5]);
-    let [ClientEvent::Event { data, binary, .. }] = &events(&mut client)[..] else {
+    let [ClientEvent::Event { args, binary, .. }] = &events(&mut client)[..] else {
         panic!("no event");
     };
     assert_eq!(binary, &[vec![1, 2, 3], vec![4, 5]]);
-    client.emit(
-        "/",
-        "message-back",
-        data[1..].to_vec(),
-        binary.clone(),
-        false,
-    );
+    client.emit("/", "message-back", args.clone(), binary.clone(), false);
     assert_eq!(
         sent(&mut client),
         [
@@ -229,14 +226,14 @@ fn binary_attachments_are_put_back_with_their_packet() {
     client.on_binary(b"b");
     let [ClientEvent::Event {
         ack: Some(789),
-        data,
+        args,
         binary,
         ..
     }] = &events(&mut client)[..]
     else {
         panic!("no event asking for an ack");
     };
-    client.ack("/", 789, data[1..].to_vec(), binary.clone());
+    client.ack("/", 789, args.clone(), binary.clone());
     assert_eq!(
         sent(&mut client),
         [

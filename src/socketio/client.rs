@@ -17,7 +17,7 @@ use serde_json::Value;
 use smallvec::SmallVec;
 use thin_vec::ThinVec;
 
-use super::packet::{Packet, PacketKind};
+use super::packet::{Packet, PacketKind, Received, ReceivedData};
 use crate::engineio::queue::Queue;
 
 /// An Engine.IO message for the client.
@@ -44,9 +44,11 @@ pub enum ClientEvent {
     Event {
         /// The namespace.
         nsp: Cow<'static, str>,
-        /// The event's name first, then its arguments; binary arguments
-        /// are placeholders for `binary`.
-        data: Vec<Value>,
+        /// The event's name (an event named by a number has the number's
+        /// text).
+        name: CompactString,
+        /// Its arguments; binary arguments are placeholders for `binary`.
+        args: Vec<Value>,
         /// The attachments, in placeholder order.
         binary: Vec<Vec<u8>>,
         /// The client wants an answer with this id ([`Client::ack`]).
@@ -95,7 +97,7 @@ struct Joined {
 /// A packet whose binary attachments are still arriving.
 #[derive(Debug)]
 struct Awaiting {
-    packet: Packet,
+    packet: Received,
     binary: Vec<Vec<u8>>,
 }
 
@@ -154,7 +156,7 @@ impl Client {
         if self.awaiting.is_some() {
             return self.fail("a packet came before the attachments of the last one".into());
         }
-        match Packet::parse(text) {
+        match Received::parse(text) {
             Ok(packet) if packet.attachments > 0 => {
                 self.awaiting = Some(Box::new(Awaiting {
                     binary: Vec::with_capacity(packet.attachments),
@@ -182,8 +184,8 @@ impl Client {
         }
     }
 
-    fn on_packet(&mut self, packet: Packet, binary: Vec<Vec<u8>>) {
-        let Packet {
+    fn on_packet(&mut self, packet: Received, binary: Vec<Vec<u8>>) {
+        let Received {
             kind,
             nsp,
             id,
@@ -191,31 +193,36 @@ impl Client {
             ..
         } = packet;
         let joined = self.joined(&nsp).is_some();
+        let (data, name) = match data {
+            ReceivedData::Data(data) => (data, None),
+            ReceivedData::Event { name, args } => (Some(Value::Array(args)), Some(name)),
+        };
         let args = |data: Option<Value>| match data {
             Some(Value::Array(args)) => args,
             _ => Vec::new(),
         };
-        match kind {
-            PacketKind::Connect
+        match (kind, name) {
+            (PacketKind::Event | PacketKind::BinaryEvent, Some(name)) if joined => {
+                self.events.push(ClientEvent::Event {
+                    nsp,
+                    name,
+                    args: args(data),
+                    binary,
+                    ack: id,
+                });
+            }
+            (PacketKind::Connect, _)
                 if !joined && !self.pending.iter().any(|pending| *pending == nsp) =>
             {
                 self.pending.reserve_exact(1);
                 self.pending.push(nsp.to_string());
                 self.events.push(ClientEvent::Connect { nsp, auth: data });
             }
-            PacketKind::Disconnect if joined => {
+            (PacketKind::Disconnect, _) if joined => {
                 self.leave(&nsp);
                 self.events.push(ClientEvent::Disconnect { nsp });
             }
-            PacketKind::Event | PacketKind::BinaryEvent if joined => {
-                self.events.push(ClientEvent::Event {
-                    nsp,
-                    data: args(data),
-                    binary,
-                    ack: id,
-                });
-            }
-            PacketKind::Ack | PacketKind::BinaryAck if joined => match id {
+            (PacketKind::Ack | PacketKind::BinaryAck, _) if joined => match id {
                 Some(id) => self.events.push(ClientEvent::Ack {
                     nsp,
                     id,
@@ -224,7 +231,7 @@ impl Client {
                 }),
                 None => self.fail("an ack without an id".into()),
             },
-            _ => self.fail(format!("{kind:?} on namespace {nsp} in the wrong state")),
+            (kind, _) => self.fail(format!("{kind:?} on namespace {nsp} in the wrong state")),
         }
     }
 

@@ -73,7 +73,7 @@ pub use adapter::ServerAck;
 pub use client::{Client, ClientClose, ClientEvent, Outgoing};
 #[cfg(feature = "net")]
 pub use handler::{Mounted, SocketIoHandler};
-pub use packet::{Packet, PacketKind, ParseError, MAX_ATTACHMENTS};
+pub use packet::{Packet, PacketKind, ParseError, Received, ReceivedData, MAX_ATTACHMENTS};
 #[cfg(feature = "net")]
 pub use recovery::RecoveryConfig;
 #[cfg(all(feature = "net", feature = "redis"))]

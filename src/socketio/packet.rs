@@ -18,7 +18,10 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use compact_str::CompactString;
 use serde_json::Value;
+
+use super::json::EventData;
 
 /// At most this many binary attachments per packet (socket.io-parser's
 /// default since 4.2.6): each is held until the packet is complete.
@@ -184,83 +187,10 @@ impl Packet {
 
     /// Parses the text of an Engine.IO message.
     pub fn parse(text: &str) -> Result<Self, ParseError> {
-        let bytes = text.as_bytes();
-        let kind = bytes
-            .first()
-            .and_then(|&c| PacketKind::from_digit(c))
-            .ok_or(ParseError::UnknownType)?;
-        let mut at = 1;
-
-        let mut attachments = 0;
-        if kind.is_binary() {
-            let digits = count_digits(&bytes[at..]);
-            if digits == 0 || bytes.get(at + digits) != Some(&b'-') {
-                return Err(ParseError::BadAttachmentCount);
-            }
-            // More than 19 digits would overflow: it is too many either way.
-            attachments = text[at..at + digits].parse().unwrap_or(usize::MAX);
-            if attachments > MAX_ATTACHMENTS {
-                return Err(ParseError::TooManyAttachments(attachments));
-            }
-            at += digits + 1;
-        }
-
-        let mut nsp = "/";
-        if bytes.get(at) == Some(&b'/') {
-            let end = memchr::memchr(b',', &bytes[at..]).map_or(bytes.len(), |i| at + i);
-            nsp = &text[at..end];
-            at = (end + 1).min(bytes.len());
-        }
-
-        let mut id = None;
-        let digits = count_digits(&bytes[at..]);
-        if digits > 0 {
-            id = Some(decimal(&bytes[at..at + digits]).ok_or(ParseError::BadAckId)?);
-            at += digits;
-        }
-
-        let data = match &text[at..] {
-            "" => None,
-            json => Some(super::json::parse(json).map_err(|_| ParseError::BadJson)?),
-        };
-        let packet = Packet {
-            kind,
-            nsp: namespace(nsp),
-            id,
-            data,
-            attachments,
-        };
-        packet.check_payload()?;
-        Ok(packet)
-    }
-
-    /// The payload rules of each type (socket.io-parser's, with the data
-    /// required where the type means nothing without it).
-    fn check_payload(&self) -> Result<(), ParseError> {
-        let valid = match (self.kind, &self.data) {
-            (PacketKind::Connect, None) => true,
-            (PacketKind::Connect, Some(data)) => data.is_object(),
-            (PacketKind::Disconnect, data) => data.is_none(),
-            (PacketKind::ConnectError, Some(data)) => data.is_object() || data.is_string(),
-            (PacketKind::Event | PacketKind::BinaryEvent, Some(Value::Array(args))) => {
-                match args.first() {
-                    Some(Value::String(name)) => !RESERVED_EVENTS.contains(&name.as_str()),
-                    Some(Value::Number(_)) => true,
-                    _ => false,
-                }
-            }
-            (PacketKind::Ack | PacketKind::BinaryAck, Some(data)) => data.is_array(),
-            _ => false,
-        };
-        if !valid {
-            return Err(ParseError::InvalidPayload(self.kind));
-        }
-        if self.kind.is_binary() {
-            if let Some(data) = &self.data {
-                check_placeholders(data, self.attachments)?;
-            }
-        }
-        Ok(())
+        let header = Header::parse(text)?;
+        let data = header.json(text)?;
+        check_payload(header.kind, data.as_ref(), header.attachments)?;
+        Ok(header.into_packet(data))
     }
 
     /// The packet as the text of an Engine.IO message.
@@ -299,6 +229,204 @@ impl Packet {
             super::json::write_value(out, data);
         }
     }
+}
+
+/// The part of a packet before its JSON: type, attachment count,
+/// namespace and ack id.
+struct Header<'t> {
+    kind: PacketKind,
+    attachments: usize,
+    nsp: &'t str,
+    id: Option<u64>,
+    /// Where the JSON starts.
+    data_at: usize,
+}
+
+impl<'t> Header<'t> {
+    fn parse(text: &'t str) -> Result<Self, ParseError> {
+        let bytes = text.as_bytes();
+        let kind = bytes
+            .first()
+            .and_then(|&c| PacketKind::from_digit(c))
+            .ok_or(ParseError::UnknownType)?;
+        let mut at = 1;
+
+        let mut attachments = 0;
+        if kind.is_binary() {
+            let digits = count_digits(&bytes[at..]);
+            if digits == 0 || bytes.get(at + digits) != Some(&b'-') {
+                return Err(ParseError::BadAttachmentCount);
+            }
+            // More than 19 digits would overflow: it is too many either way.
+            attachments = text[at..at + digits].parse().unwrap_or(usize::MAX);
+            if attachments > MAX_ATTACHMENTS {
+                return Err(ParseError::TooManyAttachments(attachments));
+            }
+            at += digits + 1;
+        }
+
+        let mut nsp = "/";
+        if bytes.get(at) == Some(&b'/') {
+            let end = memchr::memchr(b',', &bytes[at..]).map_or(bytes.len(), |i| at + i);
+            nsp = &text[at..end];
+            at = (end + 1).min(bytes.len());
+        }
+
+        let mut id = None;
+        let digits = count_digits(&bytes[at..]);
+        if digits > 0 {
+            id = Some(decimal(&bytes[at..at + digits]).ok_or(ParseError::BadAckId)?);
+            at += digits;
+        }
+        Ok(Header {
+            kind,
+            attachments,
+            nsp,
+            id,
+            data_at: at,
+        })
+    }
+
+    /// The packet's JSON, if it has any.
+    fn json(&self, text: &str) -> Result<Option<Value>, ParseError> {
+        match &text[self.data_at..] {
+            "" => Ok(None),
+            json => super::json::parse(json)
+                .map(Some)
+                .map_err(|_| ParseError::BadJson),
+        }
+    }
+
+    fn into_packet(self, data: Option<Value>) -> Packet {
+        Packet {
+            kind: self.kind,
+            nsp: namespace(self.nsp),
+            id: self.id,
+            data,
+            attachments: self.attachments,
+        }
+    }
+}
+
+/// The payload rules of each type (socket.io-parser's, with the data
+/// required where the type means nothing without it).
+fn check_payload(
+    kind: PacketKind,
+    data: Option<&Value>,
+    attachments: usize,
+) -> Result<(), ParseError> {
+    let valid = match (kind, data) {
+        (PacketKind::Connect, None) => true,
+        (PacketKind::Connect, Some(data)) => data.is_object(),
+        (PacketKind::Disconnect, data) => data.is_none(),
+        (PacketKind::ConnectError, Some(data)) => data.is_object() || data.is_string(),
+        (PacketKind::Event | PacketKind::BinaryEvent, Some(Value::Array(args))) => {
+            match args.first() {
+                Some(Value::String(name)) => !is_reserved(name),
+                Some(Value::Number(_)) => true,
+                _ => false,
+            }
+        }
+        (PacketKind::Ack | PacketKind::BinaryAck, Some(data)) => data.is_array(),
+        _ => false,
+    };
+    if !valid {
+        return Err(ParseError::InvalidPayload(kind));
+    }
+    match data {
+        Some(data) if kind.is_binary() => check_placeholders(data, attachments),
+        _ => Ok(()),
+    }
+}
+
+fn is_reserved(name: &str) -> bool {
+    RESERVED_EVENTS.contains(&name)
+}
+
+/// A packet from a client, as the server takes it in: a [`Packet`] whose
+/// event, if it is one, has its name read apart from its arguments.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Received {
+    /// What the packet is.
+    pub kind: PacketKind,
+    /// The namespace, `/` unless named.
+    pub nsp: Cow<'static, str>,
+    /// The ack id: asked for on an event, answered on an ack.
+    pub id: Option<u64>,
+    /// How many binary attachments follow (binary kinds only).
+    pub attachments: usize,
+    /// What the packet carries.
+    pub data: ReceivedData,
+}
+
+/// What a [`Received`] packet carries.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ReceivedData {
+    /// An event's name and its arguments. An event named by a number (the
+    /// protocol allows one) is named by the number's text, the key
+    /// JavaScript would give it.
+    Event {
+        /// The event's name.
+        name: CompactString,
+        /// Its arguments; binary ones are placeholders.
+        args: Vec<Value>,
+    },
+    /// Any other packet's JSON, if it has any.
+    Data(Option<Value>),
+}
+
+impl Received {
+    /// Parses the text of an Engine.IO message from a client. It refuses
+    /// what [`Packet::parse`] refuses.
+    pub fn parse(text: &str) -> Result<Self, ParseError> {
+        let header = Header::parse(text)?;
+        let (kind, attachments) = (header.kind, header.attachments);
+        let data = match kind {
+            PacketKind::Event | PacketKind::BinaryEvent => event_data(&header, text)?,
+            _ => {
+                let data = header.json(text)?;
+                check_payload(kind, data.as_ref(), attachments)?;
+                ReceivedData::Data(data)
+            }
+        };
+        Ok(Received {
+            kind,
+            nsp: namespace(header.nsp),
+            id: header.id,
+            attachments,
+            data,
+        })
+    }
+}
+
+/// An event's name and arguments, checked as [`check_payload`] checks them.
+fn event_data(header: &Header<'_>, text: &str) -> Result<ReceivedData, ParseError> {
+    let (kind, attachments) = (header.kind, header.attachments);
+    let json = &text[header.data_at..];
+    if json.is_empty() {
+        return Err(ParseError::InvalidPayload(kind));
+    }
+    let data = super::json::parse_event(json).map_err(|_| ParseError::BadJson)?;
+    let (name, args) = match data {
+        EventData::Named(name, _) if is_reserved(&name) => {
+            return Err(ParseError::InvalidPayload(kind));
+        }
+        EventData::Named(name, args) => (name, args),
+        EventData::Other(data) => {
+            check_payload(kind, Some(&data), attachments)?;
+            let Value::Array(mut items) = data else {
+                unreachable!("an event's data was checked to be an array");
+            };
+            // Checked to be a number: its JSON text is its name.
+            let name = items.remove(0).to_string().into();
+            return Ok(ReceivedData::Event { name, args: items });
+        }
+    };
+    if kind.is_binary() {
+        args.iter()
+            .try_for_each(|arg| check_placeholders(arg, attachments))?;
+    }
+    Ok(ReceivedData::Event { name, args })
 }
 
 /// A packet's namespace: the main one borrowed, any other owned.
@@ -461,8 +589,75 @@ mod tests {
             (r#"299999999999999999999999["a"]"#, ParseError::BadAckId),
         ];
         for (text, expected) in cases {
-            assert_eq!(Packet::parse(text), Err(expected), "{text:?}");
+            assert_eq!(Packet::parse(text), Err(expected.clone()), "{text:?}");
+            assert_eq!(Received::parse(text), Err(expected), "{text:?}");
         }
+    }
+
+    /// What [`Received::parse`] should make of `text`: what
+    /// [`Packet::parse`] makes of it, an event's name taken out of its array.
+    fn packet_with_name_apart(text: &str) -> Result<Received, ParseError> {
+        let packet = Packet::parse(text)?;
+        let data = match (packet.kind, packet.data) {
+            (PacketKind::Event | PacketKind::BinaryEvent, Some(Value::Array(mut items))) => {
+                let name = match items.remove(0) {
+                    Value::String(name) => name.into(),
+                    number => number.to_string().into(),
+                };
+                ReceivedData::Event { name, args: items }
+            }
+            (_, data) => ReceivedData::Data(data),
+        };
+        Ok(Received {
+            kind: packet.kind,
+            nsp: packet.nsp,
+            id: packet.id,
+            attachments: packet.attachments,
+            data,
+        })
+    }
+
+    #[test]
+    fn a_received_packet_is_the_packet_with_its_events_name_apart() {
+        let texts = [
+            "0",
+            r#"0/custom,{"token":"123"}"#,
+            "1/custom",
+            r#"2["message",1,"2",{"3":[true]}]"#,
+            r#"2456["message-with-ack"]"#,
+            r#"2/admin,12[ "ask" , null ]"#,
+            r#"2["a \"quoted\" name that is longer than twenty-four bytes","x"]"#,
+            r#"2["\u00e9t\u00e9",[]]"#,
+            "2[7]",
+            "2[7.5,true]",
+            r#"3/admin,456[1,"2",{"3":[false]}]"#,
+            r#"52-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#,
+            r#"61-/admin,789[{"_placeholder":true,"num":0}]"#,
+            r#"4/x,{"message":"Invalid namespace"}"#,
+        ];
+        for text in texts {
+            assert_eq!(
+                Received::parse(text),
+                packet_with_name_apart(text),
+                "{text:?}"
+            );
+        }
+        let Ok(Received {
+            data: ReceivedData::Event { name, args },
+            ..
+        }) = Received::parse("2[7.5,true]")
+        else {
+            panic!("an event named by a number");
+        };
+        assert_eq!((name.as_str(), args), ("7.5", vec![json!(true)]));
+        let Ok(Received {
+            data: ReceivedData::Event { name, .. },
+            ..
+        }) = Received::parse(r#"2["\u00e9t\u00e9",[]]"#)
+        else {
+            panic!("an event");
+        };
+        assert_eq!(name, "été", "escapes in a name are read");
     }
 
     #[test]

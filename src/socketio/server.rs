@@ -941,13 +941,12 @@ fn on_client_event(
         }
         ClientEvent::Event {
             nsp,
-            mut data,
+            name,
+            args,
             binary,
             ack,
         } => {
-            let Some(Value::String(name)) = data.first() else {
-                return; // an event named by a number: no handler takes it
-            };
+            let name = name.as_str();
             let own = entry.members.iter().find(|member| member.nsp == nsp);
             let own = own.and_then(|member| {
                 let found = member.handlers.iter().find(|(event, _)| event == name);
@@ -962,12 +961,11 @@ fn on_client_event(
                 return;
             };
             let socket = socket(&nsp, id, false);
-            data.remove(0);
             let ack = ack.map(|id| Ack {
                 socket: socket.clone(),
                 id,
             });
-            deferred.push(Deferred::Event(handler, socket, data, binary, ack));
+            deferred.push(Deferred::Event(handler, socket, args, binary, ack));
         }
         ClientEvent::Ack { nsp, id, data, .. } => {
             if let Some(ack) = entry.pending_acks.remove(&nsp, id) {

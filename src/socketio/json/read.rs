@@ -13,6 +13,7 @@
 //! too big) are rare in packets and are read by serde_json itself, so
 //! their values are serde_json's to the last bit.
 
+use compact_str::CompactString;
 use serde_json::{Map, Value};
 
 use super::plain_len;
@@ -37,6 +38,40 @@ pub fn parse(text: &str) -> Result<Value> {
         return Err(NotJson);
     }
     Ok(value)
+}
+
+/// An event's data, read with its name apart ([`parse_event`]).
+#[derive(Debug, PartialEq)]
+pub enum EventData {
+    /// An array starting with a string: the name, and the arguments after it.
+    Named(CompactString, Vec<Value>),
+    /// Any other JSON value, read whole: the caller says whether it is an
+    /// event's data (an event may be named by a number).
+    Other(Value),
+}
+
+/// The JSON value that is all of `text`, read as an event's data: when it
+/// is an array starting with a string, that name is read into an inline
+/// string and the arguments into a vector of their own, so the name costs
+/// no allocation and needs no taking out of the array. Refuses what
+/// [`parse`] refuses.
+pub fn parse_event(text: &str) -> Result<EventData> {
+    let mut reader = Reader { text, at: 0 };
+    let named = reader.next_token() == Some(b'[') && reader.next_token() == Some(b'"');
+    if !named {
+        return parse(text).map(EventData::Other);
+    }
+    let name = reader.compact_string()?;
+    let args = match reader.next_token() {
+        Some(b']') => Vec::new(),
+        Some(b',') => reader.items(1)?,
+        _ => return Err(NotJson),
+    };
+    reader.skip_whitespace();
+    if reader.at != text.len() {
+        return Err(NotJson);
+    }
+    Ok(EventData::Named(name, args))
 }
 
 struct Reader<'a> {
@@ -106,6 +141,11 @@ impl Reader<'_> {
             self.at += 1;
             return Ok(Vec::new());
         }
+        self.items(depth)
+    }
+
+    /// The items of a non-empty array, from the first one to the `]`.
+    fn items(&mut self, depth: usize) -> Result<Vec<Value>> {
         // An event's name and an argument or two, without growing.
         let mut items = Vec::with_capacity(4);
         loop {
@@ -173,6 +213,18 @@ impl Reader<'_> {
             out.push_str(&self.text[self.at..self.at + run]);
             self.at += run;
         }
+    }
+
+    /// [`Reader::string`], into an inline string when it is short: a
+    /// string with no escape is not copied into a `String` first.
+    fn compact_string(&mut self) -> Result<CompactString> {
+        let start = self.at;
+        let run = plain_len(&self.bytes()[start..]);
+        if self.bytes().get(start + run) == Some(&b'"') {
+            self.at = start + run + 1;
+            return Ok(CompactString::new(&self.text[start..start + run]));
+        }
+        self.string().map(CompactString::from)
     }
 
     /// The escape after a `\`, appended to `out`.
@@ -299,14 +351,32 @@ mod tests {
     use proptest::prelude::*;
     use serde_json::json;
 
-    /// Both readers, side by side: the same value, or both refuse.
+    /// Both readers, side by side: the same value, or both refuse. And
+    /// [`parse_event`] reads the same value, with a leading name apart.
     fn agree(text: &str) -> std::result::Result<(), String> {
         let ours = parse(text).ok();
         let theirs = serde_json::from_str::<Value>(text).ok();
-        if ours == theirs {
-            Ok(())
-        } else {
-            Err(format!("{text:?}: ours {ours:?}, serde_json {theirs:?}"))
+        if ours != theirs {
+            return Err(format!("{text:?}: ours {ours:?}, serde_json {theirs:?}"));
+        }
+        let as_event = parse_event(text).ok().map(|event| match event {
+            EventData::Named(name, mut args) => {
+                args.insert(0, Value::String(name.into()));
+                (true, Value::Array(args))
+            }
+            EventData::Other(value) => (false, value),
+        });
+        let named = |value: &Value| matches!(value.get(0), Some(Value::String(_)));
+        match (&as_event, &ours) {
+            (None, None) => Ok(()),
+            (Some((was_named, value)), Some(ours))
+                if value == ours && *was_named == named(ours) =>
+            {
+                Ok(())
+            }
+            _ => Err(format!(
+                "{text:?}: as an event {as_event:?}, whole {ours:?}"
+            )),
         }
     }
 
@@ -455,6 +525,30 @@ mod tests {
                     1 if i < chars.len() => { chars.remove(i); }
                     _ if i < chars.len() => chars[i] = c,
                     _ => chars.push(c),
+                }
+            }
+            let text: String = chars.into_iter().collect();
+            agree(&text).map_err(TestCaseError::fail)?;
+        }
+
+        /// An event's data (a name and its arguments), whole or broken:
+        /// read with its name apart, it is the value read whole.
+        #[test]
+        fn event_data_is_read_as_the_whole_value(
+            name in ".{0,30}",
+            args in proptest::collection::vec(any_value(), 0..4),
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), 0u8..4, any_json_char()), 0..3),
+        ) {
+            let mut items = vec![Value::String(name)];
+            items.extend(args);
+            let mut chars: Vec<char> = serde_json::to_string(&items).unwrap().chars().collect();
+            for (at, kind, c) in edits {
+                let i = at.index(chars.len() + 1);
+                match kind {
+                    0 => chars.insert(i, c),
+                    1 if i < chars.len() => { chars.remove(i); }
+                    2 if i < chars.len() => chars[i] = c,
+                    _ => chars.insert(i, ' '),
                 }
             }
             let text: String = chars.into_iter().collect();
