@@ -235,6 +235,16 @@ impl Session {
         self.poll_answer.take()
     }
 
+    /// Whether anything waits to be taken: an event, a poll's answer or
+    /// a packet for the WebSocket. When nothing does, a caller that moves
+    /// everything out of the session is done.
+    pub fn has_output(&self) -> bool {
+        !self.events.is_empty()
+            || self.poll_answer.is_some()
+            || !self.probe_out.is_empty()
+            || (self.transport == Transport::WebSocket && !self.outbox.is_empty())
+    }
+
     /// The next packet for the session's WebSocket: the probe's answer
     /// while upgrading, the queued packets once on WebSocket.
     pub fn poll_ws(&mut self) -> Option<Packet<'static>> {

@@ -340,6 +340,11 @@ impl Client {
         self.out.pop()
     }
 
+    /// Whether an event or a message for the client waits to be taken.
+    pub fn has_output(&self) -> bool {
+        !self.events.is_empty() || !self.out.is_empty()
+    }
+
     /// The next thing the application must handle.
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
         self.events.pop()

@@ -212,18 +212,19 @@ impl Handler for SocketIoHandler {
         let Some(sid) = self.websockets.sid(conn.id()) else {
             return;
         };
-        let now = Instant::now();
         let id = conn.id();
         let feed = || {
             self.feed(&sid, |entry| match message {
                 // A Socket.IO packet, the common case, goes straight to
-                // the client, without a copy through the engine's events.
+                // the client, without a copy through the engine's events
+                // (and without reading the clock, which only the engine's
+                // own packets need).
                 Message::Text(text) => match (entry.engine.ws_message(text), entry.client.as_mut())
                 {
                     (Some(packet), Some(client)) => client.on_text(packet),
-                    _ => entry.engine.ws_text(text, now),
+                    _ => entry.engine.ws_text(text, Instant::now()),
                 },
-                Message::Binary(data) => entry.engine.ws_binary(data, now),
+                Message::Binary(data) => entry.engine.ws_binary(data, Instant::now()),
             })
         };
         // Replies to this WebSocket are written here, not mailed.

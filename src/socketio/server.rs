@@ -715,7 +715,8 @@ mod spare {
 /// Moves everything a session has to move: the engine's messages into the
 /// Socket.IO client, its events to the application (deferred), its packets
 /// into the engine, and the engine's output to the transports. Loops until
-/// nothing moves.
+/// nothing is left to move (a pass that moved something may have left
+/// work for an earlier step, as a client's close leaves the engine's).
 pub(super) fn pump(
     shared: &Arc<Shared>,
     sid: &str,
@@ -800,7 +801,9 @@ pub(super) fn pump(
                 handle.close(conn, CloseCode::NORMAL, reason.as_str());
             }
         }
-        if !moved {
+        let left =
+            entry.engine.has_output() || entry.client.as_ref().is_some_and(Client::has_output);
+        if !moved || !left {
             return deferred;
         }
     }
