@@ -274,3 +274,40 @@ fn malformed_or_misplaced_packets_end_the_session() {
     client.on_text(r#"2["z"]"#);
     assert!(events(&mut client).is_empty());
 }
+
+#[test]
+fn an_event_is_handed_on_at_once_only_when_nothing_is_queued_before_it() {
+    let now = Instant::now();
+    let mut client = joined(now);
+    let first = client.on_text_event(r#"21["a"]"#);
+    let Some(ClientEvent::Event { name, ack, .. }) = &first else {
+        panic!("not handed on: {first:?}");
+    };
+    assert_eq!((name.as_str(), *ack), ("a", Some(1)));
+    assert!(events(&mut client).is_empty(), "not queued as well");
+
+    // With an event queued, the next one waits behind it.
+    client.on_text(r#"2["b"]"#);
+    assert_eq!(client.on_text_event(r#"2["c"]"#), None);
+    let queued: Vec<String> = events(&mut client)
+        .into_iter()
+        .map(|event| match event {
+            ClientEvent::Event { name, .. } => name.to_string(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(queued, ["b", "c"]);
+
+    // A packet waiting for its attachments hands on nothing yet; a broken
+    // one hands on nothing and ends the session.
+    assert_eq!(
+        client.on_text_event(r#"51-["f",{"_placeholder":true,"num":0}]"#),
+        None
+    );
+    client.on_binary(&[1]);
+    assert!(
+        matches!(&events(&mut client)[..], [ClientEvent::Event { binary, .. }] if binary == &[vec![1]])
+    );
+    assert_eq!(client.on_text_event(r#"2["disconnect"]"#), None);
+    assert!(closed_for_parse_error(&mut client));
+}

@@ -150,21 +150,46 @@ impl Client {
 
     /// A text message from the client: a Socket.IO packet.
     pub fn on_text(&mut self, text: &str) {
+        if let Some(event) = self.read_text(text) {
+            self.events.push(event);
+        }
+    }
+
+    /// [`Client::on_text`], except that the event the packet makes, if
+    /// any, is returned rather than queued when no event is queued before
+    /// it: the caller hands it on at once, without a trip through the
+    /// queue.
+    pub fn on_text_event(&mut self, text: &str) -> Option<ClientEvent> {
+        let event = self.read_text(text)?;
+        if self.events.is_empty() {
+            return Some(event);
+        }
+        self.events.push(event);
+        None
+    }
+
+    /// The event a text message makes, if it makes one now.
+    fn read_text(&mut self, text: &str) -> Option<ClientEvent> {
         if self.closed {
-            return;
+            return None;
         }
         if self.awaiting.is_some() {
-            return self.fail("a packet came before the attachments of the last one".into());
+            self.fail("a packet came before the attachments of the last one".into());
+            return None;
         }
         match Received::parse(text) {
             Ok(packet) if packet.attachments > 0 => {
                 self.awaiting = Some(Box::new(Awaiting {
                     binary: Vec::with_capacity(packet.attachments),
                     packet,
-                }))
+                }));
+                None
             }
-            Ok(packet) => self.on_packet(packet, Vec::new()),
-            Err(e) => self.fail(e.to_string()),
+            Ok(packet) => self.read_packet(packet, Vec::new()),
+            Err(e) => {
+                self.fail(e.to_string());
+                None
+            }
         }
     }
 
@@ -180,11 +205,15 @@ impl Client {
         awaiting.binary.push(data.to_vec());
         if awaiting.binary.len() == awaiting.packet.attachments {
             let Awaiting { packet, binary } = *self.awaiting.take().expect("just matched");
-            self.on_packet(packet, binary);
+            if let Some(event) = self.read_packet(packet, binary) {
+                self.events.push(event);
+            }
         }
     }
 
-    fn on_packet(&mut self, packet: Received, binary: Vec<Vec<u8>>) {
+    /// The event a whole packet makes; `None` when it breaks the protocol
+    /// (the session's close is queued) or makes none.
+    fn read_packet(&mut self, packet: Received, binary: Vec<Vec<u8>>) -> Option<ClientEvent> {
         let Received {
             kind,
             nsp,
@@ -203,35 +232,41 @@ impl Client {
         };
         match (kind, name) {
             (PacketKind::Event | PacketKind::BinaryEvent, Some(name)) if joined => {
-                self.events.push(ClientEvent::Event {
+                Some(ClientEvent::Event {
                     nsp,
                     name,
                     args: args(data),
                     binary,
                     ack: id,
-                });
+                })
             }
             (PacketKind::Connect, _)
                 if !joined && !self.pending.iter().any(|pending| *pending == nsp) =>
             {
                 self.pending.reserve_exact(1);
                 self.pending.push(nsp.to_string());
-                self.events.push(ClientEvent::Connect { nsp, auth: data });
+                Some(ClientEvent::Connect { nsp, auth: data })
             }
             (PacketKind::Disconnect, _) if joined => {
                 self.leave(&nsp);
-                self.events.push(ClientEvent::Disconnect { nsp });
+                Some(ClientEvent::Disconnect { nsp })
             }
             (PacketKind::Ack | PacketKind::BinaryAck, _) if joined => match id {
-                Some(id) => self.events.push(ClientEvent::Ack {
+                Some(id) => Some(ClientEvent::Ack {
                     nsp,
                     id,
                     data: args(data),
                     binary,
                 }),
-                None => self.fail("an ack without an id".into()),
+                None => {
+                    self.fail("an ack without an id".into());
+                    None
+                }
             },
-            (kind, _) => self.fail(format!("{kind:?} on namespace {nsp} in the wrong state")),
+            (kind, _) => {
+                self.fail(format!("{kind:?} on namespace {nsp} in the wrong state"));
+                None
+            }
         }
     }
 

@@ -8,7 +8,7 @@ use std::sync::{Arc, PoisonError};
 use std::time::Instant;
 
 use super::direct;
-use super::server::{app_query, lock, with_entry, Entry, Shared};
+use super::server::{app_query, lock, with_entry, with_entry_then, Entry, Shared, Then};
 use super::websockets::WebSockets;
 use crate::engineio::{route, EngineError, Route, Session, Transport};
 use crate::frame::CloseCode;
@@ -73,6 +73,35 @@ enum Endpoint {
 impl SocketIoHandler {
     fn feed<R>(&self, sid: &str, f: impl FnOnce(&mut Entry) -> R) -> Option<R> {
         with_entry(&self.shared, sid, f)
+    }
+
+    /// A message on a session's WebSocket. A Socket.IO packet, the common
+    /// case, goes straight to the client, without a copy through the
+    /// engine's events, and its event straight to the application, without
+    /// a trip through the client's queue.
+    fn feed_ws(&self, sid: &str, message: Message<'_>) {
+        with_entry_then(&self.shared, sid, |entry, _| {
+            let then = match message {
+                Message::Text(text) => {
+                    match (entry.engine.ws_message(text), entry.client.as_mut()) {
+                        (Some(packet), Some(client)) => match client.on_text_event(packet) {
+                            Some(event) => Then::Event(event),
+                            None => Then::Pump,
+                        },
+                        // The engine's own packets (and only they) need the clock.
+                        _ => {
+                            entry.engine.ws_text(text, Instant::now());
+                            Then::Pump
+                        }
+                    }
+                }
+                Message::Binary(data) => {
+                    entry.engine.ws_binary(data, Instant::now());
+                    Then::Pump
+                }
+            };
+            ((), then)
+        });
     }
 
     /// Which endpoint `path` is: `Some(Endpoint::SocketIo)`, the raw
@@ -213,20 +242,7 @@ impl Handler for SocketIoHandler {
             return;
         };
         let id = conn.id();
-        let feed = || {
-            self.feed(&sid, |entry| match message {
-                // A Socket.IO packet, the common case, goes straight to
-                // the client, without a copy through the engine's events
-                // (and without reading the clock, which only the engine's
-                // own packets need).
-                Message::Text(text) => match (entry.engine.ws_message(text), entry.client.as_mut())
-                {
-                    (Some(packet), Some(client)) => client.on_text(packet),
-                    _ => entry.engine.ws_text(text, Instant::now()),
-                },
-                Message::Binary(data) => entry.engine.ws_binary(data, Instant::now()),
-            })
-        };
+        let feed = || self.feed_ws(&sid, message);
         // Replies to this WebSocket are written here, not mailed.
         direct::serving(id, feed, |reply| {
             let _ = match reply {

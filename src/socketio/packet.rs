@@ -21,8 +21,6 @@ use std::fmt;
 use compact_str::CompactString;
 use serde_json::Value;
 
-use super::json::EventData;
-
 /// At most this many binary attachments per packet (socket.io-parser's
 /// default since 4.2.6): each is held until the packet is complete.
 pub const MAX_ATTACHMENTS: usize = 10;
@@ -406,13 +404,15 @@ fn event_data(header: &Header<'_>, text: &str) -> Result<ReceivedData, ParseErro
     if json.is_empty() {
         return Err(ParseError::InvalidPayload(kind));
     }
-    let data = super::json::parse_event(json).map_err(|_| ParseError::BadJson)?;
-    let (name, args) = match data {
-        EventData::Named(name, _) if is_reserved(&name) => {
+    let named = super::json::parse_event(json).map_err(|_| ParseError::BadJson)?;
+    let (name, args) = match named {
+        Some((name, _)) if is_reserved(&name) => {
             return Err(ParseError::InvalidPayload(kind));
         }
-        EventData::Named(name, args) => (name, args),
-        EventData::Other(data) => {
+        Some((name, args)) => (CompactString::from(name), args),
+        None => {
+            // Rare: read whole, as any other packet's data.
+            let data = header.json(text)?.expect("not empty");
             check_payload(kind, Some(&data), attachments)?;
             let Value::Array(mut items) = data else {
                 unreachable!("an event's data was checked to be an array");

@@ -608,6 +608,9 @@ pub(super) fn with_entry<R>(
 pub(super) enum Then {
     /// Move what the change produced ([`pump`]).
     Pump,
+    /// Hand this event of the session's client to the application, then
+    /// move whatever else the change produced.
+    Event(ClientEvent),
     /// Nothing: the change was written to the WebSocket directly, and left
     /// the session as it was.
     Done,
@@ -623,10 +626,18 @@ pub(super) fn with_entry_then<R>(
     let mut sessions = lock(&shared.sessions);
     let entry = sessions.get_mut(sid)?;
     let (result, then) = f(entry, handle);
-    if let Then::Done = then {
-        return Some(result);
-    }
-    let deferred = pump(shared, sid, entry, handle);
+    let deferred = match then {
+        Then::Done => return Some(result),
+        Then::Pump => pump(shared, sid, entry, handle),
+        Then::Event(event) => {
+            let mut deferred = spare::take();
+            on_client_event(shared, sid, entry, event, &mut deferred);
+            if has_output(entry) {
+                deferred.extend(pump(shared, sid, entry, handle));
+            }
+            deferred
+        }
+    };
     if entry.engine.is_done() && entry.held.is_none() {
         sessions.remove(sid);
     }
@@ -801,12 +812,15 @@ pub(super) fn pump(
                 handle.close(conn, CloseCode::NORMAL, reason.as_str());
             }
         }
-        let left =
-            entry.engine.has_output() || entry.client.as_ref().is_some_and(Client::has_output);
-        if !moved || !left {
+        if !moved || !has_output(entry) {
             return deferred;
         }
     }
+}
+
+/// Whether the session has anything for [`pump`] to move.
+fn has_output(entry: &Entry) -> bool {
+    entry.engine.has_output() || entry.client.as_ref().is_some_and(Client::has_output)
 }
 
 /// The socket a reconnecting client asks back (its `pid` and last

@@ -13,7 +13,8 @@
 //! too big) are rare in packets and are read by serde_json itself, so
 //! their values are serde_json's to the last bit.
 
-use compact_str::CompactString;
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use super::plain_len;
@@ -40,28 +41,23 @@ pub fn parse(text: &str) -> Result<Value> {
     Ok(value)
 }
 
-/// An event's data, read with its name apart ([`parse_event`]).
-#[derive(Debug, PartialEq)]
-pub enum EventData {
-    /// An array starting with a string: the name, and the arguments after it.
-    Named(CompactString, Vec<Value>),
-    /// Any other JSON value, read whole: the caller says whether it is an
-    /// event's data (an event may be named by a number).
-    Other(Value),
-}
+/// An event's name (borrowed from the text unless it has escapes) and
+/// its arguments.
+pub type NamedEvent<'t> = (Cow<'t, str>, Vec<Value>);
 
-/// The JSON value that is all of `text`, read as an event's data: when it
-/// is an array starting with a string, that name is read into an inline
-/// string and the arguments into a vector of their own, so the name costs
-/// no allocation and needs no taking out of the array. Refuses what
-/// [`parse`] refuses.
-pub fn parse_event(text: &str) -> Result<EventData> {
+/// The JSON value that is all of `text`, read as an event's data when it
+/// is an array starting with a string: the name is read apart and the
+/// arguments into a vector of their own, so the name costs no allocation
+/// and needs no taking out of the array. `Ok(None)` for any other value
+/// (an event may be named by a number): the caller reads it whole with
+/// [`parse`]. Refuses what [`parse`] refuses.
+pub fn parse_event(text: &str) -> Result<Option<NamedEvent<'_>>> {
     let mut reader = Reader { text, at: 0 };
     let named = reader.next_token() == Some(b'[') && reader.next_token() == Some(b'"');
     if !named {
-        return parse(text).map(EventData::Other);
+        return parse(text).map(|_| None);
     }
-    let name = reader.compact_string()?;
+    let name = reader.borrowed_string()?;
     let args = match reader.next_token() {
         Some(b']') => Vec::new(),
         Some(b',') => reader.items(1)?,
@@ -71,7 +67,7 @@ pub fn parse_event(text: &str) -> Result<EventData> {
     if reader.at != text.len() {
         return Err(NotJson);
     }
-    Ok(EventData::Named(name, args))
+    Ok(Some((name, args)))
 }
 
 struct Reader<'a> {
@@ -80,7 +76,7 @@ struct Reader<'a> {
     at: usize,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
     fn bytes(&self) -> &[u8] {
         self.text.as_bytes()
     }
@@ -215,16 +211,15 @@ impl Reader<'_> {
         }
     }
 
-    /// [`Reader::string`], into an inline string when it is short: a
-    /// string with no escape is not copied into a `String` first.
-    fn compact_string(&mut self) -> Result<CompactString> {
+    /// [`Reader::string`], borrowed from the text when it has no escape.
+    fn borrowed_string(&mut self) -> Result<Cow<'a, str>> {
         let start = self.at;
         let run = plain_len(&self.bytes()[start..]);
         if self.bytes().get(start + run) == Some(&b'"') {
             self.at = start + run + 1;
-            return Ok(CompactString::new(&self.text[start..start + run]));
+            return Ok(Cow::Borrowed(&self.text[start..start + run]));
         }
-        self.string().map(CompactString::from)
+        self.string().map(Cow::Owned)
     }
 
     /// The escape after a `\`, appended to `out`.
@@ -359,12 +354,12 @@ mod tests {
         if ours != theirs {
             return Err(format!("{text:?}: ours {ours:?}, serde_json {theirs:?}"));
         }
-        let as_event = parse_event(text).ok().map(|event| match event {
-            EventData::Named(name, mut args) => {
-                args.insert(0, Value::String(name.into()));
-                (true, Value::Array(args))
+        let as_event = parse_event(text).ok().and_then(|event| match event {
+            Some((name, mut args)) => {
+                args.insert(0, Value::String(name.into_owned()));
+                Some((true, Value::Array(args)))
             }
-            EventData::Other(value) => (false, value),
+            None => ours.clone().map(|value| (false, value)),
         });
         let named = |value: &Value| matches!(value.get(0), Some(Value::String(_)));
         match (&as_event, &ours) {
