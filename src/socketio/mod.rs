@@ -54,6 +54,8 @@ pub mod client;
 #[cfg(feature = "net")]
 mod direct;
 #[cfg(feature = "net")]
+mod event_table;
+#[cfg(feature = "net")]
 mod handler;
 mod json;
 pub mod packet;

@@ -12,6 +12,7 @@
 //! heartbeats and the connect and upgrade timeouts.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock, Weak};
 use std::time::{Duration, Instant};
 
@@ -22,6 +23,7 @@ use smallvec::SmallVec;
 use thin_vec::ThinVec;
 
 use super::client::{Client, ClientClose, ClientEvent, Outgoing};
+use super::event_table;
 use super::handler::{polling_response, SocketIoHandler};
 use super::packet::Packet;
 use super::recovery::{Audience, Logged, Recovery, RecoveryConfig, Saved};
@@ -167,10 +169,15 @@ pub(super) struct Namespace {
 pub type ServerEventHandler = Arc<dyn Fn(Vec<Value>, Option<super::ServerAck>) + Send + Sync>;
 
 pub(super) struct Shared {
+    /// Tells this server apart in threads' copies of its event handlers.
+    pub(super) id: u64,
     pub(super) config: SocketIoConfig,
     /// `config.engine`, shared by every session.
     pub(super) engine: Arc<EngineConfig>,
     pub(super) namespaces: RwLock<Names<Namespace>>,
+    /// Bumped (under `namespaces`' write lock) by every change to it:
+    /// threads' copies of the event handlers are of a version.
+    pub(super) events_version: AtomicU64,
     /// A raw Engine.IO endpoint beside Socket.IO: its path and handler.
     pub(super) raw: RwLock<Option<(String, RawHandler)>>,
     /// Every session, by sid.
@@ -191,6 +198,7 @@ impl Shared {
         let namespaces = self.namespaces.write();
         let mut namespaces = namespaces.unwrap_or_else(PoisonError::into_inner);
         edit(namespaces.entry(nsp.to_owned()).or_default());
+        self.events_version.fetch_add(1, Ordering::Release);
     }
 }
 
@@ -458,11 +466,27 @@ impl Entry {
     }
 }
 
+/// An event's handler: the socket's own, or the namespace's, from this
+/// thread's copy.
+pub(super) enum Handler {
+    Own(EventHandler),
+    Shared(event_table::Found),
+}
+
+impl Handler {
+    fn get(&self) -> &EventHandler {
+        match self {
+            Handler::Own(handler) => handler,
+            Handler::Shared(found) => found.handler(),
+        }
+    }
+}
+
 /// Application work found under the lock, run after it.
 pub(super) enum Deferred {
     Connection(ConnectionHandler, Socket, Option<Value>),
     Raw(RawHandler, EngineSocket, OwnedMessage),
-    Event(EventHandler, Socket, Vec<Value>, Vec<Vec<u8>>, Option<Ack>),
+    Event(Handler, Socket, Vec<Value>, Vec<Vec<u8>>, Option<Ack>),
     Disconnect(DisconnectHandler, Socket, &'static str),
     AckReply(AckCallback, Result<Vec<Value>, AckError>),
 }
@@ -503,7 +527,9 @@ impl SocketIo {
     pub fn new(config: SocketIoConfig) -> Self {
         SocketIo {
             shared: Arc::new(Shared {
+                id: super::event_table::server_id(),
                 namespaces: RwLock::new(Names::default()),
+                events_version: AtomicU64::new(0),
                 raw: RwLock::new(None),
                 sessions: Mutex::new(Sessions::default()),
                 handle: OnceLock::new(),
@@ -654,7 +680,7 @@ pub(super) fn run(mut deferred: Vec<Deferred>) {
             Deferred::Disconnect(handler, socket, reason) => handler(&socket, reason),
             Deferred::AckReply(callback, answer) => callback(answer),
             Deferred::Event(handler, socket, args, binary, ack) => {
-                handler(&socket, args, binary, ack)
+                handler.get()(&socket, args, binary, ack)
             }
         }
     }
@@ -967,13 +993,10 @@ fn on_client_event(
             let own = entry.members.iter().find(|member| member.nsp == nsp);
             let own = own.and_then(|member| {
                 let found = member.handlers.iter().find(|(event, _)| event == name);
-                found.map(|(_, handler)| handler.clone())
+                found.map(|(_, handler)| Handler::Own(handler.clone()))
             });
-            let handler = own.or_else(|| {
-                let namespaces = shared.namespaces.read();
-                let namespaces = namespaces.unwrap_or_else(PoisonError::into_inner);
-                namespaces.get(&*nsp)?.events.get(name).cloned()
-            });
+            let handler =
+                own.or_else(|| event_table::find(shared, &nsp, name).map(Handler::Shared));
             let (Some(handler), Some(id)) = (handler, client.sid(&nsp)) else {
                 return;
             };
