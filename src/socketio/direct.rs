@@ -13,6 +13,9 @@
 //! it can overtake nothing queued before it. Once something is queued
 //! (a close, a broadcast, another thread's emit), the messages after it
 //! go through the mailbox too.
+//!
+//! An ack answered while its event is being served may be written without
+//! the session's lock ([`Ticket`]): see [`ticket`] for why that is safe.
 
 use std::cell::RefCell;
 use std::ops::Range;
@@ -23,6 +26,9 @@ use crate::net::{ConnId, Message, OwnedMessage, ServerHandle};
 #[derive(Default)]
 struct Serving {
     conn: Option<ConnId>,
+    /// Counts outermost servings on this thread: a [`Ticket`] is good for
+    /// the one it was taken in.
+    scope: u64,
     kept: Vec<Kept>,
     /// The text of kept messages that were encoded here, one after
     /// another: an ack costs no allocation of its own.
@@ -56,6 +62,7 @@ pub(super) fn serving<R>(
         let outermost = serving.conn.is_none();
         if outermost {
             serving.conn = Some(conn);
+            serving.scope = serving.scope.wrapping_add(1);
         }
         outermost
     });
@@ -127,6 +134,57 @@ pub(super) fn send(handle: &ServerHandle, conn: ConnId, message: OwnedMessage) {
     if let Some(message) = message {
         handle.send(conn, message);
     }
+}
+
+/// Leave to write to the WebSocket being served, within this serving,
+/// without taking its session's lock ([`ticket`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Ticket {
+    conn: ConnId,
+    scope: u64,
+}
+
+/// A ticket for `conn`, when it is the WebSocket being served. The caller
+/// takes it under the session's lock, having found that the session sends
+/// directly on `conn` (nothing of the session's is queued, it is open and
+/// not upgrading).
+///
+/// Why a message may then be written later in this serving without the
+/// lock: whatever could have to go before it on `conn` is either this
+/// thread's, written in this serving and so kept ahead of it, or another
+/// thread's. Another thread's packets for a session that sends directly,
+/// its close and its namespace leaves all go through the worker's mailbox
+/// ([`send`] mails from any thread but the serving one; a close is a
+/// mailbox command), and a message is kept only while that mailbox is
+/// empty ([`send_text_with_ticket`]).
+pub(super) fn ticket(conn: ConnId) -> Option<Ticket> {
+    SERVING.with_borrow(|serving| {
+        (serving.conn == Some(conn)).then_some(Ticket {
+            conn,
+            scope: serving.scope,
+        })
+    })
+}
+
+/// Keeps the text `encode` appends for `ticket`'s WebSocket, if the ticket
+/// is still good: its serving goes on and nothing waits in the worker's
+/// mailbox. Otherwise `encode` is handed back, not run; the caller then
+/// sends under the session's lock.
+pub(super) fn send_text_with_ticket<F: FnOnce(&mut String)>(
+    handle: &ServerHandle,
+    ticket: Ticket,
+    encode: F,
+) -> Option<F> {
+    SERVING.with_borrow_mut(|serving| {
+        if serving.scope != ticket.scope || !may_keep(serving, handle, ticket.conn) {
+            return Some(encode);
+        }
+        let start = serving.texts.len();
+        encode(&mut serving.texts);
+        let end = serving.texts.len();
+        serving.kept.push(Kept::Text(start..end));
+        None
+    })
 }
 
 /// Sends to `conn` the text message `encode` appends to the `String` it is
@@ -248,6 +306,50 @@ mod tests {
             mailed(&handle),
             [(other, text("mailed")), (served, text("outside"))]
         );
+    }
+
+    #[test]
+    fn a_ticket_is_good_within_its_serving_while_the_mailbox_is_empty() {
+        let (handle, _poll) = handle();
+        let (served, other) = (ConnId::new(0, 1, 1), ConnId::new(0, 1, 2));
+        let encode = |text: &'static str| move |out: &mut String| out.push_str(text);
+        let mut written = Vec::new();
+        let mut taken = None;
+        serving(
+            served,
+            || {
+                assert_eq!(ticket(other), None, "not the WebSocket served");
+                let ticket = ticket(served).expect("served");
+                taken = Some(ticket);
+                send(&handle, served, text("first"));
+                assert!(send_text_with_ticket(&handle, ticket, encode("second")).is_none());
+            },
+            |message| written.push(OwnedMessage::from(message)),
+        );
+        assert_eq!(written, [text("first"), text("second")], "kept in order");
+
+        // Out of its serving, or in a later one, a ticket is refused.
+        let old = taken.expect("taken");
+        assert!(send_text_with_ticket(&handle, old, encode("x")).is_some());
+        serving(
+            served,
+            || assert!(send_text_with_ticket(&handle, old, encode("x")).is_some()),
+            |_| unreachable!("nothing kept"),
+        );
+
+        // Once anything waits in the mailbox, the ticket is refused too.
+        let mut written = Vec::new();
+        serving(
+            served,
+            || {
+                let ticket = ticket(served).expect("served");
+                send(&handle, other, text("mailed"));
+                assert!(send_text_with_ticket(&handle, ticket, encode("refused")).is_some());
+            },
+            |message| written.push(OwnedMessage::from(message)),
+        );
+        assert!(written.is_empty());
+        assert_eq!(mailed(&handle), [(other, text("mailed"))]);
     }
 
     #[test]

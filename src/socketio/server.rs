@@ -1001,9 +1001,13 @@ fn on_client_event(
                 return;
             };
             let socket = socket(&nsp, id, false);
+            // Taken here, under the lock: the session sends directly on
+            // the WebSocket being served, if that is where the event came.
+            let direct = entry.ws.filter(|_| entry.engine.sends_directly());
             let ack = ack.map(|id| Ack {
                 socket: socket.clone(),
                 id,
+                direct: direct.and_then(super::direct::ticket),
             });
             deferred.push(Deferred::Event(handler, socket, args, binary, ack));
         }

@@ -304,6 +304,10 @@ impl EngineSocket {
 pub struct Ack {
     pub(super) socket: Socket,
     pub(super) id: u64,
+    /// While its event is being served on the session's WebSocket, which
+    /// sent directly when the event came: the answer may be written there
+    /// without the session's lock (see [`super::direct::ticket`]).
+    pub(super) direct: Option<super::direct::Ticket>,
 }
 
 impl Ack {
@@ -314,7 +318,21 @@ impl Ack {
 
     /// Sends the answer with binary attachments for its placeholders.
     pub fn send_binary(self, args: Vec<Value>, binary: Vec<Vec<u8>>) {
-        let Ack { socket, id } = self;
+        let Ack { socket, id, direct } = self;
+        let args = match (direct, socket.shared.handle.get()) {
+            (Some(ticket), Some(handle)) if binary.is_empty() => {
+                let packet = Packet::ack(&socket.nsp, id, args, 0);
+                let encode = |out: &mut String| packet.append_after(out, crate::engineio::MESSAGE);
+                if super::direct::send_text_with_ticket(handle, ticket, encode).is_none() {
+                    return;
+                }
+                match packet.data {
+                    Some(Value::Array(args)) => args,
+                    _ => unreachable!("an ack's data is its arguments"),
+                }
+            }
+            _ => args,
+        };
         with_entry_then(&socket.shared, &socket.session, |entry, handle| {
             ((), entry.answer(handle, &socket.nsp, id, args, binary))
         });
