@@ -26,6 +26,10 @@ pub struct Counters {
     /// The most echoes to count (`--messages N`): a message stamped as the
     /// measurement began may have been sent before a loop saw it begin.
     pub to_count: AtomicU64,
+    /// Whether there is a budget (`--messages N`). Without one, the two
+    /// budgets above are not counted down: that is two atomic updates per
+    /// message the load's own core need not spend.
+    pub budgeted: AtomicBool,
 }
 
 impl Counters {
@@ -35,12 +39,16 @@ impl Counters {
             .store(budget.unwrap_or(u64::MAX), Ordering::SeqCst);
         self.to_count
             .store(budget.unwrap_or(u64::MAX), Ordering::SeqCst);
+        self.budgeted.store(budget.is_some(), Ordering::SeqCst);
         self.measured_from_us.store(now_us, Ordering::SeqCst);
         self.measuring.store(true, Ordering::SeqCst);
     }
 
     /// Whether one more measured echo may be counted (and takes its place).
     pub fn may_count(&self) -> bool {
+        if !self.budgeted.load(Ordering::Relaxed) {
+            return true;
+        }
         self.to_count
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
             .is_ok()
@@ -58,6 +66,9 @@ impl Counters {
     pub fn claim_send(&self, now_us: u64) -> Option<u64> {
         if !self.measuring.load(Ordering::SeqCst) {
             return Some(now_us);
+        }
+        if !self.budgeted.load(Ordering::SeqCst) {
+            return Some(now_us.max(self.measured_from_us.load(Ordering::SeqCst)));
         }
         self.to_send
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
