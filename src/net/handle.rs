@@ -154,6 +154,11 @@ pub(crate) struct Queue {
 
 pub(crate) struct Mailbox {
     pub queue: Mutex<Queue>,
+    /// Whether `queue` holds commands: set with the first one pushed, and
+    /// cleared when the worker takes them, both under `queue`'s lock. Read
+    /// without it ([`ServerHandle::mailbox_is_empty`], asked for every reply
+    /// a handler writes itself): a plain load instead of a lock.
+    pub pending: AtomicBool,
     pub waker: Waker,
     /// The worker's open connections, and how many of them rest, as of its
     /// latest timer sweep.
@@ -174,6 +179,7 @@ impl Mailbox {
     pub fn new(waker: Waker, limit: usize) -> Self {
         Mailbox {
             queue: Mutex::new(Queue::default()),
+            pending: AtomicBool::new(false),
             waker,
             open: AtomicUsize::new(0),
             resting: AtomicUsize::new(0),
@@ -319,6 +325,7 @@ impl ServerHandle {
             let was_empty = queue.commands.is_empty();
             queue.message_bytes += bytes;
             queue.commands.push(command);
+            mailbox.pending.store(true, Ordering::Release);
             was_empty
         };
         if was_empty {
@@ -333,10 +340,10 @@ impl ServerHandle {
     /// thread writes at once cannot overtake one queued before it.
     #[cfg(feature = "socketio")]
     pub(crate) fn mailbox_is_empty(&self, worker: usize) -> bool {
-        self.shared.mailboxes.get(worker).is_some_and(|mailbox| {
-            let queue = mailbox.queue.lock().unwrap_or_else(|e| e.into_inner());
-            queue.commands.is_empty()
-        })
+        self.shared
+            .mailboxes
+            .get(worker)
+            .is_some_and(|mailbox| !mailbox.pending.load(Ordering::Acquire))
     }
 
     /// Queues a message for one connection (dropped if it has closed).

@@ -206,26 +206,59 @@ impl Packet {
 
     /// Appends the packet's text, after `prefix`, to `out`.
     pub fn append_after(&self, out: &mut String, prefix: &str) {
-        // The prefix, the type, an attachment count and an ack id fit in 48.
         let data = self.data.as_ref().map_or(0, super::json::estimated_len);
-        out.reserve(48 + self.nsp.len() + data);
-        out.push_str(prefix);
-        out.push(self.kind.digit());
-        let mut number = itoa::Buffer::new();
-        if self.kind.is_binary() {
-            out.push_str(number.format(self.attachments));
-            out.push('-');
-        }
-        if self.nsp != "/" {
-            out.push_str(&self.nsp);
-            out.push(',');
-        }
-        if let Some(id) = self.id {
-            out.push_str(number.format(id));
-        }
+        let head = (self.kind, self.attachments, &*self.nsp, self.id);
+        append_head(out, prefix, head, data);
         if let Some(data) = &self.data {
             super::json::write_value(out, data);
         }
+    }
+}
+
+/// Appends, after `prefix`, the text of the ack `id` on `nsp` with `args`
+/// and no attachments: what `Packet::ack(nsp, id, args, 0)` appends, with
+/// no packet built (an ack answered at once is the commonest packet a
+/// server sends).
+pub(super) fn append_ack(out: &mut String, prefix: &str, nsp: &str, id: u64, args: &[Value]) {
+    let data = 2 + args
+        .iter()
+        .map(|arg| super::json::estimated_len(arg) + 1)
+        .sum::<usize>();
+    append_head(out, prefix, (PacketKind::Ack, 0, nsp, Some(id)), data);
+    out.push('[');
+    for (i, arg) in args.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        super::json::write_value(out, arg);
+    }
+    out.push(']');
+}
+
+/// Appends `prefix` and a packet's text before its JSON (its type,
+/// attachment count, namespace and ack id), with room reserved for `data`
+/// bytes of JSON after it.
+fn append_head(
+    out: &mut String,
+    prefix: &str,
+    (kind, attachments, nsp, id): (PacketKind, usize, &str, Option<u64>),
+    data: usize,
+) {
+    // The prefix, the type, an attachment count and an ack id fit in 48.
+    out.reserve(48 + nsp.len() + data);
+    out.push_str(prefix);
+    out.push(kind.digit());
+    let mut number = itoa::Buffer::new();
+    if kind.is_binary() {
+        out.push_str(number.format(attachments));
+        out.push('-');
+    }
+    if nsp != "/" {
+        out.push_str(nsp);
+        out.push(',');
+    }
+    if let Some(id) = id {
+        out.push_str(number.format(id));
     }
 }
 
@@ -658,6 +691,25 @@ mod tests {
             panic!("an event");
         };
         assert_eq!(name, "été", "escapes in a name are read");
+    }
+
+    #[test]
+    fn an_ack_appended_without_a_packet_is_the_packets_text() {
+        let cases = [
+            ("/", 0, vec![]),
+            ("/", 7, vec![json!("echo \"this\"\n")]),
+            (
+                "/chat",
+                u64::MAX,
+                vec![json!(1), json!(null), json!({"a": [1.5, "b"]})],
+            ),
+        ];
+        for (nsp, id, args) in cases {
+            let mut out = String::from("x");
+            append_ack(&mut out, "4", nsp, id, &args);
+            let expected = Packet::ack(nsp, id, args, 0).encode_after("4");
+            assert_eq!(out, format!("x{expected}"));
+        }
     }
 
     #[test]

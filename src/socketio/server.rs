@@ -25,7 +25,7 @@ use thin_vec::ThinVec;
 use super::client::{Client, ClientClose, ClientEvent, Outgoing};
 use super::event_table;
 use super::handler::{polling_response, SocketIoHandler};
-use super::packet::Packet;
+use super::packet::append_ack;
 use super::recovery::{Audience, Logged, Recovery, RecoveryConfig, Saved};
 use super::sessions::Sessions;
 use super::socket::{Ack, AckError, EngineSocket, Socket};
@@ -415,9 +415,8 @@ impl Entry {
     ) -> Then {
         if binary.is_empty() {
             if let Some(conn) = self.direct_ws(nsp) {
-                let packet = Packet::ack(nsp, id, args, 0);
                 super::direct::send_text_with(handle, conn, |out| {
-                    packet.append_after(out, crate::engineio::MESSAGE)
+                    append_ack(out, crate::engineio::MESSAGE, nsp, id, &args)
                 });
                 return Then::Done;
             }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use compact_str::CompactString;
 use serde_json::Value;
 
-use super::packet::Packet;
+use super::packet::{append_ack, Packet};
 use super::recovery::{Audience, Rooms};
 use super::server::{
     lock, pump, run, stamp, with_entry, with_entry_then, Entry, EventHandler, OnDisconnect,
@@ -321,15 +321,13 @@ impl Ack {
         let Ack { socket, id, direct } = self;
         let args = match (direct, socket.shared.handle.get()) {
             (Some(ticket), Some(handle)) if binary.is_empty() => {
-                let packet = Packet::ack(&socket.nsp, id, args, 0);
-                let encode = |out: &mut String| packet.append_after(out, crate::engineio::MESSAGE);
+                let encode = |out: &mut String| {
+                    append_ack(out, crate::engineio::MESSAGE, &socket.nsp, id, &args)
+                };
                 if super::direct::send_text_with_ticket(handle, ticket, encode).is_none() {
                     return;
                 }
-                match packet.data {
-                    Some(Value::Array(args)) => args,
-                    _ => unreachable!("an ack's data is its arguments"),
-                }
+                args
             }
             _ => args,
         };

@@ -2,6 +2,7 @@
 //! broadcasts, publishes, closes, held HTTP answers, adoptions, dials and
 //! shutdown.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -19,6 +20,7 @@ impl<H: Handler> Worker<H> {
         let commands = {
             let mailbox = self.handle.mailbox(self.index);
             let mut queue = mailbox.queue.lock().unwrap_or_else(|e| e.into_inner());
+            mailbox.pending.store(false, Ordering::Release);
             std::mem::take(&mut *queue).commands
         };
         // A connection sent several messages in one batch (a Socket.IO
