@@ -418,6 +418,7 @@ impl Entry {
                 super::direct::send_text_with(handle, conn, |out| {
                     append_ack(out, crate::engineio::MESSAGE, nsp, id, &args)
                 });
+                super::json::recycle(args);
                 return Then::Done;
             }
         }
@@ -485,7 +486,15 @@ impl Handler {
 pub(super) enum Deferred {
     Connection(ConnectionHandler, Socket, Option<Value>),
     Raw(RawHandler, EngineSocket, OwnedMessage),
-    Event(Handler, Socket, Vec<Value>, Vec<Vec<u8>>, Option<Ack>),
+    /// An event, with the id of the ack it asks for (and leave to write
+    /// that at once, see [`super::direct::ticket`]).
+    Event(
+        Handler,
+        Socket,
+        Vec<Value>,
+        Vec<Vec<u8>>,
+        Option<(u64, Option<super::direct::Ticket>)>,
+    ),
     Disconnect(DisconnectHandler, Socket, &'static str),
     AckReply(AckCallback, Result<Vec<Value>, AckError>),
 }
@@ -679,6 +688,13 @@ pub(super) fn run(mut deferred: Vec<Deferred>) {
             Deferred::Disconnect(handler, socket, reason) => handler(&socket, reason),
             Deferred::AckReply(callback, answer) => callback(answer),
             Deferred::Event(handler, socket, args, binary, ack) => {
+                // The ack's socket is cloned only now: the deferred work
+                // stays small to move.
+                let ack = ack.map(|(id, direct)| Ack {
+                    socket: socket.clone(),
+                    id,
+                    direct,
+                });
                 handler.get()(&socket, args, binary, ack)
             }
         }
@@ -1003,11 +1019,7 @@ fn on_client_event(
             // Taken here, under the lock: the session sends directly on
             // the WebSocket being served, if that is where the event came.
             let direct = entry.ws.filter(|_| entry.engine.sends_directly());
-            let ack = ack.map(|id| Ack {
-                socket: socket.clone(),
-                id,
-                direct: direct.and_then(super::direct::ticket),
-            });
+            let ack = ack.map(|id| (id, direct.and_then(super::direct::ticket)));
             deferred.push(Deferred::Event(handler, socket, args, binary, ack));
         }
         ClientEvent::Ack { nsp, id, data, .. } => {

@@ -325,6 +325,7 @@ impl Ack {
                     append_ack(out, crate::engineio::MESSAGE, &socket.nsp, id, &args)
                 };
                 if super::direct::send_text_with_ticket(handle, ticket, encode).is_none() {
+                    super::json::recycle(args);
                     return;
                 }
                 args

@@ -11,7 +11,7 @@
 mod read;
 mod write;
 
-pub use read::{parse, parse_event};
+pub use read::{parse, parse_event, recycle};
 pub use write::{estimated_len, write_value};
 
 /// How many bytes `bytes` starts with that are neither below 0x20, nor `"`

@@ -70,6 +70,81 @@ pub fn parse_event(text: &str) -> Result<Option<NamedEvent<'_>>> {
     Ok(Some((name, args)))
 }
 
+/// Vectors of values given back once their values were sent
+/// ([`recycle`]), taken for the next arrays read: the arguments of an
+/// event answered at once cost no allocation of their vector.
+mod spare {
+    use std::cell::RefCell;
+
+    use serde_json::Value;
+
+    /// An event's name and an argument or two fit without growing.
+    const CAPACITY: usize = 4;
+    /// A vector that grew past this gives its storage back.
+    const MAX_CAPACITY: usize = 16;
+    /// Vectors kept per thread.
+    const KEPT: usize = 8;
+
+    thread_local! {
+        static SPARE: RefCell<Vec<Vec<Value>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// An empty vector, with storage given back if there is some.
+    pub(super) fn take() -> Vec<Value> {
+        SPARE
+            .with_borrow_mut(Vec::pop)
+            .unwrap_or_else(|| Vec::with_capacity(CAPACITY))
+    }
+
+    /// Drops `values`' values and keeps its storage for [`take`].
+    pub fn recycle(mut values: Vec<Value>) {
+        values.clear();
+        if !(CAPACITY..=MAX_CAPACITY).contains(&values.capacity()) {
+            return;
+        }
+        SPARE.with_borrow_mut(|spare| {
+            if spare.len() < KEPT {
+                spare.push(values);
+            }
+        });
+    }
+}
+
+pub use spare::recycle;
+
+#[cfg(test)]
+mod spare_tests {
+    use super::*;
+
+    #[test]
+    fn a_recycled_vector_holds_the_next_arguments_read() {
+        // Kept vectors are taken last in, first out.
+        let Ok(Some((_, args))) = parse_event(r#"["e","one",2]"#) else {
+            panic!("an event");
+        };
+        let storage = args.as_ptr();
+        recycle(args);
+        let Ok(Some((_, again))) = parse_event(r#"["e",{"a":[1]}]"#) else {
+            panic!("an event");
+        };
+        assert_eq!(again.as_ptr(), storage, "the same storage");
+        assert_eq!(
+            again,
+            vec![serde_json::json!({"a": [1]})],
+            "and only the new values"
+        );
+
+        // A vector grown large gives its storage back rather than keep it.
+        let mut big = Vec::with_capacity(64);
+        big.push(Value::Null);
+        recycle(big);
+        let Ok(Some((_, next))) = parse_event(r#"["e",1]"#) else {
+            panic!("an event");
+        };
+        assert_eq!(next.capacity(), 4, "not the grown vector");
+    }
+}
+
 struct Reader<'a> {
     text: &'a str,
     /// The next byte to read.
@@ -142,8 +217,7 @@ impl<'a> Reader<'a> {
 
     /// The items of a non-empty array, from the first one to the `]`.
     fn items(&mut self, depth: usize) -> Result<Vec<Value>> {
-        // An event's name and an argument or two, without growing.
-        let mut items = Vec::with_capacity(4);
+        let mut items = spare::take();
         loop {
             items.push(self.value(depth)?);
             match self.next_token() {
