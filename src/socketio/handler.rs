@@ -8,7 +8,9 @@ use std::sync::{Arc, PoisonError};
 use std::time::Instant;
 
 use super::direct;
-use super::server::{app_query, lock, with_entry, with_entry_then, Entry, Shared, Then};
+use super::server::{
+    app_query, lock, on_client_event, with_entry, with_entry_deferring, Entry, Shared,
+};
 use super::websockets::WebSockets;
 use crate::engineio::{route, EngineError, Route, Session, Transport};
 use crate::frame::CloseCode;
@@ -80,27 +82,18 @@ impl SocketIoHandler {
     /// engine's events, and its event straight to the application, without
     /// a trip through the client's queue.
     fn feed_ws(&self, sid: &str, message: Message<'_>) {
-        with_entry_then(&self.shared, sid, |entry, _| {
-            let then = match message {
-                Message::Text(text) => {
-                    match (entry.engine.ws_message(text), entry.client.as_mut()) {
-                        (Some(packet), Some(client)) => match client.on_text_event(packet) {
-                            Some(event) => Then::Event(event),
-                            None => Then::Pump,
-                        },
-                        // The engine's own packets (and only they) need the clock.
-                        _ => {
-                            entry.engine.ws_text(text, Instant::now());
-                            Then::Pump
-                        }
+        let shared = &self.shared;
+        with_entry_deferring(shared, sid, |entry, deferred| match message {
+            Message::Text(text) => match (entry.engine.ws_message(text), entry.client.as_mut()) {
+                (Some(packet), Some(client)) => {
+                    if let Some(event) = client.on_text_event(packet) {
+                        on_client_event(shared, sid, entry, event, deferred);
                     }
                 }
-                Message::Binary(data) => {
-                    entry.engine.ws_binary(data, Instant::now());
-                    Then::Pump
-                }
-            };
-            ((), then)
+                // The engine's own packets (and only they) need the clock.
+                _ => entry.engine.ws_text(text, Instant::now()),
+            },
+            Message::Binary(data) => entry.engine.ws_binary(data, Instant::now()),
         });
     }
 

@@ -642,9 +642,6 @@ pub(super) fn with_entry<R>(
 pub(super) enum Then {
     /// Move what the change produced ([`pump`]).
     Pump,
-    /// Hand this event of the session's client to the application, then
-    /// move whatever else the change produced.
-    Event(ClientEvent),
     /// Nothing: the change was written to the WebSocket directly, and left
     /// the session as it was.
     Done,
@@ -660,24 +657,45 @@ pub(super) fn with_entry_then<R>(
     let mut sessions = lock(&shared.sessions);
     let entry = sessions.get_mut(sid)?;
     let (result, then) = f(entry, handle);
-    let deferred = match then {
-        Then::Done => return Some(result),
-        Then::Pump => pump(shared, sid, entry, handle),
-        Then::Event(event) => {
-            let mut deferred = spare::take();
-            on_client_event(shared, sid, entry, event, &mut deferred);
-            if has_output(entry) {
-                deferred.extend(pump(shared, sid, entry, handle));
-            }
-            deferred
-        }
-    };
+    if let Then::Done = then {
+        return Some(result);
+    }
+    let deferred = pump(shared, sid, entry, handle);
     if entry.engine.is_done() && entry.held.is_none() {
         sessions.remove(sid);
     }
     drop(sessions);
     run(deferred);
     Some(result)
+}
+
+/// [`with_entry`], for a change that may hand its client's events to the
+/// application itself ([`on_client_event`], into the vector it is given):
+/// an event then makes no trip through the client's queue. What else the
+/// change produced is moved after.
+pub(super) fn with_entry_deferring(
+    shared: &Arc<Shared>,
+    sid: &str,
+    f: impl FnOnce(&mut Entry, &mut Vec<Deferred>),
+) {
+    let Some(handle) = shared.handle.get() else {
+        return;
+    };
+    let mut sessions = lock(&shared.sessions);
+    let Some(entry) = sessions.get_mut(sid) else {
+        return;
+    };
+    let mut deferred = spare::take();
+    f(entry, &mut deferred);
+    if has_output(entry) {
+        let more = pump(shared, sid, entry, handle);
+        deferred.extend(more);
+    }
+    if entry.engine.is_done() && entry.held.is_none() {
+        sessions.remove(sid);
+    }
+    drop(sessions);
+    run(deferred);
 }
 
 pub(super) fn run(mut deferred: Vec<Deferred>) {
@@ -941,7 +959,7 @@ fn raw_message(
     }
 }
 
-fn on_client_event(
+pub(super) fn on_client_event(
     shared: &Arc<Shared>,
     sid: &str,
     entry: &mut Entry,
