@@ -222,36 +222,37 @@ impl Client {
             ..
         } = packet;
         let joined = self.joined(&nsp).is_some();
-        let (data, name) = match data {
-            ReceivedData::Data(data) => (data, None),
-            ReceivedData::Event { name, args } => (Some(Value::Array(args)), Some(name)),
+        let data = match data {
+            // Only events are read so (Received::parse).
+            ReceivedData::Event { name, args } if joined => {
+                return Some(ClientEvent::Event {
+                    nsp,
+                    name,
+                    args,
+                    binary,
+                    ack: id,
+                });
+            }
+            ReceivedData::Event { .. } => None,
+            ReceivedData::Data(data) => data,
         };
         let args = |data: Option<Value>| match data {
             Some(Value::Array(args)) => args,
             _ => Vec::new(),
         };
-        match (kind, name) {
-            (PacketKind::Event | PacketKind::BinaryEvent, Some(name)) if joined => {
-                Some(ClientEvent::Event {
-                    nsp,
-                    name,
-                    args: args(data),
-                    binary,
-                    ack: id,
-                })
-            }
-            (PacketKind::Connect, _)
+        match kind {
+            PacketKind::Connect
                 if !joined && !self.pending.iter().any(|pending| *pending == nsp) =>
             {
                 self.pending.reserve_exact(1);
                 self.pending.push(nsp.to_string());
                 Some(ClientEvent::Connect { nsp, auth: data })
             }
-            (PacketKind::Disconnect, _) if joined => {
+            PacketKind::Disconnect if joined => {
                 self.leave(&nsp);
                 Some(ClientEvent::Disconnect { nsp })
             }
-            (PacketKind::Ack | PacketKind::BinaryAck, _) if joined => match id {
+            PacketKind::Ack | PacketKind::BinaryAck if joined => match id {
                 Some(id) => Some(ClientEvent::Ack {
                     nsp,
                     id,
@@ -263,7 +264,7 @@ impl Client {
                     None
                 }
             },
-            (kind, _) => {
+            kind => {
                 self.fail(format!("{kind:?} on namespace {nsp} in the wrong state"));
                 None
             }
