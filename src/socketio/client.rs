@@ -169,6 +169,11 @@ impl Client {
     }
 
     /// The event a text message makes, if it makes one now.
+    // Inlined with what it calls down to the JSON reader, so that the event
+    // is built where it ends up: moved out through each `Result`, its
+    // hundred-odd bytes were copied in pieces that stalled the loads after
+    // them (store forwarding; ~4% of emit+acks/s).
+    #[inline(always)]
     fn read_text(&mut self, text: &str) -> Option<ClientEvent> {
         if self.closed {
             return None;
@@ -213,6 +218,7 @@ impl Client {
 
     /// The event a whole packet makes; `None` when it breaks the protocol
     /// (the session's close is queued) or makes none.
+    #[inline(always)] // see `read_text`
     fn read_packet(&mut self, packet: Received, binary: Vec<Vec<u8>>) -> Option<ClientEvent> {
         let Received {
             kind,

@@ -409,6 +409,7 @@ pub enum ReceivedData {
 impl Received {
     /// Parses the text of an Engine.IO message from a client. It refuses
     /// what [`Packet::parse`] refuses.
+    #[inline(always)] // into `Client::read_text`, which says why
     pub fn parse(text: &str) -> Result<Self, ParseError> {
         let header = Header::parse(text)?;
         let (kind, attachments) = (header.kind, header.attachments);
@@ -431,6 +432,7 @@ impl Received {
 }
 
 /// An event's name and arguments, checked as [`check_payload`] checks them.
+#[inline(always)] // into `Received::parse`
 fn event_data(header: &Header<'_>, text: &str) -> Result<ReceivedData, ParseError> {
     let (kind, attachments) = (header.kind, header.attachments);
     let json = &text[header.data_at..];

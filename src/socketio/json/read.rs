@@ -51,6 +51,7 @@ pub type NamedEvent<'t> = (Cow<'t, str>, Vec<Value>);
 /// and needs no taking out of the array. `Ok(None)` for any other value
 /// (an event may be named by a number): the caller reads it whole with
 /// [`parse`]. Refuses what [`parse`] refuses.
+#[inline(always)] // into the packet's parse (see `Client::read_text`)
 pub fn parse_event(text: &str) -> Result<Option<NamedEvent<'_>>> {
     let mut reader = Reader { text, at: 0 };
     let named = reader.next_token() == Some(b'[') && reader.next_token() == Some(b'"');
