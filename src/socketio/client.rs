@@ -137,7 +137,9 @@ impl Client {
     }
 
     fn joined(&self, nsp: &str) -> Option<&Joined> {
-        self.joined.iter().find(|joined| joined.nsp == nsp)
+        self.joined
+            .iter()
+            .find(|joined| super::same_nsp(&joined.nsp, nsp))
     }
 
     /// Forgets `nsp`; whether it was joined.

@@ -231,11 +231,11 @@ impl Handler for SocketIoHandler {
     }
 
     fn on_message(&mut self, conn: &mut Conn<'_>, message: Message<'_>) {
-        let Some(sid) = self.websockets.sid(conn.id()) else {
+        let id = conn.id();
+        let Some(sid) = self.websockets.key(id) else {
             return;
         };
-        let id = conn.id();
-        let feed = || self.feed_ws(&sid, message);
+        let feed = || self.feed_ws(sid, message);
         // Replies to this WebSocket are written here, not mailed.
         direct::serving(id, feed, |reply| {
             let _ = match reply {

@@ -1023,7 +1023,8 @@ pub(super) fn on_client_event(
             ack,
         } => {
             let name = name.as_str();
-            let own = entry.members.iter().find(|member| member.nsp == nsp);
+            let mut members = entry.members.iter();
+            let own = members.find(|member| super::same_nsp(&member.nsp, &nsp));
             let own = own.and_then(|member| {
                 let found = member.handlers.iter().find(|(event, _)| event == name);
                 found.map(|(_, handler)| Handler::Own(handler.clone()))

@@ -42,11 +42,6 @@ impl WebSockets {
         self.key(id).is_some()
     }
 
-    /// The sid of the session `id` belongs to.
-    pub(super) fn sid(&self, id: ConnId) -> Option<Sid> {
-        self.key(id).map(|key| Sid(key.clone()))
-    }
-
     /// Forgets `id`; the sid it belonged to.
     pub(super) fn remove(&mut self, id: ConnId) -> Option<Sid> {
         let cell = self.by_slot.get_mut(id.slot())?;
@@ -54,8 +49,9 @@ impl WebSockets {
         Some(Sid(key))
     }
 
+    /// The sid of the session `id` belongs to, borrowed.
     #[inline]
-    fn key(&self, id: ConnId) -> Option<&Key> {
+    pub(super) fn key(&self, id: ConnId) -> Option<&Key> {
         match self.by_slot.get(id.slot())? {
             Some((held, key)) if *held == id => Some(key),
             _ => None,
@@ -75,7 +71,7 @@ mod tests {
         let reused = ConnId::new(0, 2, 7);
         assert!(sockets.insert(first, a));
         assert!(sockets.insert(ConnId::new(0, 1, 2), b));
-        assert_eq!(sockets.sid(first).as_deref(), Some(a));
+        assert_eq!(sockets.key(first).map(|key| key.as_str()), Some(a));
         assert!(!sockets.contains(reused), "the slot's next connection");
         assert!(!sockets.contains(ConnId::new(0, 1, 100)), "past the end");
         assert!(
