@@ -23,7 +23,6 @@ use std::ops::Range;
 use crate::net::{ConnId, Message, OwnedMessage, ServerHandle};
 
 /// The WebSocket being served on this thread, and what was kept for it.
-#[derive(Default)]
 struct Serving {
     conn: Option<ConnId>,
     /// Counts outermost servings on this thread: a [`Ticket`] is good for
@@ -47,7 +46,16 @@ enum Kept {
 const KEEP_TEXTS_UP_TO: usize = 64 * 1024;
 
 thread_local! {
-    static SERVING: RefCell<Serving> = RefCell::default();
+    // Built in place (`const`): every message reads it several times, and
+    // a lazily made one checks its state on each read.
+    static SERVING: RefCell<Serving> = const {
+        RefCell::new(Serving {
+            conn: None,
+            scope: 0,
+            kept: Vec::new(),
+            texts: String::new(),
+        })
+    };
 }
 
 /// Runs `f` while `conn`'s message is being served, then hands `write`
