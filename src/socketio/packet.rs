@@ -219,6 +219,7 @@ impl Packet {
 /// and no attachments: what `Packet::ack(nsp, id, args, 0)` appends, with
 /// no packet built (an ack answered at once is the commonest packet a
 /// server sends).
+#[cfg(feature = "net")]
 pub(super) fn append_ack(out: &mut String, prefix: &str, nsp: &str, id: u64, args: &[Value]) {
     let data = 2 + args
         .iter()
@@ -696,6 +697,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "net")]
     fn an_ack_appended_without_a_packet_is_the_packets_text() {
         let cases = [
             ("/", 0, vec![]),

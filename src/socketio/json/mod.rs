@@ -11,7 +11,9 @@
 mod read;
 mod write;
 
-pub use read::{parse, parse_event, recycle};
+#[cfg(feature = "net")]
+pub use read::recycle;
+pub use read::{parse, parse_event};
 pub use write::{estimated_len, write_value};
 
 /// How many bytes `bytes` starts with that are neither below 0x20, nor `"`

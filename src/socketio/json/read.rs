@@ -82,8 +82,10 @@ mod spare {
     /// An event's name and an argument or two fit without growing.
     const CAPACITY: usize = 4;
     /// A vector that grew past this gives its storage back.
+    #[cfg(feature = "net")]
     const MAX_CAPACITY: usize = 16;
     /// Vectors kept per thread.
+    #[cfg(feature = "net")]
     const KEPT: usize = 8;
 
     thread_local! {
@@ -97,7 +99,9 @@ mod spare {
             .unwrap_or_else(|| Vec::with_capacity(CAPACITY))
     }
 
-    /// Drops `values`' values and keeps its storage for [`take`].
+    /// Drops `values`' values and keeps its storage for [`take`]. (Only
+    /// the server sends, and so gives vectors back.)
+    #[cfg(feature = "net")]
     pub fn recycle(mut values: Vec<Value>) {
         values.clear();
         if !(CAPACITY..=MAX_CAPACITY).contains(&values.capacity()) {
@@ -111,9 +115,10 @@ mod spare {
     }
 }
 
+#[cfg(feature = "net")]
 pub use spare::recycle;
 
-#[cfg(test)]
+#[cfg(all(test, feature = "net"))]
 mod spare_tests {
     use super::*;
 
