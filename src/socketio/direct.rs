@@ -187,12 +187,17 @@ pub(super) fn send_text_with_ticket<F: FnOnce(&mut String)>(
         if serving.scope != ticket.scope || !may_keep(serving, handle, ticket.conn) {
             return Some(encode);
         }
-        let start = serving.texts.len();
-        encode(&mut serving.texts);
-        let end = serving.texts.len();
-        serving.kept.push(Kept::Text(start..end));
+        keep_text(serving, encode);
         None
     })
+}
+
+/// Keeps the text `encode` appends, in the buffer of kept texts.
+fn keep_text(serving: &mut Serving, encode: impl FnOnce(&mut String)) {
+    let start = serving.texts.len();
+    encode(&mut serving.texts);
+    let end = serving.texts.len();
+    serving.kept.push(Kept::Text(start..end));
 }
 
 /// Sends to `conn` the text message `encode` appends to the `String` it is
@@ -210,10 +215,7 @@ pub(super) fn send_text_with(
         if !may_keep(serving, handle, conn) {
             return Some(encode);
         }
-        let start = serving.texts.len();
-        encode(&mut serving.texts);
-        let end = serving.texts.len();
-        serving.kept.push(Kept::Text(start..end));
+        keep_text(serving, encode);
         None
     });
     if let Some(encode) = encode {

@@ -468,16 +468,16 @@ impl Entry {
 
 /// An event's handler: the socket's own, or the namespace's, from this
 /// thread's copy.
-pub(super) enum Handler {
+pub(super) enum HandlerRef {
     Own(EventHandler),
     Shared(event_table::Found),
 }
 
-impl Handler {
+impl HandlerRef {
     fn get(&self) -> &EventHandler {
         match self {
-            Handler::Own(handler) => handler,
-            Handler::Shared(found) => found.handler(),
+            HandlerRef::Own(handler) => handler,
+            HandlerRef::Shared(found) => found.handler(),
         }
     }
 }
@@ -489,7 +489,7 @@ pub(super) enum Deferred {
     /// An event, with the id of the ack it asks for (and leave to write
     /// that at once, see [`super::direct::ticket`]).
     Event(
-        Handler,
+        HandlerRef,
         Socket,
         Vec<Value>,
         Vec<Vec<u8>>,
@@ -1027,10 +1027,10 @@ pub(super) fn on_client_event(
             let own = members.find(|member| super::same_nsp(&member.nsp, &nsp));
             let own = own.and_then(|member| {
                 let found = member.handlers.iter().find(|(event, _)| event == name);
-                found.map(|(_, handler)| Handler::Own(handler.clone()))
+                found.map(|(_, handler)| HandlerRef::Own(handler.clone()))
             });
             let handler =
-                own.or_else(|| event_table::find(shared, &nsp, name).map(Handler::Shared));
+                own.or_else(|| event_table::find(shared, &nsp, name).map(HandlerRef::Shared));
             let (Some(handler), Some(id)) = (handler, client.sid(&nsp)) else {
                 return;
             };

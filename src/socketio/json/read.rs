@@ -558,6 +558,27 @@ mod tests {
     }
 
     /// Bytes that matter to a JSON reader, to break texts with.
+    /// `text` with `edits` made, each at an index into it: kind 0 puts a
+    /// character in, 1 takes one out, 2 replaces one (or adds it at the
+    /// end), 3 puts a space in.
+    fn edited(text: &str, edits: Vec<(prop::sample::Index, u8, char)>) -> String {
+        let mut chars: Vec<char> = text.chars().collect();
+        for (at, kind, c) in edits {
+            let i = at.index(chars.len() + 1);
+            match kind {
+                0 => chars.insert(i, c),
+                1 if i < chars.len() => {
+                    chars.remove(i);
+                }
+                2 if i < chars.len() => chars[i] = c,
+                2 => chars.push(c),
+                3 => chars.insert(i, ' '),
+                _ => {}
+            }
+        }
+        chars.into_iter().collect()
+    }
+
     fn any_json_char() -> impl Strategy<Value = char> {
         prop_oneof![
             proptest::sample::select(
@@ -592,17 +613,7 @@ mod tests {
             value in any_value(),
             edits in proptest::collection::vec((any::<prop::sample::Index>(), 0u8..3, any_json_char()), 1..4),
         ) {
-            let mut chars: Vec<char> = serde_json::to_string(&value).unwrap().chars().collect();
-            for (at, kind, c) in edits {
-                let i = at.index(chars.len() + 1);
-                match kind {
-                    0 => chars.insert(i, c),
-                    1 if i < chars.len() => { chars.remove(i); }
-                    _ if i < chars.len() => chars[i] = c,
-                    _ => chars.push(c),
-                }
-            }
-            let text: String = chars.into_iter().collect();
+            let text = edited(&serde_json::to_string(&value).unwrap(), edits);
             agree(&text).map_err(TestCaseError::fail)?;
         }
 
@@ -616,17 +627,7 @@ mod tests {
         ) {
             let mut items = vec![Value::String(name)];
             items.extend(args);
-            let mut chars: Vec<char> = serde_json::to_string(&items).unwrap().chars().collect();
-            for (at, kind, c) in edits {
-                let i = at.index(chars.len() + 1);
-                match kind {
-                    0 => chars.insert(i, c),
-                    1 if i < chars.len() => { chars.remove(i); }
-                    2 if i < chars.len() => chars[i] = c,
-                    _ => chars.insert(i, ' '),
-                }
-            }
-            let text: String = chars.into_iter().collect();
+            let text = edited(&serde_json::to_string(&items).unwrap(), edits);
             agree(&text).map_err(TestCaseError::fail)?;
         }
 
