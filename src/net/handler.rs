@@ -343,16 +343,19 @@ impl Conn<'_> {
     }
 
     /// Queues a text message (written at the end of the loop turn).
+    #[inline(always)]
     pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
         self.send(Opcode::Text, text.as_bytes())
     }
 
     /// Queues a binary message (written at the end of the loop turn).
+    #[inline(always)]
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
         self.send(Opcode::Binary, data)
     }
 
     /// Sends a message; see [`Message`].
+    #[inline(always)]
     pub fn send_message(&mut self, message: Message<'_>) -> Result<(), SendError> {
         match message {
             Message::Text(t) => self.send_text(t),
@@ -360,36 +363,43 @@ impl Conn<'_> {
         }
     }
 
+    /// Inlined into the handler's call, with the large payload's path
+    /// called: a small echo then costs no call of its own here.
+    #[inline(always)]
     fn send(&mut self, opcode: Opcode, payload: &[u8]) -> Result<(), SendError> {
         if payload.len() >= WRITEV_THRESHOLD {
-            if let Some((head, head_len)) = self.tx.start_unbuffered(opcode, payload.len())? {
-                let header = &head[..head_len];
-                let written = match self
-                    .stream
-                    .write_vectored(&[IoSlice::new(header), IoSlice::new(payload)])
-                {
-                    Ok(written) => written,
-                    // The socket is full: everything is queued below.
-                    Err(e)
-                        if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) =>
-                    {
-                        0
-                    }
-                    // The connection is broken; the loop closes it when it
-                    // next reads or writes. Nothing is queued.
-                    Err(e) => return Err(SendError::Transport(e.kind())),
-                };
-                if written < head_len {
-                    self.tx.queue_unsent(&header[written..]);
-                    self.tx.queue_unsent(payload);
-                } else {
-                    self.tx.queue_unsent(&payload[written - head_len..]);
-                }
-                return Ok(());
-            }
+            return self.send_large(opcode, payload);
         }
         // Text payloads come from `send_text`'s &str: already UTF-8.
         self.tx.send_message(opcode, payload)
+    }
+
+    /// [`Conn::send`] for a payload of `WRITEV_THRESHOLD` or more: written
+    /// beside its header with `writev` when nothing else is queued.
+    #[inline(never)]
+    fn send_large(&mut self, opcode: Opcode, payload: &[u8]) -> Result<(), SendError> {
+        let Some((head, head_len)) = self.tx.start_unbuffered(opcode, payload.len())? else {
+            return self.tx.send_message(opcode, payload);
+        };
+        let header = &head[..head_len];
+        let written = match self
+            .stream
+            .write_vectored(&[IoSlice::new(header), IoSlice::new(payload)])
+        {
+            Ok(written) => written,
+            // The socket is full: everything is queued below.
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => 0,
+            // The connection is broken; the loop closes it when it next
+            // reads or writes. Nothing is queued.
+            Err(e) => return Err(SendError::Transport(e.kind())),
+        };
+        if written < head_len {
+            self.tx.queue_unsent(&header[written..]);
+            self.tx.queue_unsent(payload);
+        } else {
+            self.tx.queue_unsent(&payload[written - head_len..]);
+        }
+        Ok(())
     }
 
     /// Queues a ping (payload up to 125 bytes).

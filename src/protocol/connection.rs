@@ -208,38 +208,12 @@ impl Connection {
         &mut self,
         input: &mut [u8],
     ) -> Result<(usize, Option<Deliver>), ProtocolError> {
-        let Connection {
-            core,
-            decoder,
-            assembler,
-        } = self;
-        assembler.begin();
-        if core.state == State::Closed {
-            return Ok((input.len(), None));
-        }
-        if !input.is_empty() {
-            core.timers.saw_input();
-        }
-        match decode::<GENERAL_INLINE>(decoder, assembler, input, &core.config) {
-            Ok((consumed, Some(Deliver::Control(opcode)))) => {
-                match opcode {
-                    Opcode::Ping => core.auto_pong(assembler.control_payload()),
-                    Opcode::Close => {
-                        let frame = assembler.close_frame();
-                        core.peer_closed(frame.code, frame.reason);
-                    }
-                    _ => {}
-                }
-                Ok((consumed, Some(Deliver::Control(opcode))))
-            }
-            Ok(decoded) => Ok(decoded),
-            Err(error) => {
-                decoder.reset();
-                assembler.reset();
-                core.fail(&error);
-                Err(error)
-            }
-        }
+        step::<GENERAL_INLINE>(
+            &mut self.core,
+            &mut self.decoder,
+            &mut self.assembler,
+            input,
+        )
     }
 
     // ----- messages in -----------------------------------------------------
@@ -384,9 +358,103 @@ impl Connection {
     }
 }
 
+/// [`Connection::step`] over the connection's parts, so the engine can
+/// keep the [`Core`] lent to its [`Sender`] while it receives
+/// ([`receive_split`]).
+#[inline(always)]
+fn step<const GENERAL_INLINE: bool>(
+    core: &mut Core,
+    decoder: &mut FrameDecoder,
+    assembler: &mut MessageAssembler,
+    input: &mut [u8],
+) -> Result<(usize, Option<Deliver>), ProtocolError> {
+    assembler.begin();
+    if core.state == State::Closed {
+        return Ok((input.len(), None));
+    }
+    if !input.is_empty() {
+        core.timers.saw_input();
+    }
+    match decode::<GENERAL_INLINE>(decoder, assembler, input, &core.config) {
+        Ok((consumed, Some(Deliver::Control(opcode)))) => {
+            match opcode {
+                Opcode::Ping => core.auto_pong(assembler.control_payload()),
+                Opcode::Close => {
+                    let frame = assembler.close_frame();
+                    core.peer_closed(frame.code, frame.reason);
+                }
+                _ => {}
+            }
+            Ok((consumed, Some(Deliver::Control(opcode))))
+        }
+        Ok(decoded) => Ok(decoded),
+        Err(error) => {
+            fail(core, decoder, assembler, &error);
+            Err(error)
+        }
+    }
+}
+
+/// The input broke the protocol: whatever was half read is dropped, and
+/// the core queues the close that says why.
+#[cold]
+fn fail(
+    core: &mut Core,
+    decoder: &mut FrameDecoder,
+    assembler: &mut MessageAssembler,
+    error: &ProtocolError,
+) {
+    decoder.reset();
+    assembler.reset();
+    core.fail(error);
+}
+
+/// Receives up to one event with the connection taken apart: the engine's
+/// dispatch loop lends the [`Core`] to one [`Sender`] for a whole read and
+/// passes it back in here for each frame, instead of building a sender
+/// (and the handler's view around it) per message. `None` when the input
+/// failed the connection; [`Core::failure`] says why.
+///
+/// The common case, a whole message in one frame, is read first and handed
+/// out as it is found, without the general step's layers of `Result` and
+/// `Deliver` (each put on the stack and read back in the engine's loop).
+#[cfg(feature = "net")]
+#[inline(always)]
+pub(crate) fn receive_split<'a>(
+    core: &mut Core,
+    decoder: &mut FrameDecoder,
+    assembler: &'a mut MessageAssembler,
+    input: &'a mut [u8],
+) -> Option<Received<'a>> {
+    assembler.begin();
+    if core.state != State::Closed {
+        if let Some(frame) = decoder.whole_frame(input) {
+            let end = frame.payload.end;
+            match assembler.whole_frame_message(frame, input, &core.config) {
+                Ok(Some(Deliver::Input(kind, range))) => {
+                    core.timers.saw_input();
+                    let event = Some(super::assembler::data_event(kind, &input[range]));
+                    return Some(Received {
+                        consumed: end,
+                        event,
+                    });
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    fail(core, decoder, assembler, &error);
+                    return None;
+                }
+            }
+        }
+    }
+    let (consumed, deliver) = step::<true>(core, decoder, assembler, input).ok()?;
+    let event = deliver.map(|deliver| assembler.input_event(input, deliver));
+    Some(Received { consumed, event })
+}
+
 /// Runs the frame decoder and the message assembler over `input` until an
 /// event is ready or the input is used up.
-#[inline]
+#[inline(always)]
 fn decode<const GENERAL_INLINE: bool>(
     decoder: &mut FrameDecoder,
     assembler: &mut MessageAssembler,

@@ -27,6 +27,8 @@ mod sender;
 mod timers;
 
 pub use config::{Config, Delivery};
+#[cfg(feature = "net")]
+pub(crate) use connection::receive_split;
 pub use connection::Connection;
 pub use core::{Role, State};
 pub use error::{ProtocolError, SendError};

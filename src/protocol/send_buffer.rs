@@ -35,7 +35,7 @@ impl SendBuffer {
 
     /// A writable region of exactly `n` bytes after the pending output; call
     /// [`SendBuffer::commit`] with what was written.
-    #[inline]
+    #[inline(always)]
     pub fn tail(&mut self, n: usize) -> &mut [u8] {
         if self.buf.len() - self.end < n {
             self.make_room(n);
@@ -59,7 +59,7 @@ impl SendBuffer {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn commit(&mut self, n: usize) {
         debug_assert!(self.end + n <= self.buf.len());
         self.end += n;

@@ -116,6 +116,15 @@ impl<'a> Sender<'a> {
         self.lendable.get(at..)?.get(..payload.len())
     }
 
+    /// The connection's core, lent back for receiving
+    /// ([`receive_split`](super::connection::receive_split)) while this
+    /// sender lives.
+    #[cfg(feature = "net")]
+    #[inline(always)]
+    pub(crate) fn core(&mut self) -> &mut Core {
+        self.core
+    }
+
     /// Which end of the connection this is.
     pub fn role(&self) -> Role {
         self.core.role
@@ -143,7 +152,7 @@ impl<'a> Sender<'a> {
         self.send_message(Opcode::Binary, data)
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn send_message(&mut self, opcode: Opcode, payload: &[u8]) -> Result<(), SendError> {
         self.core.check_can_send()?;
         if self.core.sending_fragmented.is_some() {

@@ -381,6 +381,9 @@ impl<H: Handler> Handler for Mounted<H> {
         }
     }
 
+    /// Inlined into the engine's loop: the application's message then
+    /// costs one lookup more than unmounted.
+    #[inline(always)]
     fn on_message(&mut self, conn: &mut Conn<'_>, message: Message<'_>) {
         if self.sio.websockets.contains(conn.id()) {
             self.sio.on_message(conn, message);

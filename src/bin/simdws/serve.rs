@@ -147,6 +147,7 @@ impl Handler for App {
         }
     }
 
+    #[inline]
     fn on_message(&mut self, conn: &mut Conn<'_>, message: Message<'_>) {
         // Echo, or the chat room's copy for the sender: it sees its own
         // message like everyone else's.

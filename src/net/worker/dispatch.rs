@@ -10,7 +10,7 @@ use crate::net::handler::{Conn, Handler, Message};
 use crate::net::session::{Phase, Session};
 use crate::net::topics::Topics;
 use crate::net::transport::Socket;
-use crate::protocol::Event;
+use crate::protocol::{receive_split, Connection, Event, Sender};
 
 /// Bytes of a client connection's handshake response.
 pub(super) fn response_bytes<H: Handler, S: Socket>(
@@ -70,6 +70,10 @@ pub(super) fn response_bytes<H: Handler, S: Socket>(
 
 /// Decodes frames in place and hands each event to the handler, with the
 /// connection's sending half to answer on.
+///
+/// One [`Conn`] serves the whole read: its sender holds the connection's
+/// core, which each frame's receiving borrows back
+/// ([`receive_split`]), so nothing is rebuilt per message.
 pub(crate) fn frame_bytes<H: Handler, S: Socket>(
     session: &mut Session<S>,
     input: &mut [u8],
@@ -80,28 +84,36 @@ pub(crate) fn frame_bytes<H: Handler, S: Socket>(
     let Phase::Open(conn) = &mut session.phase else {
         return;
     };
+    let Connection {
+        core,
+        decoder,
+        assembler,
+    } = &mut **conn;
+    let mut c = Conn {
+        id: session.id,
+        tx: Sender::new(core),
+        stream: &mut session.stream,
+        handle,
+        subprotocol: session.subprotocol.as_deref(),
+        data: &mut session.data,
+        topics,
+    };
     let mut at = 0;
     while at < input.len() {
-        let (received, tx) = match conn.receive_and_reply(&mut input[at..]) {
-            Ok(received) => received,
-            Err(error) => {
-                log::debug!("{}: {error}", session.id);
-                session.note_close(CloseReason::of_error(&error));
-                return;
+        let Some(received) = receive_split(c.tx.core(), decoder, assembler, &mut input[at..])
+        else {
+            let reason = c.tx.core().failure.as_ref().map(|error| {
+                log::debug!("{}: {error}", c.id);
+                CloseReason::of_error(error)
+            });
+            if let Some(reason) = reason {
+                session.note_close(reason);
             }
+            return;
         };
         at += received.consumed;
         let Some(event) = received.event else {
             continue;
-        };
-        let mut c = Conn {
-            id: session.id,
-            tx,
-            stream: &mut session.stream,
-            handle,
-            subprotocol: session.subprotocol.as_deref(),
-            data: &mut session.data,
-            topics: &mut *topics,
         };
         match event {
             Event::Text(text) => handler.on_message(&mut c, Message::Text(text)),
