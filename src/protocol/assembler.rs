@@ -378,18 +378,6 @@ impl MessageAssembler {
         CloseFrame { code, reason }
     }
 
-    /// [`MessageAssembler::event`] with a whole message in the input
-    /// inlined and the rest called: the engine's loop keeps fewer values on
-    /// the stack than with all of it inlined.
-    #[cfg(feature = "net")]
-    #[inline(always)]
-    pub fn input_event<'a>(&'a mut self, input: &'a [u8], deliver: Deliver) -> Event<'a> {
-        match deliver {
-            Deliver::Input(kind, range) => data_event(kind, &input[range]),
-            deliver => self.event(input, deliver),
-        }
-    }
-
     /// The event for what [`MessageAssembler::accept`] found ready.
     #[inline]
     pub fn event<'a>(&'a mut self, input: &'a [u8], deliver: Deliver) -> Event<'a> {

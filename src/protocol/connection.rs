@@ -447,14 +447,27 @@ pub(crate) fn receive_split<'a>(
             }
         }
     }
+    receive_general(core, decoder, assembler, input)
+}
+
+/// [`receive_split`] for everything but a whole one-frame message: called,
+/// so the engine's loop around the common case stays small.
+#[cfg(feature = "net")]
+#[inline(never)]
+fn receive_general<'a>(
+    core: &mut Core,
+    decoder: &mut FrameDecoder,
+    assembler: &'a mut MessageAssembler,
+    input: &'a mut [u8],
+) -> Option<Received<'a>> {
     let (consumed, deliver) = step::<true>(core, decoder, assembler, input).ok()?;
-    let event = deliver.map(|deliver| assembler.input_event(input, deliver));
+    let event = deliver.map(|deliver| assembler.event(input, deliver));
     Some(Received { consumed, event })
 }
 
 /// Runs the frame decoder and the message assembler over `input` until an
 /// event is ready or the input is used up.
-#[inline(always)]
+#[inline]
 fn decode<const GENERAL_INLINE: bool>(
     decoder: &mut FrameDecoder,
     assembler: &mut MessageAssembler,
