@@ -543,3 +543,124 @@ fn decode_frames(
         }
     }
 }
+
+#[cfg(all(test, feature = "net"))]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::frame::{FrameHeader, MAX_HEADER_LEN};
+    use crate::protocol::OwnedEvent;
+
+    /// A client's frame, masked with `key`.
+    fn frame(fin: bool, opcode: u8, payload: &[u8], key: [u8; 4]) -> Vec<u8> {
+        let header = FrameHeader {
+            fin,
+            rsv: 0,
+            opcode: Opcode::from_u8(opcode).expect("a known opcode"),
+            mask: Some(key),
+            payload_len: payload.len() as u64,
+        };
+        let mut head = [0u8; MAX_HEADER_LEN];
+        let n = header.encode(&mut head);
+        let mut out = head[..n].to_vec();
+        let at = out.len();
+        out.extend_from_slice(payload);
+        crate::mask::apply_mask(&mut out[at..], key, 0);
+        out
+    }
+
+    /// Streams of client frames, mostly whole one-frame messages (the
+    /// engine's fast path) among everything that must leave it.
+    fn stream() -> impl Strategy<Value = Vec<u8>> {
+        let bytes = |max| prop::collection::vec(any::<u8>(), 0..max);
+        let piece = prop_oneof![
+            4 => ("\\PC{0,40}", any::<[u8; 4]>()).prop_map(|(t, k)| frame(true, 1, t.as_bytes(), k)),
+            2 => ("\\PC{30,200}", any::<[u8; 4]>()).prop_map(|(t, k)| frame(true, 1, t.as_bytes(), k)),
+            2 => (bytes(300), any::<[u8; 4]>()).prop_map(|(b, k)| frame(true, 2, &b, k)),
+            // Invalid UTF-8 in short and long texts.
+            1 => (bytes(40), any::<[u8; 4]>()).prop_map(|(b, k)| frame(true, 1, &b, k)),
+            1 => (bytes(200), any::<[u8; 4]>()).prop_map(|(b, k)| frame(true, 1, &[&[0xC3][..], &b].concat(), k)),
+            1 => ("\\PC{1,30}", any::<[u8; 4]>()).prop_map(|(t, k)| {
+                let mut out = frame(false, 1, &t.as_bytes()[..1], k);
+                out.extend(frame(true, 9, b"mid", k));
+                out.extend(frame(true, 0, &t.as_bytes()[1..], k));
+                out
+            }),
+            1 => (bytes(125), any::<[u8; 4]>()).prop_map(|(b, k)| frame(true, 9, &b, k)),
+            1 => (any::<u16>(), any::<[u8; 4]>()).prop_map(|(code, k)| frame(true, 8, &code.to_be_bytes(), k)),
+            1 => bytes(20),
+        ];
+        prop::collection::vec(piece, 1..8).prop_map(|pieces| pieces.concat())
+    }
+
+    /// What a server made of `stream` cut at `cuts`: its events, whether it
+    /// failed, and what it queued to send.
+    type Outcome = (Vec<OwnedEvent>, Option<String>, Vec<u8>);
+
+    fn through_receive(stream: &[u8], cuts: &[usize]) -> Outcome {
+        let mut conn = Connection::new(Role::Server, Config::default(), Instant::now());
+        let mut events = Vec::new();
+        for chunk in chunks(stream, cuts) {
+            let mut chunk = chunk.to_vec();
+            let mut at = 0;
+            while at < chunk.len() {
+                match conn.receive(&mut chunk[at..]) {
+                    Ok(received) => {
+                        at += received.consumed;
+                        events.extend(received.event.map(OwnedEvent::from));
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+        let failure = conn.failure().map(ToString::to_string);
+        (events, failure, conn.poll_transmit().to_vec())
+    }
+
+    fn through_receive_split(stream: &[u8], cuts: &[usize]) -> Outcome {
+        let mut conn = Connection::new(Role::Server, Config::default(), Instant::now());
+        let mut events = Vec::new();
+        for chunk in chunks(stream, cuts) {
+            let mut chunk = chunk.to_vec();
+            let Connection {
+                core,
+                decoder,
+                assembler,
+            } = &mut conn;
+            let mut at = 0;
+            while at < chunk.len() {
+                let Some(received) = receive_split(core, decoder, assembler, &mut chunk[at..])
+                else {
+                    break;
+                };
+                at += received.consumed;
+                events.extend(received.event.map(OwnedEvent::from));
+            }
+        }
+        let failure = conn.failure().map(ToString::to_string);
+        (events, failure, conn.poll_transmit().to_vec())
+    }
+
+    fn chunks<'a>(stream: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
+        let mut at: Vec<usize> = cuts.iter().map(|c| c % (stream.len() + 1)).collect();
+        at.extend([0, stream.len()]);
+        at.sort_unstable();
+        at.windows(2).map(|w| &stream[w[0]..w[1]]).collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 3 } else { 1000 }))]
+
+        /// The engine's receiving (`receive_split`, with its own path for a
+        /// whole one-frame message) does what `receive` does, event for
+        /// event, failure for failure and byte for byte of what it queues.
+        #[test]
+        fn receive_split_agrees_with_receive(
+            stream in stream(),
+            cuts in prop::collection::vec(any::<usize>(), 0..6),
+        ) {
+            prop_assert_eq!(through_receive_split(&stream, &cuts), through_receive(&stream, &cuts));
+        }
+    }
+}

@@ -14,7 +14,8 @@ use super::{Outcome, Worker};
 use crate::net::close::{CloseReason, Deadline};
 use crate::net::handler::{Conn, Handler};
 use crate::net::http as http_phase;
-use crate::net::session::Phase;
+use crate::net::http::HttpContext;
+use crate::net::session::{Phase, Session};
 
 /// Why reading stopped, when the connection goes on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,20 +70,24 @@ impl<H: Handler> Worker<H> {
 
     /// Reads and handles input until the socket is drained, reading pauses,
     /// or output passes the high-water mark. `Err` ends the connection.
+    ///
+    /// The session is looked up once per read and handed on, not looked up
+    /// again by each step: nothing a handler is given can remove it.
     fn read(&mut self, key: usize, exhaust: bool) -> Result<ReadStop, Outcome> {
+        let (sessions, recv_buf, mut cx) = self.parts();
+        let Some(session) = sessions.get_mut(key) else {
+            return Ok(ReadStop::Drained);
+        };
         loop {
-            let Some(session) = self.sessions.get_mut(key) else {
-                return Ok(ReadStop::Drained);
-            };
             if let Phase::Draining { .. } = session.phase {
-                if session.drain_input(&mut self.recv_buf) {
+                if session.drain_input(recv_buf) {
                     return Err(Outcome::End);
                 }
                 return Ok(ReadStop::Drained);
             }
             let paused = match &session.phase {
                 Phase::LastResponse => true,
-                Phase::Http(http) => http.input_paused(&self.config),
+                Phase::Http(http) => http.input_paused(cx.config),
                 _ => false,
             };
             if session.backed_up || paused {
@@ -91,7 +96,7 @@ impl<H: Handler> Worker<H> {
             if session.connection().is_some_and(|c| c.is_finished()) {
                 return Ok(ReadStop::Drained);
             }
-            match session.stream.receive(&mut self.recv_buf) {
+            match session.stream.receive(recv_buf) {
                 Ok(0) => {
                     // A half-closed peer still reads: give it what it is
                     // owed (best effort) before closing.
@@ -101,19 +106,16 @@ impl<H: Handler> Worker<H> {
                 }
                 Ok(n) => {
                     session.active = true;
-                    self.process(key, n);
-                    let Some(session) = self.sessions.get(key) else {
-                        return Ok(ReadStop::Drained);
-                    };
+                    process(session, &mut recv_buf[..n], &mut cx);
                     if session.doomed {
                         return Err(Outcome::End);
                     }
-                    if session.buffered() > self.config.high_water {
+                    if session.buffered() > cx.config.high_water {
                         return Ok(ReadStop::OutputFull);
                     }
                     // A short read drained the socket: the next edge will
                     // announce more, so no read that only says WouldBlock.
-                    if n < self.recv_buf.len() && !exhaust {
+                    if n < recv_buf.len() && !exhaust {
                         return Ok(ReadStop::Drained);
                     }
                 }
@@ -142,25 +144,6 @@ impl<H: Handler> Worker<H> {
                     return Err(Outcome::End);
                 }
             }
-        }
-    }
-
-    /// Handles `n` fresh bytes at the start of the receive buffer, as the
-    /// connection's phase reads them.
-    fn process(&mut self, key: usize, n: usize) {
-        let (sessions, recv_buf, mut cx) = self.parts();
-        let Some(session) = sessions.get_mut(key) else {
-            return;
-        };
-        session.wake(&cx.config.protocol);
-        let input = &mut recv_buf[..n];
-        match &mut session.phase {
-            Phase::Http(_) => http_phase::http_bytes(session, input, &mut cx),
-            Phase::Connecting { .. } => {
-                response_bytes(session, input, cx.handler, cx.handle, cx.topics)
-            }
-            Phase::Open(_) => frame_bytes(session, input, cx.handler, cx.handle, cx.topics),
-            Phase::Resting(_) | Phase::LastResponse | Phase::Draining { .. } => {}
         }
     }
 
@@ -280,5 +263,19 @@ impl<H: Handler> Worker<H> {
             };
             handler.on_drain(&mut c);
         }
+    }
+}
+
+/// Handles fresh bytes, as the connection's phase reads them.
+#[inline]
+fn process<H: Handler>(session: &mut Session, input: &mut [u8], cx: &mut HttpContext<'_, H>) {
+    session.wake(&cx.config.protocol);
+    match &mut session.phase {
+        Phase::Http(_) => http_phase::http_bytes(session, input, cx),
+        Phase::Connecting { .. } => {
+            response_bytes(session, input, cx.handler, cx.handle, cx.topics)
+        }
+        Phase::Open(_) => frame_bytes(session, input, cx.handler, cx.handle, cx.topics),
+        Phase::Resting(_) | Phase::LastResponse | Phase::Draining { .. } => {}
     }
 }
