@@ -228,31 +228,27 @@ impl<S: Socket> Session<S> {
     /// Writes pending output until done or the socket would block. One
     /// write carries every frame queued since the last flush (corking).
     /// Returns whether everything was written.
+    #[inline]
     pub fn flush(&mut self) -> io::Result<bool> {
-        if let Some(out) = &mut self.raw_out {
-            while out.written < out.bytes.len() {
-                match self.stream.transmit(&out.bytes[out.written..]) {
-                    Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                    Ok(n) => out.written += n,
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            // Written out: keep the storage while the connection is busy
-            // (the sweep frees it when idle).
-            out.bytes.clear();
-            out.written = 0;
+        if self.raw_out.is_some() && !self.flush_raw()? {
+            return Ok(false);
         }
         if let Phase::Open(conn) = &mut self.phase {
             loop {
                 let out = conn.poll_transmit();
-                if out.is_empty() {
+                let len = out.len();
+                if len == 0 {
                     break;
                 }
                 match self.stream.transmit(out) {
                     Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                    Ok(n) => conn.advance_transmit(n),
+                    Ok(n) => {
+                        conn.advance_transmit(n);
+                        if n == len {
+                            // All written: nothing was queued meanwhile.
+                            break;
+                        }
+                    }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(e) => return Err(e),
@@ -261,6 +257,28 @@ impl<S: Socket> Session<S> {
         }
         // TLS records the writes above could not all send yet.
         self.stream.flush_pending()
+    }
+
+    /// Writes the raw bytes queued before the frames (an HTTP response, a
+    /// handshake). Returns whether all were written; keeps the storage
+    /// while the connection is busy (the sweep frees it when idle).
+    #[inline(never)]
+    fn flush_raw(&mut self) -> io::Result<bool> {
+        let Some(out) = &mut self.raw_out else {
+            return Ok(true);
+        };
+        while out.written < out.bytes.len() {
+            match self.stream.transmit(&out.bytes[out.written..]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => out.written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        out.bytes.clear();
+        out.written = 0;
+        Ok(true)
     }
 
     /// Our side is finished: shut the write side (a FIN after the last

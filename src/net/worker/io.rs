@@ -58,11 +58,15 @@ impl<H: Handler> Worker<H> {
                 }
                 Written::Done => {}
             }
+            // Reading goes on only if it stopped for output that has
+            // since been written.
+            if stop != ReadStop::OutputFull {
+                return Outcome::Keep;
+            }
             let Some(session) = self.sessions.get(key) else {
                 return Outcome::Keep;
             };
-            let room = !session.backed_up && session.buffered() <= self.config.high_water;
-            if !(stop == ReadStop::OutputFull && room) {
+            if session.backed_up || session.buffered() > self.config.high_water {
                 return Outcome::Keep;
             }
         }
