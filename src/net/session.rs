@@ -164,13 +164,18 @@ impl<S: Socket> Session<S> {
     /// A resting connection becomes a whole one again (with `config`, the
     /// server's: only server connections rest) and counts as active, so it
     /// is not put back to rest before a whole tick has passed.
+    #[inline]
     pub fn wake(&mut self, config: &Config) {
-        if !matches!(self.phase, Phase::Resting(_)) {
-            return;
+        if matches!(self.phase, Phase::Resting(_)) {
+            self.wake_resting(config);
         }
+    }
+
+    #[inline(never)]
+    fn wake_resting(&mut self, config: &Config) {
         let Phase::Resting(resting) = std::mem::replace(&mut self.phase, Phase::LastResponse)
         else {
-            unreachable!("checked above")
+            unreachable!("checked by wake")
         };
         let conn = resting.wake(*config, Instant::now());
         self.phase = Phase::Open(Box::new(conn));

@@ -13,6 +13,7 @@ use std::os::fd::AsRawFd;
 
 /// `recv(fd, buf, len, 0)`.
 #[cfg(all(target_os = "linux", not(miri)))]
+#[inline]
 pub(crate) fn recv(socket: &impl AsRawFd, buf: &mut [u8]) -> io::Result<usize> {
     // SAFETY: recvfrom writes at most `buf.len()` bytes into `buf`, which
     // we hold exclusively for the call; the address arguments are null, so
@@ -39,6 +40,7 @@ pub(crate) fn recv(socket: &impl AsRawFd, buf: &mut [u8]) -> io::Result<usize> {
 /// `send(fd, buf, len, MSG_NOSIGNAL)`: a peer that has gone is an
 /// `EPIPE` error, never a `SIGPIPE` (as std's `TcpStream::write`).
 #[cfg(all(target_os = "linux", not(miri)))]
+#[inline]
 pub(crate) fn send(socket: &impl AsRawFd, buf: &[u8]) -> io::Result<usize> {
     // SAFETY: sendto only reads `buf.len()` bytes from `buf`, borrowed for
     // the call; the address arguments are null and zero (a connected

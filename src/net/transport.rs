@@ -39,10 +39,12 @@ impl Socket for mio::net::TcpStream {
         self.shutdown(std::net::Shutdown::Write)
     }
 
+    #[inline]
     fn receive(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         super::syscall::recv(self, buf)
     }
 
+    #[inline]
     fn transmit(&mut self, buf: &[u8]) -> io::Result<usize> {
         super::syscall::send(self, buf)
     }
@@ -113,6 +115,7 @@ impl<S: Read + Write> Transport<S> {
 #[allow(private_bounds)]
 impl<S: Socket> Transport<S> {
     /// Reads decrypted bytes, through the socket's cheapest call when plain.
+    #[inline(always)]
     pub(crate) fn receive(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Transport::Plain(s) => s.receive(buf),
@@ -123,6 +126,7 @@ impl<S: Socket> Transport<S> {
 
     /// Writes bytes (encrypting them under TLS), through the socket's
     /// cheapest call when plain.
+    #[inline]
     pub(crate) fn transmit(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Transport::Plain(s) => s.transmit(buf),

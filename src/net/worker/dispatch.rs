@@ -13,6 +13,7 @@ use crate::net::transport::Socket;
 use crate::protocol::{receive_split, Connection, Event, Sender};
 
 /// Bytes of a client connection's handshake response.
+#[inline(never)]
 pub(super) fn response_bytes<H: Handler, S: Socket>(
     session: &mut Session<S>,
     input: &mut [u8],

@@ -101,13 +101,7 @@ impl<H: Handler> Worker<H> {
                 return Ok(ReadStop::Drained);
             }
             match session.stream.receive(recv_buf) {
-                Ok(0) => {
-                    // A half-closed peer still reads: give it what it is
-                    // owed (best effort) before closing.
-                    let _ = session.flush();
-                    session.note_close_unless_noted(CloseReason::Vanished);
-                    return Err(Outcome::End);
-                }
+                Ok(0) => return Err(peer_closed(session)),
                 Ok(n) => {
                     session.active = true;
                     process(session, &mut recv_buf[..n], &mut cx);
@@ -125,28 +119,7 @@ impl<H: Handler> Worker<H> {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(ReadStop::Drained),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    log::debug!("{} read: {e}", session.id);
-                    #[cfg(feature = "tls")]
-                    if crate::net::tls::is_not_tls(&e) {
-                        // Plain HTTP on the TLS port: say so, as nginx does.
-                        use std::io::Write as _;
-                        let _ = session
-                            .stream
-                            .socket_mut()
-                            .write(crate::net::tls::PLAIN_HTTP_RESPONSE);
-                    }
-                    session.note_close_unless_noted(match e.kind() {
-                        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted => {
-                            CloseReason::Vanished
-                        }
-                        _ => CloseReason::Io {
-                            during: "read",
-                            error: e.to_string(),
-                        },
-                    });
-                    return Err(Outcome::End);
-                }
+                Err(e) => return Err(read_failed(session, e)),
             }
         }
     }
@@ -157,43 +130,18 @@ impl<H: Handler> Worker<H> {
         let Some(session) = self.sessions.get_mut(key) else {
             return Written::Done;
         };
-        match &mut session.phase {
+        match &session.phase {
             Phase::Draining { .. } => return Written::Done,
             Phase::Connecting { connected, .. } if !*connected => {
-                // A non-blocking connect is done when the socket is writable:
-                // then it has a peer address, or a pending error.
-                let socket = session.stream.socket();
-                match (socket.take_error(), socket.peer_addr()) {
-                    (Ok(None), Ok(_)) => *connected = true,
-                    (Ok(None), Err(e)) if e.kind() == io::ErrorKind::NotConnected => {
-                        return Written::Done
-                    }
-                    (Ok(Some(e)) | Err(e), _) | (_, Err(e)) => {
-                        session.note_close(CloseReason::Io {
-                            during: "connect",
-                            error: e.to_string(),
-                        });
-                        return Written::End;
-                    }
+                if let Some(written) = check_connected(session) {
+                    return written;
                 }
             }
             _ => {}
         }
         let all_written = match session.flush() {
             Ok(done) => done,
-            Err(e) => {
-                log::debug!("{} write: {e}", session.id);
-                session.note_close_unless_noted(match e.kind() {
-                    io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => {
-                        CloseReason::Vanished
-                    }
-                    _ => CloseReason::Io {
-                        during: "write",
-                        error: e.to_string(),
-                    },
-                });
-                return Written::End;
-            }
+            Err(e) => return write_failed(session, e),
         };
         let finished = match &session.phase {
             Phase::LastResponse => all_written,
@@ -201,36 +149,11 @@ impl<H: Handler> Worker<H> {
             _ => false,
         };
         if finished {
-            if let Phase::Open(conn) = &session.phase {
-                if session.close_info.is_none() {
-                    session.note_close(match conn.failure() {
-                        Some(error) => CloseReason::of_error(error),
-                        None if conn.timed_out() => CloseReason::Timeout(Deadline::CloseHandshake),
-                        None => CloseReason::Vanished,
-                    });
-                }
-            }
-            // The handler hears of the end now, not after the linger.
-            self.notify_closed(key);
-            let until = Instant::now() + self.config.linger;
-            let Some(session) = self.sessions.get_mut(key) else {
-                return Written::Done;
-            };
-            session.start_draining(until);
-            return if session.drain_input(&mut self.recv_buf) {
-                Written::End
-            } else {
-                Written::Done
-            };
+            return self.finish(key);
         }
         let buffered = session.buffered();
         if buffered > self.config.max_buffered {
-            log::warn!(
-                "{}: slow consumer with {buffered} bytes unsent: disconnecting",
-                session.id
-            );
-            session.note_close(CloseReason::SlowConsumer);
-            return Written::End;
+            return slow_consumer(session, buffered);
         }
         if buffered > self.config.high_water {
             session.backed_up = true;
@@ -242,6 +165,36 @@ impl<H: Handler> Worker<H> {
         Written::Done
     }
 
+    /// Our side of the connection is done: the handler hears of its end
+    /// now (not after the linger), and it drains the peer's input.
+    #[inline(never)]
+    fn finish(&mut self, key: usize) -> Written {
+        let Some(session) = self.sessions.get_mut(key) else {
+            return Written::Done;
+        };
+        if let Phase::Open(conn) = &session.phase {
+            if session.close_info.is_none() {
+                session.note_close(match conn.failure() {
+                    Some(error) => CloseReason::of_error(error),
+                    None if conn.timed_out() => CloseReason::Timeout(Deadline::CloseHandshake),
+                    None => CloseReason::Vanished,
+                });
+            }
+        }
+        self.notify_closed(key);
+        let until = Instant::now() + self.config.linger;
+        let Some(session) = self.sessions.get_mut(key) else {
+            return Written::Done;
+        };
+        session.start_draining(until);
+        if session.drain_input(&mut self.recv_buf) {
+            Written::End
+        } else {
+            Written::Done
+        }
+    }
+
+    #[inline(never)]
     fn call_on_drain(&mut self, key: usize) {
         let Worker {
             sessions,
@@ -268,6 +221,94 @@ impl<H: Handler> Worker<H> {
             handler.on_drain(&mut c);
         }
     }
+}
+
+/// The peer closed its side. A half-closed peer still reads: it is given
+/// what it is owed (best effort) before the connection ends.
+#[cold]
+#[inline(never)]
+fn peer_closed(session: &mut Session) -> Outcome {
+    let _ = session.flush();
+    session.note_close_unless_noted(CloseReason::Vanished);
+    Outcome::End
+}
+
+/// A client connection's socket became writable while connecting: a
+/// non-blocking connect is done then, with a peer address or a pending
+/// error. `None` when it connected and goes on to write.
+#[cold]
+#[inline(never)]
+fn check_connected(session: &mut Session) -> Option<Written> {
+    let socket = session.stream.socket();
+    let outcome = match (socket.take_error(), socket.peer_addr()) {
+        (Ok(None), Ok(_)) => None,
+        (Ok(None), Err(e)) if e.kind() == io::ErrorKind::NotConnected => Some(Written::Done),
+        (Ok(Some(e)) | Err(e), _) | (_, Err(e)) => {
+            session.note_close(CloseReason::Io {
+                during: "connect",
+                error: e.to_string(),
+            });
+            Some(Written::End)
+        }
+    };
+    if outcome.is_none() {
+        if let Phase::Connecting { connected, .. } = &mut session.phase {
+            *connected = true;
+        }
+    }
+    outcome
+}
+
+/// Output passed the most a connection may hold unsent: the peer does not
+/// read, and is let go.
+#[cold]
+#[inline(never)]
+fn slow_consumer(session: &mut Session, buffered: usize) -> Written {
+    log::warn!(
+        "{}: slow consumer with {buffered} bytes unsent: disconnecting",
+        session.id
+    );
+    session.note_close(CloseReason::SlowConsumer);
+    Written::End
+}
+
+/// Reading failed: the connection ends, with the error as its reason.
+#[cold]
+#[inline(never)]
+fn read_failed(session: &mut Session, e: io::Error) -> Outcome {
+    log::debug!("{} read: {e}", session.id);
+    #[cfg(feature = "tls")]
+    if crate::net::tls::is_not_tls(&e) {
+        // Plain HTTP on the TLS port: say so, as nginx does.
+        use std::io::Write as _;
+        let _ = session
+            .stream
+            .socket_mut()
+            .write(crate::net::tls::PLAIN_HTTP_RESPONSE);
+    }
+    session.note_close_unless_noted(match e.kind() {
+        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted => CloseReason::Vanished,
+        _ => CloseReason::Io {
+            during: "read",
+            error: e.to_string(),
+        },
+    });
+    Outcome::End
+}
+
+/// Writing failed: the connection ends, with the error as its reason.
+#[cold]
+#[inline(never)]
+fn write_failed(session: &mut Session, e: io::Error) -> Written {
+    log::debug!("{} write: {e}", session.id);
+    session.note_close_unless_noted(match e.kind() {
+        io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => CloseReason::Vanished,
+        _ => CloseReason::Io {
+            during: "write",
+            error: e.to_string(),
+        },
+    });
+    Written::End
 }
 
 /// Handles fresh bytes, as the connection's phase reads them.

@@ -201,7 +201,7 @@ impl<H: Handler> Worker<H> {
     /// Acts on a step's outcome: the one place a connection ends. The
     /// handler hears of it (`on_close`, or `on_request_abandoned` for an
     /// HTTP request it still owes an answer), and its socket is closed.
-    #[inline]
+    #[inline(always)]
     fn settle(&mut self, key: usize, outcome: Outcome) {
         if outcome != Outcome::Keep {
             self.end(key);
@@ -210,6 +210,7 @@ impl<H: Handler> Worker<H> {
 
     /// The connection in slot `key` is over: the handler hears of it, and
     /// its slot, subscriptions and registration are freed.
+    #[inline(never)]
     fn end(&mut self, key: usize) {
         self.notify_closed(key);
         self.freed_since_trim += 1;
