@@ -12,6 +12,7 @@ use std::time::Instant;
 use super::dispatch::{frame_bytes, response_bytes};
 use super::{Outcome, Worker};
 use crate::net::close::{CloseReason, Deadline};
+use crate::net::config::ServerConfig;
 use crate::net::handler::{Conn, Handler};
 use crate::net::http as http_phase;
 use crate::net::http::HttpContext;
@@ -33,6 +34,8 @@ enum Written {
     Done,
     /// Output that had backed up drained: input that waited must be read.
     RoomAgain,
+    /// Our side is done with everything written: the connection drains.
+    Finished,
     End,
 }
 
@@ -40,137 +43,52 @@ impl<H: Handler> Worker<H> {
     /// Reads (when `read` is `Some(exhaust)`: until `WouldBlock` even after a
     /// short read, when `exhaust`), answers and writes, until the connection
     /// would block either way.
+    ///
+    /// The session is looked up once per round and handed to each step:
+    /// nothing a handler is given can remove it. Only the rare steps that
+    /// call the handler with the whole worker (the connection's end, its
+    /// output draining) look it up again.
     pub(super) fn drive(&mut self, key: usize, read: Option<bool>) -> Outcome {
         let mut read = read;
         loop {
+            let (sessions, recv_buf, mut cx) = self.parts();
+            let Some(session) = sessions.get_mut(key) else {
+                return Outcome::Keep;
+            };
             let stop = match read {
-                Some(exhaust) => match self.read(key, exhaust) {
+                Some(exhaust) => match read_input(session, recv_buf, &mut cx, exhaust) {
                     Ok(stop) => stop,
                     Err(end) => return end,
                 },
                 None => ReadStop::Drained,
             };
-            match self.write(key) {
+            match write_output(session, cx.config) {
+                Written::Done => {}
                 Written::End => return Outcome::End,
+                Written::Finished => return self.finish(key),
                 Written::RoomAgain => {
+                    self.call_on_drain(key);
                     read = Some(true);
                     continue;
                 }
-                Written::Done => {}
             }
             // Reading goes on only if it stopped for output that has
             // since been written.
-            if stop != ReadStop::OutputFull {
-                return Outcome::Keep;
-            }
-            let Some(session) = self.sessions.get(key) else {
-                return Outcome::Keep;
-            };
-            if session.backed_up || session.buffered() > self.config.high_water {
+            if stop != ReadStop::OutputFull
+                || session.backed_up
+                || session.buffered() > self.config.high_water
+            {
                 return Outcome::Keep;
             }
         }
-    }
-
-    /// Reads and handles input until the socket is drained, reading pauses,
-    /// or output passes the high-water mark. `Err` ends the connection.
-    ///
-    /// The session is looked up once per read and handed on, not looked up
-    /// again by each step: nothing a handler is given can remove it.
-    fn read(&mut self, key: usize, exhaust: bool) -> Result<ReadStop, Outcome> {
-        let (sessions, recv_buf, mut cx) = self.parts();
-        let Some(session) = sessions.get_mut(key) else {
-            return Ok(ReadStop::Drained);
-        };
-        loop {
-            if let Phase::Draining { .. } = session.phase {
-                if session.drain_input(recv_buf) {
-                    return Err(Outcome::End);
-                }
-                return Ok(ReadStop::Drained);
-            }
-            let paused = match &session.phase {
-                Phase::LastResponse => true,
-                Phase::Http(http) => http.input_paused(cx.config),
-                _ => false,
-            };
-            if session.backed_up || paused {
-                return Ok(ReadStop::Drained);
-            }
-            if session.connection().is_some_and(|c| c.is_finished()) {
-                return Ok(ReadStop::Drained);
-            }
-            match session.stream.receive(recv_buf) {
-                Ok(0) => return Err(peer_closed(session)),
-                Ok(n) => {
-                    session.active = true;
-                    process(session, &mut recv_buf[..n], &mut cx);
-                    if session.doomed {
-                        return Err(Outcome::End);
-                    }
-                    if session.buffered() > cx.config.high_water {
-                        return Ok(ReadStop::OutputFull);
-                    }
-                    // A short read drained the socket: the next edge will
-                    // announce more, so no read that only says WouldBlock.
-                    if n < recv_buf.len() && !exhaust {
-                        return Ok(ReadStop::Drained);
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(ReadStop::Drained),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(read_failed(session, e)),
-            }
-        }
-    }
-
-    /// Flushes, applies backpressure, and moves a finished connection to
-    /// draining.
-    fn write(&mut self, key: usize) -> Written {
-        let Some(session) = self.sessions.get_mut(key) else {
-            return Written::Done;
-        };
-        match &session.phase {
-            Phase::Draining { .. } => return Written::Done,
-            Phase::Connecting { connected, .. } if !*connected => {
-                if let Some(written) = check_connected(session) {
-                    return written;
-                }
-            }
-            _ => {}
-        }
-        let all_written = match session.flush() {
-            Ok(done) => done,
-            Err(e) => return write_failed(session, e),
-        };
-        let finished = match &session.phase {
-            Phase::LastResponse => all_written,
-            Phase::Open(conn) => conn.is_finished(),
-            _ => false,
-        };
-        if finished {
-            return self.finish(key);
-        }
-        let buffered = session.buffered();
-        if buffered > self.config.max_buffered {
-            return slow_consumer(session, buffered);
-        }
-        if buffered > self.config.high_water {
-            session.backed_up = true;
-        } else if session.backed_up && buffered <= self.config.high_water / 2 {
-            session.backed_up = false;
-            self.call_on_drain(key);
-            return Written::RoomAgain;
-        }
-        Written::Done
     }
 
     /// Our side of the connection is done: the handler hears of its end
     /// now (not after the linger), and it drains the peer's input.
     #[inline(never)]
-    fn finish(&mut self, key: usize) -> Written {
+    fn finish(&mut self, key: usize) -> Outcome {
         let Some(session) = self.sessions.get_mut(key) else {
-            return Written::Done;
+            return Outcome::Keep;
         };
         if let Phase::Open(conn) = &session.phase {
             if session.close_info.is_none() {
@@ -184,13 +102,13 @@ impl<H: Handler> Worker<H> {
         self.notify_closed(key);
         let until = Instant::now() + self.config.linger;
         let Some(session) = self.sessions.get_mut(key) else {
-            return Written::Done;
+            return Outcome::Keep;
         };
         session.start_draining(until);
         if session.drain_input(&mut self.recv_buf) {
-            Written::End
+            Outcome::End
         } else {
-            Written::Done
+            Outcome::Keep
         }
     }
 
@@ -221,6 +139,104 @@ impl<H: Handler> Worker<H> {
             handler.on_drain(&mut c);
         }
     }
+}
+
+/// Reads and handles input until the socket is drained, reading pauses,
+/// or output passes the high-water mark. `Err` ends the connection.
+#[inline(always)]
+fn read_input<H: Handler>(
+    session: &mut Session,
+    recv_buf: &mut [u8],
+    cx: &mut HttpContext<'_, H>,
+    exhaust: bool,
+) -> Result<ReadStop, Outcome> {
+    loop {
+        let readable = match &session.phase {
+            Phase::Open(conn) => !conn.is_finished(),
+            Phase::Http(http) => !http.input_paused(cx.config),
+            Phase::Connecting { .. } | Phase::Resting(_) => true,
+            Phase::LastResponse => false,
+            Phase::Draining { .. } => {
+                return match session.drain_input(recv_buf) {
+                    true => Err(Outcome::End),
+                    false => Ok(ReadStop::Drained),
+                };
+            }
+        };
+        if !readable || session.backed_up {
+            return Ok(ReadStop::Drained);
+        }
+        match session.stream.receive(recv_buf) {
+            Ok(0) => return Err(peer_closed(session)),
+            Ok(n) => {
+                session.active = true;
+                process(session, &mut recv_buf[..n], cx);
+                if session.doomed {
+                    return Err(Outcome::End);
+                }
+                if session.buffered() > cx.config.high_water {
+                    return Ok(ReadStop::OutputFull);
+                }
+                // A short read drained the socket: the next edge will
+                // announce more, so no read that only says WouldBlock.
+                if n < recv_buf.len() && !exhaust {
+                    return Ok(ReadStop::Drained);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(ReadStop::Drained),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(read_failed(session, e)),
+        }
+    }
+}
+
+/// Flushes, and says what the connection needs next: backpressure
+/// applied or released, or its end.
+#[inline(always)]
+fn write_output(session: &mut Session, config: &ServerConfig) -> Written {
+    match &session.phase {
+        Phase::Draining { .. } => return Written::Done,
+        Phase::Connecting { connected, .. } if !*connected => {
+            if let Some(written) = check_connected(session) {
+                return written;
+            }
+        }
+        _ => {}
+    }
+    let all_written = match session.flush() {
+        Ok(done) => done,
+        Err(e) => return write_failed(session, e),
+    };
+    let finished = match &session.phase {
+        Phase::LastResponse => all_written,
+        Phase::Open(conn) => conn.is_finished(),
+        _ => false,
+    };
+    if finished {
+        return Written::Finished;
+    }
+    if all_written && !session.backed_up {
+        return Written::Done;
+    }
+    backpressure(session, config)
+}
+
+/// Output is left unsent (or was, last time): reading stops past the
+/// high-water mark and goes on below half of it; a peer that lets output
+/// pile up past `max_buffered` is let go.
+#[inline(never)]
+fn backpressure(session: &mut Session, config: &ServerConfig) -> Written {
+    let buffered = session.buffered();
+    if buffered > config.max_buffered {
+        return slow_consumer(session, buffered);
+    }
+    if buffered > config.high_water {
+        session.backed_up = true;
+    } else if session.backed_up && buffered <= config.high_water / 2 {
+        session.backed_up = false;
+        return Written::RoomAgain;
+    }
+    Written::Done
 }
 
 /// The peer closed its side. A half-closed peer still reads: it is given
