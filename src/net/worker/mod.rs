@@ -138,15 +138,18 @@ impl<H: Handler> Worker<H> {
 
     pub fn run(mut self) {
         let mut events = Events::with_capacity(1024);
-        let mut next_tick = Instant::now() + self.config.tick;
+        let mut now = Instant::now();
+        let mut next_tick = now + self.config.tick;
         loop {
             // Accepting stopped at a batch: poll without waiting, let what
-            // came of the batch be handled, then take the next.
+            // came of the batch be handled, then take the next. The time is
+            // the one read after the last turn's events: the clock is read
+            // once a turn, and a sweep is late by at most the rest of a turn.
             let accept_more = std::mem::take(&mut self.accept_more);
             let timeout = if accept_more {
                 std::time::Duration::ZERO
             } else {
-                next_tick.saturating_duration_since(Instant::now())
+                next_tick.saturating_duration_since(now)
             };
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() == std::io::ErrorKind::Interrupted {
@@ -178,7 +181,7 @@ impl<H: Handler> Worker<H> {
             if std::mem::take(&mut self.accept_retry) || accept_more {
                 self.accept_all();
             }
-            let now = Instant::now();
+            now = Instant::now();
             if now >= next_tick {
                 self.sweep(now);
                 next_tick = now + self.config.tick;
