@@ -157,9 +157,10 @@ fn read_input<H: Handler>(
             Phase::Connecting { .. } | Phase::Resting(_) => true,
             Phase::LastResponse => false,
             Phase::Draining { .. } => {
-                return match session.drain_input(recv_buf) {
-                    true => Err(Outcome::End),
-                    false => Ok(ReadStop::Drained),
+                return if session.drain_input(recv_buf) {
+                    Err(Outcome::End)
+                } else {
+                    Ok(ReadStop::Drained)
                 };
             }
         };
