@@ -293,7 +293,6 @@ fn slow_consumer(session: &mut Session, buffered: usize) -> Written {
 #[cold]
 #[inline(never)]
 fn read_failed(session: &mut Session, e: io::Error) -> Outcome {
-    log::debug!("{} read: {e}", session.id);
     #[cfg(feature = "tls")]
     if crate::net::tls::is_not_tls(&e) {
         // Plain HTTP on the TLS port: say so, as nginx does.
@@ -303,13 +302,7 @@ fn read_failed(session: &mut Session, e: io::Error) -> Outcome {
             .socket_mut()
             .write(crate::net::tls::PLAIN_HTTP_RESPONSE);
     }
-    session.note_close_unless_noted(match e.kind() {
-        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted => CloseReason::Vanished,
-        _ => CloseReason::Io {
-            during: "read",
-            error: e.to_string(),
-        },
-    });
+    note_io_failure(session, "read", e);
     Outcome::End
 }
 
@@ -317,15 +310,23 @@ fn read_failed(session: &mut Session, e: io::Error) -> Outcome {
 #[cold]
 #[inline(never)]
 fn write_failed(session: &mut Session, e: io::Error) -> Written {
-    log::debug!("{} write: {e}", session.id);
+    note_io_failure(session, "write", e);
+    Written::End
+}
+
+/// Notes why a read or write ended the connection: a peer that reset or
+/// went away vanished; anything else is an I/O error, named.
+fn note_io_failure(session: &mut Session, during: &'static str, e: io::Error) {
+    log::debug!("{} {during}: {e}", session.id);
     session.note_close_unless_noted(match e.kind() {
-        io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => CloseReason::Vanished,
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe => CloseReason::Vanished,
         _ => CloseReason::Io {
-            during: "write",
+            during,
             error: e.to_string(),
         },
     });
-    Written::End
 }
 
 /// Handles fresh bytes, as the connection's phase reads them.
