@@ -183,10 +183,12 @@ impl MessageAssembler {
         }
         let run = &mut input[frame.payload.clone()];
         if run.len() <= mask::SHORT {
-            // The small message: unmasked (and its ASCII found) inline.
+            // The small message: unmasked (and its ASCII found) inline. An
+            // unmasked one (a client's) is looked at a word at a time for
+            // ASCII first: most are, and std's check goes byte by byte here.
             let ascii = match frame.key {
                 Some(key) => mask::apply_mask_short(run, key),
-                None => false,
+                None => run.is_ascii(),
             };
             if frame.text && !ascii && crate::utf8::to_str(run).is_err() {
                 return Err(ProtocolError::InvalidUtf8);

@@ -17,16 +17,29 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 /// Written by hand, not with `format!`: this runs twice per message.
 fn header(seq: u32, micros: u64) -> [u8; HEADER] {
     let mut out = [0u8; HEADER];
-    let value = (u128::from(seq) << 44) | u128::from(micros & 0xfff_ffff_ffff);
-    let mut sum = 0;
-    for (i, digit) in out[..HEADER - 1].iter_mut().enumerate() {
-        let nibble = (value >> (4 * (HEADER - 2 - i))) as usize & 0xf;
-        sum += nibble;
-        *digit = HEX[nibble];
-    }
-    out[HEADER - 1] = HEX[sum % 16];
+    let (seq_digits, rest) = out.split_at_mut(SEQ_DIGITS);
+    let (micros_digits, check) = rest.split_at_mut(MICROS_DIGITS);
+    let sum = hex_digits(u64::from(seq), seq_digits) + hex_digits(micros, micros_digits);
+    check[0] = HEX[sum % 16];
     out
 }
+
+/// Writes the low `out.len()` hex digits of `value` into `out`, most
+/// significant first; returns their sum.
+fn hex_digits(mut value: u64, out: &mut [u8]) -> usize {
+    let mut sum = 0;
+    for digit in out.iter_mut().rev() {
+        let nibble = (value & 0xf) as usize;
+        sum += nibble;
+        *digit = HEX[nibble];
+        value >>= 4;
+    }
+    sum
+}
+
+/// Hex digits of the sequence number and of the time in microseconds.
+const SEQ_DIGITS: usize = 8;
+const MICROS_DIGITS: usize = HEADER - 1 - SEQ_DIGITS;
 
 /// Characters of 2, 3 and 4 bytes, and ASCII, for text payloads.
 const TEXT_PIECES: [&str; 4] = ["é", "中", "😀", "a"];
@@ -103,7 +116,7 @@ impl Payload {
         match (&mut self.buf, &self.filler) {
             (Filler::Text(buf), Filler::Text(filler)) => {
                 buf.clear();
-                buf.extend(header.iter().map(|&digit| char::from(digit)));
+                buf.push_str(std::str::from_utf8(&header).expect("hex digits"));
                 buf.push_str(filler);
             }
             (Filler::Binary(buf), Filler::Binary(filler)) => {
@@ -125,16 +138,34 @@ impl Payload {
     }
 }
 
-/// Reads (`seq`, `micros`) back from a payload.
+/// Reads (`seq`, `micros`) back from a payload: lower-case hex digits
+/// whose sum the check digit matches.
 fn parse(payload: &[u8]) -> Option<(u32, u64)> {
     let digits = payload.get(..HEADER)?;
-    let mut value = 0u128;
-    for &digit in &digits[..HEADER - 1] {
-        let nibble = (digit as char).to_digit(16)?;
-        value = value << 4 | u128::from(nibble);
+    let (seq, seq_sum) = read_hex(&digits[..SEQ_DIGITS])?;
+    let (micros, micros_sum) = read_hex(&digits[SEQ_DIGITS..HEADER - 1])?;
+    let checked = digits[HEADER - 1] == HEX[(seq_sum + micros_sum) % 16];
+    checked.then_some((seq as u32, micros))
+}
+
+/// The value of hex digits (at most 16) and their sum.
+fn read_hex(digits: &[u8]) -> Option<(u64, usize)> {
+    let (mut value, mut sum) = (0u64, 0usize);
+    for &digit in digits {
+        let nibble = nibble(digit)?;
+        sum += usize::from(nibble);
+        value = value << 4 | u64::from(nibble);
     }
-    let (seq, micros) = ((value >> 44) as u32, (value & 0xfff_ffff_ffff) as u64);
-    (header(seq, micros) == digits).then_some((seq, micros))
+    Some((value, sum))
+}
+
+/// The value of a lower-case hex digit.
+fn nibble(digit: u8) -> Option<u8> {
+    match digit {
+        b'0'..=b'9' => Some(digit - b'0'),
+        b'a'..=b'f' => Some(digit - b'a' + 10),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -54,11 +54,27 @@ pub fn classify(text: &str) -> Incoming<'_> {
     Incoming::Other
 }
 
-/// Writes the emit of `payload` asking for ack `id` into `out`.
+/// Writes the emit of `payload` asking for ack `id` into `out`. By hand,
+/// not with `write!`: the formatting machinery cost the load generator
+/// about a tenth of its instructions per emit.
 pub fn emit(out: &mut String, id: u32, payload: &str) {
-    use std::fmt::Write;
     out.clear();
-    let _ = write!(out, "42{id}[\"echo\",\"{payload}\"]");
+    out.push_str("42");
+    let mut digits = [0u8; 10];
+    let mut at = digits.len();
+    let mut rest = id;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend(digits[at..].iter().map(|&digit| char::from(digit)));
+    out.push_str("[\"echo\",\"");
+    out.push_str(payload);
+    out.push_str("\"]");
 }
 
 /// The URL of the Socket.IO WebSocket endpoint under a server's URL.
@@ -87,6 +103,10 @@ mod tests {
         let mut out = String::new();
         emit(&mut out, 7, "p");
         assert_eq!(out, r#"427["echo","p"]"#);
+        for id in [0, 10, 4_294_967_295] {
+            emit(&mut out, id, "é");
+            assert_eq!(out, format!(r#"42{id}["echo","é"]"#));
+        }
         assert_eq!(
             endpoint("ws://127.0.0.1:9001/"),
             "ws://127.0.0.1:9001/socket.io/?EIO=4&transport=websocket"
