@@ -29,6 +29,18 @@ fn plain_len(bytes: &[u8]) -> usize {
         return first_end(&padded).min(len);
     }
     let mut at = 0;
+    // Long runs (a kilobyte's payload) go a chunk of four blocks at a
+    // time, with one test for all four; the block that ends the run is
+    // then found below. (AVX-512, a chunk in one step, wrote a kilobyte's
+    // string in 58 ns against these 68 ns, the old block-at-a-time 81 ns;
+    // not worth a path that neither callgrind nor Miri runs.)
+    #[cfg(target_arch = "x86_64")]
+    while let Some(chunk) = bytes.get(at..at + CHUNK) {
+        if any_end(chunk.try_into().expect("a chunk")) {
+            break;
+        }
+        at += CHUNK;
+    }
     while let Some(block) = bytes.get(at..at + BLOCK) {
         let end = first_end(block.try_into().expect("a block"));
         if end < BLOCK {
@@ -48,6 +60,10 @@ fn plain_len(bytes: &[u8]) -> usize {
 /// The bytes [`first_end`] looks at in one step.
 const BLOCK: usize = 16;
 
+/// The bytes [`any_end`] looks at in one step: four blocks.
+#[cfg(target_arch = "x86_64")]
+const CHUNK: usize = 4 * BLOCK;
+
 /// The index of the first byte of `block` that ends a plain run (below
 /// 0x20, `"` or `\`), or [`BLOCK`] if none does. With SSE2, which every
 /// x86_64 CPU has: three comparisons and a mask, about 9 instructions.
@@ -56,19 +72,55 @@ fn first_end(block: &[u8; BLOCK]) -> usize {
     use std::arch::x86_64::*;
     // SAFETY: SSE2 is part of the x86_64 baseline, and the unaligned load
     // reads the 16 bytes of `block`, no more.
-    let ends = unsafe {
-        let bytes = _mm_loadu_si128(block.as_ptr().cast());
-        // Unsigned `byte <= 0x1f` is `max(byte, 0x1f) == 0x1f`.
-        let below_space = _mm_cmpeq_epi8(
-            _mm_max_epu8(bytes, _mm_set1_epi8(0x1f)),
-            _mm_set1_epi8(0x1f),
-        );
-        let quote = _mm_cmpeq_epi8(bytes, _mm_set1_epi8(b'"' as i8));
-        let backslash = _mm_cmpeq_epi8(bytes, _mm_set1_epi8(b'\\' as i8));
-        _mm_movemask_epi8(_mm_or_si128(below_space, _mm_or_si128(quote, backslash)))
-    };
+    let ends = unsafe { _mm_movemask_epi8(sse2::ends(_mm_loadu_si128(block.as_ptr().cast()))) };
     // Bit 16 stands for "none".
     (ends as u32 | 1 << BLOCK).trailing_zeros() as usize
+}
+
+/// Whether any byte of `chunk` ends a plain run: [`first_end`] over four
+/// blocks with one mask and one branch, about 8 instructions a block.
+#[cfg(target_arch = "x86_64")]
+fn any_end(chunk: &[u8; CHUNK]) -> bool {
+    use std::arch::x86_64::*;
+    let at = chunk.as_ptr();
+    // SAFETY: SSE2 is part of the x86_64 baseline, and the four unaligned
+    // loads read the 64 bytes of `chunk` (offsets 0, 16, 32 and 48), no
+    // more.
+    let ends = unsafe {
+        let first = _mm_or_si128(
+            sse2::ends(_mm_loadu_si128(at.cast())),
+            sse2::ends(_mm_loadu_si128(at.add(BLOCK).cast())),
+        );
+        let second = _mm_or_si128(
+            sse2::ends(_mm_loadu_si128(at.add(2 * BLOCK).cast())),
+            sse2::ends(_mm_loadu_si128(at.add(3 * BLOCK).cast())),
+        );
+        _mm_movemask_epi8(_mm_or_si128(first, second))
+    };
+    ends != 0
+}
+
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    use std::arch::x86_64::*;
+
+    /// `0xff` in each byte of `bytes` that ends a plain run, `0` in the
+    /// others.
+    #[inline(always)]
+    pub(super) fn ends(bytes: __m128i) -> __m128i {
+        // SAFETY: SSE2 is part of the x86_64 baseline; these work on
+        // registers only.
+        unsafe {
+            // Unsigned `byte <= 0x1f` is `max(byte, 0x1f) == 0x1f`.
+            let below_space = _mm_cmpeq_epi8(
+                _mm_max_epu8(bytes, _mm_set1_epi8(0x1f)),
+                _mm_set1_epi8(0x1f),
+            );
+            let quote = _mm_cmpeq_epi8(bytes, _mm_set1_epi8(b'"' as i8));
+            let backslash = _mm_cmpeq_epi8(bytes, _mm_set1_epi8(b'\\' as i8));
+            _mm_or_si128(below_space, _mm_or_si128(quote, backslash))
+        }
+    }
 }
 
 /// [`first_end`] without SIMD: two words of eight bytes.
@@ -169,6 +221,19 @@ mod tests {
         }
     }
 
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn a_chunk_has_an_end_wherever_one_byte_ends_it() {
+        assert!(!any_end(&[b'a'; CHUNK]));
+        for place in 0..CHUNK {
+            for byte in 0..=u8::MAX {
+                let mut chunk = [0xe9; CHUNK];
+                chunk[place] = byte;
+                assert_eq!(any_end(&chunk), ends_a_run(byte), "{byte:#x} at {place}");
+            }
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 4 } else { 256 }))]
 
@@ -191,10 +256,11 @@ mod tests {
                 prop_oneof![8 => 0x20u8..=0xff, 1 => 0u8..0x20, 1 => Just(b'"'), 1 => Just(b'\\')],
                 0..100,
             ),
-            clean_prefix in 0usize..50,
+            clean_prefix in 0usize..200,
         ) {
             // Clean prefixes of any length, so that ends fall in whole
-            // blocks, in the overlapping last one and in padded short input.
+            // chunks and blocks, in the overlapping last block and in
+            // padded short input.
             let mut input = vec![b'a'; clean_prefix];
             input.extend_from_slice(&bytes);
             let expected = input.iter().position(|&b| ends_a_run(b)).unwrap_or(input.len());
