@@ -188,7 +188,7 @@ impl MessageAssembler {
             // ASCII first: most are, and std's check goes byte by byte here.
             let ascii = match frame.key {
                 Some(key) => mask::apply_mask_short(run, key),
-                None => run.is_ascii(),
+                None => frame.text && run.is_ascii(),
             };
             if frame.text && !ascii && crate::utf8::to_str(run).is_err() {
                 return Err(ProtocolError::InvalidUtf8);

@@ -14,7 +14,7 @@ pub const HEADER: usize = 20;
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// The header's digits: a damaged digit changes the check digit's sum.
-/// Written by hand, not with `format!`: this runs twice per message.
+/// Written by hand, not with `format!`: this runs for every message.
 fn header(seq: u32, micros: u64) -> [u8; HEADER] {
     let mut out = [0u8; HEADER];
     let (seq_digits, rest) = out.split_at_mut(SEQ_DIGITS);
