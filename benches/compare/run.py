@@ -21,7 +21,7 @@ Holding 50,000 idle connections needs an open-file limit above 100,000 for the
 two processes together (`ulimit -n`).
 
 Builds the peers (benches/compare/peers, crates.io), uses npm `ws` from
-target/interop-node (scripts/interop.sh installs it). Writes
+target/interop-node (installed there when missing, as scripts/interop.sh does). Writes
 target/compare/results.json, results.md and chart.svg (benches/compare/chart.py;
 copy it to docs/compare-chart.svg for the README).
 """
@@ -37,7 +37,7 @@ import time
 
 import chart
 import instructions
-from common import LOAD, NODE_PATH, OUT, PEER_BIN, PEERS, ROOT, UWS, free_port, wait_port
+from common import LOAD, NODE_PATH, OUT, PEER_BIN, PEERS, ROOT, UWS, ensure_node_ws, free_port, wait_port
 
 SERVERS = {
     "simdws": lambda port: [LOAD, "serve", "--workers", "1", "--no-deflate", "--addr", f"127.0.0.1:{port}",
@@ -63,6 +63,8 @@ def available(names):
             print(f"note: uWebSockets left out: {UWS} is not built "
                   "(../shared/peers/uws/build.sh builds it)", file=sys.stderr)
             continue
+        if name == "ws (node)":
+            ensure_node_ws()
         ready.append(name)
     return ready
 
