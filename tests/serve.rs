@@ -260,7 +260,56 @@ fn load_with_messages_sends_exactly_that_many() {
             stdout.contains("\"messages\":1000,"),
             "--messages 1000 with {conns} x {pipeline} in flight: {stdout}"
         );
+        assert!(stdout.contains("\"unanswered\":0}"), "{stdout}");
     }
+}
+
+/// Echoes every connection's messages but the first connection's, which
+/// it reads and never answers.
+struct StarvesOne {
+    starved: Option<simdws::net::ConnId>,
+}
+
+impl simdws::net::Handler for StarvesOne {
+    fn on_message(&mut self, conn: &mut simdws::net::Conn<'_>, message: simdws::net::Message<'_>) {
+        let starved = *self.starved.get_or_insert(conn.id());
+        if conn.id() != starved {
+            let _ = conn.send_message(message);
+        }
+    }
+}
+
+/// A connection the server never answers is in the load generator's
+/// latency (its messages timed up to the run's end) and in its count of
+/// messages never answered; without that, only the connections that were
+/// served would be timed, and a server that starves some would look fast.
+#[test]
+fn load_times_the_messages_a_server_never_answers() {
+    let config = simdws::net::ServerConfig {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        workers: 1,
+        ..simdws::net::ServerConfig::default()
+    };
+    let server = simdws::net::Server::start(config, |_, _| StarvesOne { starved: None }).unwrap();
+    let out = output_within(
+        Command::new(env!("CARGO_BIN_EXE_simdws"))
+            .args(["load", "--url", &format!("ws://{}/", server.local_addr())])
+            .args(["--conns", "4", "--pipeline", "4", "--size", "64"])
+            .args(["--warmup", "0.2", "--duration", "1", "--json"])
+            .env("RUST_LOG", "warn"),
+        Duration::from_secs(60),
+    );
+    server.handle().shutdown();
+    server.join();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or(""))
+        .unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert_eq!(report["unanswered"], 4, "{stdout}");
+    assert!(report["messages"].as_u64().unwrap() > 100, "{stdout}");
+    // Sent when the connection opened, unanswered when the run stopped
+    // 1.2 s later.
+    let max = report["latency_us"]["max"].as_u64().unwrap();
+    assert!(max >= 1_000_000, "max latency {max} µs: {stdout}");
 }
 
 #[test]

@@ -27,7 +27,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import LOAD, NODE_PATH, OUT, PEER_BIN, ROOT, UWS, free_port, wait_port  # noqa: E402
+from common import LOAD, NODE_PATH, OUT, PEER_BIN, ROOT, UWS, ensure_node_ws, free_port, wait_port  # noqa: E402
 
 SERVERS = {
     "simdws": lambda port: [LOAD, "serve", "--workers", "1", "--no-deflate", "--addr", f"127.0.0.1:{port}"],
@@ -123,6 +123,8 @@ def main():
         if not shutil.which(binary):
             print(f"note: {name} skipped: {binary} is not built", file=sys.stderr)
             continue
+        if name == "ws (node)":
+            ensure_node_ws()
         servers.append(name)
     results = {}
     for label, conns, pipeline, size, text, socketio in [POINTS[i] for i in wanted]:

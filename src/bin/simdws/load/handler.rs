@@ -1,7 +1,8 @@
 //! The load generator's handler (one per event-loop thread) and the pacer
 //! of the open-loop mode.
 
-use std::collections::HashSet;
+use std::any::Any;
+use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -32,6 +33,36 @@ pub struct Plan {
 impl Plan {
     fn micros(&self) -> u64 {
         self.started.elapsed().as_micros() as u64
+    }
+}
+
+/// What a connection keeps: where its Socket.IO handshake stands, and the
+/// send stamps of its messages not yet echoed (closed loop), oldest first.
+///
+/// The stamps are what makes a server that starves some connections show
+/// in the latency: an echo that never comes has no round trip to record,
+/// so without them only the connections that were served would be timed.
+struct Flight {
+    phase: Phase,
+    unanswered: VecDeque<u64>,
+}
+
+impl Flight {
+    fn new(phase: Phase, pipeline: usize) -> Self {
+        Flight {
+            phase,
+            unanswered: VecDeque::with_capacity(pipeline),
+        }
+    }
+
+    /// Forgets one message stamped `sent_at`: the oldest, unless a server
+    /// answered out of order.
+    fn answered(&mut self, sent_at: u64) {
+        if self.unanswered.front() == Some(&sent_at) {
+            self.unanswered.pop_front();
+        } else if let Some(i) = self.unanswered.iter().position(|&s| s == sent_at) {
+            self.unanswered.remove(i);
+        }
     }
 }
 
@@ -72,6 +103,9 @@ impl LoadHandler {
         let Some(stamp) = self.counters.claim_send(now) else {
             return;
         };
+        if let Some(flight) = conn.data_mut::<Flight>() {
+            flight.unanswered.push_back(stamp);
+        }
         self.next_seq = self.next_seq.wrapping_add(1);
         self.outgoing.build(self.next_seq, stamp);
         if self.plan.socketio {
@@ -98,23 +132,38 @@ impl LoadHandler {
     /// A Socket.IO server's message: the handshake moves on, pings are
     /// answered, and an ack is returned as the echo it stands for.
     fn socketio_message<'m>(&mut self, conn: &mut Conn<'_>, text: &'m str) -> Option<Message<'m>> {
-        let phase = conn.data::<Phase>().copied().unwrap_or(Phase::Ready);
+        let phase = conn.data::<Flight>().map_or(Phase::Ready, |f| f.phase);
         match (phase, socketio::classify(text)) {
             (_, Incoming::Ping) => {
                 let _ = conn.send_text("3");
             }
             (Phase::Opening, Incoming::Open) => {
-                conn.set_data(Phase::Joining);
+                Self::set_phase(conn, Phase::Joining);
                 let _ = conn.send_text("40");
             }
             (Phase::Joining, Incoming::Joined) => {
-                conn.set_data(Phase::Ready);
+                Self::set_phase(conn, Phase::Ready);
                 self.start_sending(conn);
             }
             (Phase::Ready, Incoming::Ack(payload)) => return Some(Message::Text(payload)),
             _ => {}
         }
         None
+    }
+
+    fn set_phase(conn: &mut Conn<'_>, phase: Phase) {
+        if let Some(flight) = conn.data_mut::<Flight>() {
+            flight.phase = phase;
+        }
+    }
+
+    /// Records, for a message still unanswered when the run stopped, its
+    /// age then: a lower bound of its round trip.
+    fn record_unanswered(&mut self, sent_at: u64) {
+        let stopped_at = self.counters.stopped_at_us.load(Ordering::Relaxed);
+        if stopped_at > 0 && sent_at < stopped_at {
+            let _ = self.histogram.record(stopped_at - sent_at);
+        }
     }
 }
 
@@ -127,9 +176,13 @@ impl Handler for LoadHandler {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(conn.id());
-        if self.plan.socketio {
-            conn.set_data(Phase::Opening);
+        let phase = if self.plan.socketio {
+            Phase::Opening
         } else {
+            Phase::Ready
+        };
+        conn.set_data(Flight::new(phase, self.plan.pipeline));
+        if !self.plan.socketio {
             self.start_sending(conn);
         }
     }
@@ -159,13 +212,24 @@ impl Handler for LoadHandler {
         self.measuring = measuring;
         let measured_from = self.counters.measured_from_us.load(Ordering::Relaxed);
         match sent_at {
-            // Echoes of warm-up messages are not counted.
-            Some(sent_at) if measuring && sent_at >= measured_from && self.counters.may_count() => {
-                let _ = self.histogram.record(now.saturating_sub(sent_at).max(1));
-                self.counters.add(&self.counters.messages, 1);
-                self.counters.add(&self.counters.bytes, echo.len() as u64);
+            Some(sent_at) => {
+                if let Some(flight) = conn.data_mut::<Flight>() {
+                    flight.answered(sent_at);
+                }
+                if measuring {
+                    // Every round trip that ends in the window is timed, a
+                    // warm-up message's too: a connection served late
+                    // shows its wait. Only echoes of messages sent in the
+                    // window are counted.
+                    let _ = self.histogram.record(now.saturating_sub(sent_at).max(1));
+                    if sent_at >= measured_from && self.counters.may_count() {
+                        self.counters.add(&self.counters.messages, 1);
+                        self.counters.add(&self.counters.bytes, echo.len() as u64);
+                    }
+                } else if self.counters.stopping.load(Ordering::Relaxed) {
+                    self.record_unanswered(sent_at);
+                }
             }
-            Some(_) => {}
             None => self.counters.add(&self.counters.mismatches, 1),
         }
         if self.plan.pipeline > 0 && !self.counters.stopping.load(Ordering::Relaxed) {
@@ -188,6 +252,18 @@ impl Handler for LoadHandler {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .retain(|c| *c != id);
+    }
+
+    /// Messages never echoed: counted, and timed up to the run's end.
+    fn on_close_data(&mut self, _: ConnId, data: Box<dyn Any>) {
+        let Ok(flight) = data.downcast::<Flight>() else {
+            return;
+        };
+        self.counters
+            .add(&self.counters.unanswered, flight.unanswered.len() as u64);
+        for &sent_at in &flight.unanswered {
+            self.record_unanswered(sent_at);
+        }
     }
 }
 

@@ -4,7 +4,9 @@
 //!
 //! Modes:
 //! * closed loop, `--pipeline K` messages in flight per connection (K = 1
-//!   is the classic request/echo loop);
+//!   is the classic request/echo loop); a message still unanswered when the
+//!   run stops is timed up to then, so a connection the server starves
+//!   shows in the latency instead of dropping out of it;
 //! * open loop, `--rate R` messages per second in all, sent on schedule
 //!   whatever the server does, so latency has no coordinated omission;
 //! * `--idle N`: open N connections and hold them (memory measurements);
@@ -239,6 +241,10 @@ pub fn run(raw: &[String]) -> Result<(), String> {
             break;
         }
     }
+    counters.stopped_at_us.store(
+        started.elapsed().as_micros() as u64,
+        std::sync::atomic::Ordering::SeqCst,
+    );
     counters
         .stopping
         .store(true, std::sync::atomic::Ordering::SeqCst);
@@ -263,6 +269,7 @@ pub fn run(raw: &[String]) -> Result<(), String> {
         messages: counters.get(&counters.messages),
         mismatches: counters.get(&counters.mismatches),
         connection_errors: counters.get(&counters.connection_errors),
+        unanswered: counters.get(&counters.unanswered),
         latency: latencies.merged(),
     };
     println!(

@@ -65,6 +65,8 @@ pub struct Summary<'a> {
     pub messages: u64,
     pub mismatches: u64,
     pub connection_errors: u64,
+    /// Messages never echoed (timed in `latency` up to the run's end).
+    pub unanswered: u64,
     pub latency: Histogram<u64>,
 }
 
@@ -107,7 +109,7 @@ impl Summary<'_> {
             "{url}: {opened}/{conns} connections × {size} B {kind}, {mode}\n\
              {messages} echoes in {secs:.2} s: {rate:.0} msgs/s, {mb:.1} MB/s each way\n\
              round trip: {latency}\n\
-             mismatches: {mismatches}, connection errors: {errors}",
+             mismatches: {mismatches}, connection errors: {errors}, never answered: {unanswered}",
             url = self.url,
             opened = self.opened,
             conns = self.conns,
@@ -120,6 +122,7 @@ impl Summary<'_> {
             latency = latency.join(", "),
             mismatches = self.mismatches,
             errors = self.connection_errors,
+            unanswered = self.unanswered,
         )
     }
 
@@ -133,7 +136,7 @@ impl Summary<'_> {
             "{{\"url\":{url:?},\"conns\":{conns},\"opened\":{opened},\"size\":{size},\"text\":{text},\
              \"pipeline\":{pipeline},\"rate\":{rate},\"seconds\":{secs:.3},\"messages\":{messages},\
              \"msgs_per_s\":{mps:.1},\"mb_per_s\":{mb:.3},\"latency_us\":{{{latency}}},\
-             \"mismatches\":{mismatches},\"connection_errors\":{errors}}}",
+             \"mismatches\":{mismatches},\"connection_errors\":{errors},\"unanswered\":{unanswered}}}",
             url = self.url,
             conns = self.conns,
             opened = self.opened,
@@ -148,6 +151,7 @@ impl Summary<'_> {
             latency = latency.join(","),
             mismatches = self.mismatches,
             errors = self.connection_errors,
+            unanswered = self.unanswered,
         )
     }
 }

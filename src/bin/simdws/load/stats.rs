@@ -17,6 +17,11 @@ pub struct Counters {
     pub mismatches: AtomicU64,
     pub connected: AtomicU64,
     pub connection_errors: AtomicU64,
+    /// Messages whose echo never came (their connections closed first).
+    pub unanswered: AtomicU64,
+    /// When the run stopped, in µs since the start (0 while it runs): a
+    /// message unanswered then is timed up to it.
+    pub stopped_at_us: AtomicU64,
     /// When measuring began, in µs since the start: only echoes of messages
     /// sent from then on are counted.
     pub measured_from_us: AtomicU64,
