@@ -45,10 +45,16 @@ SERVERS = {
     # (small frames only, so the closed and pipelined 20 B loads).
     "tokio-floor": lambda port: [os.path.join(PEER_BIN, "tokio_floor_echo"), str(port)],
     "socketioxide": lambda port: [os.path.join(PEER_BIN, "socketioxide_echo"), str(port)],
+    # Not a peer: the least a Socket.IO echo does (no JSON read, no handler),
+    # on simdws's engine (Socket.IO loads only).
+    "socketio-floor": lambda port: [os.path.join(PEER_BIN, "socketio_floor_echo"), str(port)],
 }
 
-# The servers that speak Socket.IO (simdws's `serve` speaks both).
-SOCKETIO = {"simdws", "socketioxide"}
+# The servers that speak Socket.IO (simdws's `serve` speaks both), and those
+# that speak nothing else.
+SOCKETIO = {"simdws", "socketioxide", "socketio-floor"}
+SOCKETIO_ONLY = {"socketioxide", "socketio-floor"}
+FLOORS = {"tokio-floor", "socketio-floor"}
 
 # (label, connections, pipeline, size, text, socketio)
 POINTS = [
@@ -111,7 +117,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--short", type=float, default=2)
     ap.add_argument("--long", type=float, default=6)
-    ap.add_argument("--servers", default=",".join(n for n in SERVERS if n != "tokio-floor"))
+    ap.add_argument("--servers", default=",".join(n for n in SERVERS if n not in FLOORS))
     ap.add_argument("--points", default="closed,pipelined,1k",
                     help="which loads: closed (20 B), pipelined (20 B), 1k (text, closed loop), "
                          "pipelined-1k (text)")
@@ -129,7 +135,7 @@ def main():
     results = {}
     for label, conns, pipeline, size, text, socketio in [POINTS[i] for i in wanted]:
         for name in servers:
-            if (socketio and name not in SOCKETIO) or (not socketio and name == "socketioxide"):
+            if (socketio and name not in SOCKETIO) or (not socketio and name in SOCKETIO_ONLY):
                 continue
             try:
                 i_short, m_short = measure(name, conns, pipeline, size, text, socketio, args.short)
