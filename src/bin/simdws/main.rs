@@ -17,11 +17,12 @@ const USAGE: &str = "usage:
                [--redis redis://HOST:PORT]
   simdws load --url ws://HOST:PORT/PATH [--conns N] [--size BYTES] [--text|--binary]
               [--pipeline K | --rate MSGS_PER_S] [--duration SECS | --messages N]
-              [--warmup SECS] [--threads T] [--json]
-  simdws load --url ws://HOST:PORT/PATH --idle N [--duration SECS]
+              [--warmup SECS] [--threads T] [--json] [--socketio]
+  simdws load --url ws://HOST:PORT/PATH --idle N [--duration SECS] [--socketio]
   simdws load --url ws://HOST:PORT/ --fanout SUBSCRIBERS [--size BYTES] [--burst N]
-              [--publish-url ws://OTHER:PORT/]
+              [--publish-url ws://OTHER:PORT/] [--socketio]
               [--duration SECS] [--warmup SECS] [--threads T] [--json]
+      --socketio: Socket.IO at /socket.io/ (emits of `echo` acked, or a room)
   simdws kernel     print the unmask kernel this CPU uses
   simdws kernels    list every kernel this CPU can run";
 
