@@ -71,7 +71,6 @@ pub struct LoadHandler {
     counters: Arc<Counters>,
     latencies: Arc<Latencies>,
     histogram: Histogram<u64>,
-    measuring: bool,
     connected: HashSet<ConnId>,
     next_seq: u32,
     outgoing: Payload,
@@ -88,7 +87,6 @@ impl LoadHandler {
             counters,
             latencies,
             histogram: histogram(),
-            measuring: false,
             connected: HashSet::new(),
             next_seq: 0,
             outgoing: Payload::new(text, size),
@@ -206,10 +204,6 @@ impl Handler for LoadHandler {
             None
         };
         let measuring = self.counters.measuring.load(Ordering::Relaxed);
-        if measuring && !self.measuring {
-            self.histogram.reset(); // the warm-up is over
-        }
-        self.measuring = measuring;
         let measured_from = self.counters.measured_from_us.load(Ordering::Relaxed);
         match sent_at {
             Some(sent_at) => {
